@@ -1,0 +1,261 @@
+package io.vqstream.core.quantize;
+
+import io.vqstream.core.backend.ComputeBackend;
+import io.vqstream.core.backend.Metric;
+import io.vqstream.core.tensor.LongTensor;
+import io.vqstream.core.tensor.Tensor;
+import java.util.Arrays;
+
+/**
+ * The EMA codebook of VectorQuantize (van den Oord et al. 2017, appendix A.1; Razavi et al.
+ * 2019): {@code C} codebooks of {@code c} codes of size {@code d}, with EMA cluster sizes and
+ * vector sums, kept in a {@link Params} under {@code <prefix>_codebook.*}.
+ *
+ * <pre>
+ * cluster_size ← lerp(cluster_size, counts, 1 − decay)
+ * embed_avg    ← lerp(embed_avg, sums, 1 − decay)
+ * embed[j]     ← embed_avg[j] / ((cluster_size[j] + ε) / (N + c·ε) · N),   N = Σ cluster_size
+ * </pre>
+ * with an l2 normalisation of {@code embed} for the cosine variant.
+ */
+final class EmaCodebook {
+    final String prefix;
+    final int numCodebooks;
+    final int size;
+    final int dim;
+    final boolean cosine;
+    final float decay;
+    final float eps;
+    final float threshold;
+    final float resetClusterSize;
+    final int kmeansIters;
+
+    EmaCodebook(String prefix, int numCodebooks, int size, int dim, boolean cosine, double decay, double eps,
+                double threshold, double resetClusterSize, int kmeansIters) {
+        this.prefix = prefix;
+        this.numCodebooks = numCodebooks;
+        this.size = size;
+        this.dim = dim;
+        this.cosine = cosine;
+        this.decay = (float) decay;
+        this.eps = (float) eps;
+        this.threshold = (float) threshold;
+        this.resetClusterSize = (float) resetClusterSize;
+        this.kmeansIters = kmeansIters;
+    }
+
+    String embedName() {
+        return prefix + "_codebook.embed";
+    }
+
+    String embedAvgName() {
+        return prefix + "_codebook.embed_avg";
+    }
+
+    String clusterSizeName() {
+        return prefix + "_codebook.cluster_size";
+    }
+
+    String inittedName() {
+        return prefix + "_codebook.initted";
+    }
+
+    float[] embed(Params p) {
+        return p.get(embedName()).data();
+    }
+
+    boolean initted(Params p) {
+        Tensor t = p.getOrNull(inittedName());
+        return t == null || t.data()[0] != 0f;
+    }
+
+    Metric metric() {
+        return cosine ? Metric.DOT : Metric.L2;
+    }
+
+    /** Reference init: Kaiming-uniform {@code ±√(6/(c·d))} (zeros when kmeans init is pending). */
+    void init(Params p, java.util.SplittableRandom rng, boolean kmeansPending) {
+        Tensor embed = kmeansPending ? Tensor.zeros(numCodebooks, size, dim)
+                : Nn.uniform(rng, (float) Math.sqrt(6.0 / ((double) size * dim)), numCodebooks, size, dim);
+        if (cosine && !kmeansPending) {
+            Nn.l2normRows(embed.data(), 0, numCodebooks * size, dim, 1e-6f);
+        }
+        p.put(inittedName(), Tensor.scalar(kmeansPending ? 0f : 1f).reshape());
+        Tensor cs = Tensor.zeros(numCodebooks, size);
+        Arrays.fill(cs.data(), 1f);
+        p.put(clusterSizeName(), cs);
+        p.put(embedAvgName(), embed.copy());
+        p.put(embedName(), embed);
+    }
+
+    /**
+     * kmeans on the batch rows of each codebook (Lloyd's algorithm seeded with sampled rows),
+     * then {@code embed_avg = means·bins}, {@code cluster_size = bins} and a re-normalisation.
+     * Empty clusters therefore end as zero codes, as in the reference.
+     */
+    void kmeansInit(Params p, float[][] rows, int[] counts, ComputeBackend be, RandomSource random, QuantizerOutput trace) {
+        float[] embed = embed(p);
+        float[] embedAvg = p.get(embedAvgName()).data();
+        float[] clusterSize = p.get(clusterSizeName()).data();
+        float[] initial = trace != null ? new float[numCodebooks * size * dim] : null;
+        long[] binsOut = new long[numCodebooks * size];
+        float[] meansOut = new float[numCodebooks * size * dim];
+        for (int k = 0; k < numCodebooks; k++) {
+            int m = counts[k];
+            float[] x = rows[k];
+            float[] means = new float[size * dim];
+            int[] seed = random.kmeansSeedRows(m, size);
+            for (int j = 0; j < size; j++) {
+                System.arraycopy(x, seed[j] * dim, means, j * dim, dim);
+            }
+            if (initial != null) {
+                System.arraycopy(means, 0, initial, k * size * dim, size * dim);
+            }
+            int[] assign = new int[m];
+            float[] bins = new float[size];
+            for (int it = 0; it < kmeansIters; it++) {
+                be.assign(x, m, dim, means, 0, size, metric(), assign, null);
+                float[] sums = new float[size * dim];
+                Arrays.fill(bins, 0f);
+                be.accumulateStatistics(x, m, dim, assign, bins, sums);
+                for (int j = 0; j < size; j++) {
+                    if (bins[j] == 0f) {
+                        continue;
+                    }
+                    float div = bins[j];
+                    for (int e = 0; e < dim; e++) {
+                        sums[j * dim + e] /= div;
+                    }
+                    if (cosine) {
+                        Nn.l2normRows(sums, j * dim, 1, dim, 1e-6f);
+                    }
+                    System.arraycopy(sums, j * dim, means, j * dim, dim);
+                }
+            }
+            int off = k * size * dim;
+            for (int j = 0; j < size; j++) {
+                binsOut[k * size + j] = (long) bins[j];
+                clusterSize[k * size + j] = bins[j];
+                for (int e = 0; e < dim; e++) {
+                    embedAvg[off + j * dim + e] = means[j * dim + e] * bins[j];
+                }
+            }
+            System.arraycopy(means, 0, meansOut, off, size * dim);
+        }
+        renormalize(p);
+        p.get(inittedName()).data()[0] = 1f;
+        if (trace != null) {
+            trace.put("kmeans.initial_means", new Tensor(initial, numCodebooks, size, dim));
+            trace.put("kmeans.means", new Tensor(meansOut, numCodebooks, size, dim));
+            trace.put("kmeans.bins", new LongTensor(binsOut, numCodebooks, size));
+            trace.put("after_init.embed", new Tensor(embed.clone(), numCodebooks, size, dim));
+            trace.put("after_init.embed_avg", new Tensor(embedAvg.clone(), numCodebooks, size, dim));
+            trace.put("after_init.cluster_size", new Tensor(clusterSize.clone(), numCodebooks, size));
+        }
+    }
+
+    /** One lerp of the EMA statistics of codebook {@code k} toward this batch's counts and sums. */
+    void track(Params p, int k, float[] x, int m, int[] idx, ComputeBackend be) {
+        float[] counts = new float[size];
+        float[] sums = new float[size * dim];
+        be.accumulateStatistics(x, m, dim, idx, counts, sums);
+        float w = (float) (1.0 - (double) decay);
+        float[] cs = p.get(clusterSizeName()).data();
+        float[] avg = p.get(embedAvgName()).data();
+        int co = k * size;
+        for (int j = 0; j < size; j++) {
+            cs[co + j] = Nn.lerp(cs[co + j], counts[j], w);
+        }
+        int ao = k * size * dim;
+        for (int i = 0; i < size * dim; i++) {
+            avg[ao + i] = Nn.lerp(avg[ao + i], sums[i], w);
+        }
+    }
+
+    /** {@code embed = embed_avg / laplace-smoothed cluster size} (then l2-normalised for cosine). */
+    void renormalize(Params p) {
+        float[] cs = p.get(clusterSizeName()).data();
+        float[] avg = p.get(embedAvgName()).data();
+        float[] embed = embed(p);
+        float ceps = (float) (size * (double) eps);
+        for (int k = 0; k < numCodebooks; k++) {
+            int co = k * size;
+            float total = 0f;
+            for (int j = 0; j < size; j++) {
+                total += cs[co + j];
+            }
+            float denom = total + ceps;
+            for (int j = 0; j < size; j++) {
+                float smoothed = (cs[co + j] + eps) / denom * total;
+                int o = (co + j) * dim;
+                for (int e = 0; e < dim; e++) {
+                    embed[o + e] = avg[o + e] / smoothed;
+                }
+            }
+        }
+        if (cosine) {
+            Nn.l2normRows(embed, 0, numCodebooks * size, dim, 1e-6f);
+        }
+    }
+
+    /**
+     * Dead-code expiry: every code whose EMA cluster size fell below the threshold is replaced
+     * by a row of this batch (codebook space), with cluster size reset.
+     */
+    void expire(Params p, float[][] rows, int[] counts, RandomSource random, QuantizerOutput trace) {
+        if (threshold <= 0f) {
+            return;
+        }
+        float[] cs = p.get(clusterSizeName()).data();
+        float[] avg = p.get(embedAvgName()).data();
+        float[] embed = embed(p);
+        long[] expiredOut = new long[numCodebooks * size];
+        if (trace != null) {
+            trace.put("pre_expiry.embed", new Tensor(embed.clone(), numCodebooks, size, dim));
+            trace.put("pre_expiry.embed_avg", new Tensor(avg.clone(), numCodebooks, size, dim));
+            trace.put("pre_expiry.cluster_size", new Tensor(cs.clone(), numCodebooks, size));
+        }
+        for (int k = 0; k < numCodebooks; k++) {
+            int co = k * size;
+            int m = 0;
+            for (int j = 0; j < size; j++) {
+                if (cs[co + j] < threshold) {
+                    expiredOut[co + j] = 1;
+                    m++;
+                }
+            }
+            if (m == 0 || counts[k] == 0) {
+                continue;
+            }
+            float[] x = rows[k];
+            if (cosine) {
+                x = x.clone();
+                Nn.l2normRows(x, 0, counts[k], dim, 1e-6f);
+            }
+            int[] drawn = random.deadCodeRows(counts[k], m);
+            int r = 0;
+            for (int j = 0; j < size; j++) {
+                if (expiredOut[co + j] == 0) {
+                    continue;
+                }
+                int src = drawn[r++] * dim;
+                int o = (co + j) * dim;
+                for (int e = 0; e < dim; e++) {
+                    embed[o + e] = x[src + e];
+                    avg[o + e] = x[src + e] * resetClusterSize;
+                }
+                cs[co + j] = resetClusterSize;
+            }
+        }
+        if (trace != null) {
+            trace.put("expired", new LongTensor(expiredOut, numCodebooks, size));
+        }
+    }
+
+    /** Copies of the state under the golden names {@code embed}, {@code embed_avg}, {@code cluster_size}. */
+    void traceState(Params p, QuantizerOutput trace) {
+        trace.put("embed", new Tensor(embed(p).clone(), numCodebooks, size, dim));
+        trace.put("embed_avg", new Tensor(p.get(embedAvgName()).data().clone(), numCodebooks, size, dim));
+        trace.put("cluster_size", new Tensor(p.get(clusterSizeName()).data().clone(), numCodebooks, size));
+    }
+}

@@ -1,0 +1,137 @@
+package io.vqstream.core.quantize;
+
+import io.vqstream.core.backend.Backends;
+import io.vqstream.core.backend.ComputeBackend;
+import java.util.Objects;
+
+/**
+ * Per-call settings: training or evaluation, the random source, the compute backend, and the
+ * reference's call arguments that change values ({@code inv_temperature} for LFQ,
+ * {@code sample_codebook_temp} for stochastic VQ, {@code freeze_codebook}).
+ */
+public final class ForwardOptions {
+    private final Mode mode;
+    private final RandomSource random;
+    private final ComputeBackend backend;
+    private final Double invTemperature;
+    private final Double sampleCodebookTemp;
+    private final boolean freezeCodebook;
+    private final boolean trace;
+
+    private ForwardOptions(Builder b) {
+        this.mode = b.mode;
+        this.random = b.random;
+        this.backend = b.backend;
+        this.invTemperature = b.invTemperature;
+        this.sampleCodebookTemp = b.sampleCodebookTemp;
+        this.freezeCodebook = b.freezeCodebook;
+        this.trace = b.trace;
+    }
+
+    public static ForwardOptions eval() {
+        return builder().build();
+    }
+
+    public static ForwardOptions train(RandomSource random) {
+        return builder().mode(Mode.TRAIN).random(random).build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder();
+        b.mode = mode;
+        b.random = random;
+        b.backend = backend;
+        b.invTemperature = invTemperature;
+        b.sampleCodebookTemp = sampleCodebookTemp;
+        b.freezeCodebook = freezeCodebook;
+        b.trace = trace;
+        return b;
+    }
+
+    public Mode mode() {
+        return mode;
+    }
+
+    public boolean training() {
+        return mode == Mode.TRAIN;
+    }
+
+    public RandomSource random() {
+        return random;
+    }
+
+    public ComputeBackend backend() {
+        return backend != null ? backend : Backends.getDefault();
+    }
+
+    /** LFQ's {@code inv_temperature}, or null for the quantizer's default. */
+    public Double invTemperature() {
+        return invTemperature;
+    }
+
+    public Double sampleCodebookTemp() {
+        return sampleCodebookTemp;
+    }
+
+    public boolean freezeCodebook() {
+        return freezeCodebook;
+    }
+
+    /** Whether to also return intermediate training states (kmeans, pre-expiry) for inspection. */
+    public boolean trace() {
+        return trace;
+    }
+
+    public static final class Builder {
+        private Mode mode = Mode.EVAL;
+        private RandomSource random = RandomSource.seeded(0);
+        private ComputeBackend backend;
+        private Double invTemperature;
+        private Double sampleCodebookTemp;
+        private boolean freezeCodebook;
+        private boolean trace;
+
+        public Builder mode(Mode m) {
+            this.mode = Objects.requireNonNull(m);
+            return this;
+        }
+
+        public Builder random(RandomSource r) {
+            this.random = Objects.requireNonNull(r);
+            return this;
+        }
+
+        public Builder backend(ComputeBackend b) {
+            this.backend = b;
+            return this;
+        }
+
+        public Builder invTemperature(Double t) {
+            this.invTemperature = t;
+            return this;
+        }
+
+        public Builder sampleCodebookTemp(Double t) {
+            this.sampleCodebookTemp = t;
+            return this;
+        }
+
+        public Builder freezeCodebook(boolean f) {
+            this.freezeCodebook = f;
+            return this;
+        }
+
+        public Builder trace(boolean t) {
+            this.trace = t;
+            return this;
+        }
+
+        public ForwardOptions build() {
+            return new ForwardOptions(this);
+        }
+    }
+}
