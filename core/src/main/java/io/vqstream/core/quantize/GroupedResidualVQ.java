@@ -95,6 +95,17 @@ public final class GroupedResidualVQ implements Quantizer {
     }
 
     @Override
+    public List<String> parameterAliases(String name) {
+        for (ResidualVQ r : rvqs) {
+            List<String> a = r.parameterAliases(name);
+            if (!a.isEmpty()) {
+                return a;
+            }
+        }
+        return List.of();
+    }
+
+    @Override
     public Params initParams(long seed) {
         Params p = new Params();
         for (int g = 0; g < groups; g++) {

@@ -72,6 +72,14 @@ public interface Quantizer {
         return codesFromIndices(params, indices);
     }
 
+    /**
+     * Other state_dict names under which a file may hold tensor {@code name}: a codebook shared
+     * by several layers appears once per layer in a PyTorch state_dict.
+     */
+    default List<String> parameterAliases(String name) {
+        return List.of();
+    }
+
     /** Checks that {@code params} holds every required tensor with the right shape. */
     default void validate(Params params) {
         for (ParamSpec s : parameterSpecs()) {

@@ -184,6 +184,19 @@ public final class ResidualVQ implements Quantizer {
     }
 
     @Override
+    public List<String> parameterAliases(String name) {
+        String shared0 = prefix + "layers.0._codebook.";
+        if (!shared || !name.startsWith(shared0)) {
+            return List.of();
+        }
+        List<String> aliases = new ArrayList<>();
+        for (int l = 1; l < numQuantizers; l++) {
+            aliases.add(prefix + "layers." + l + "._codebook." + name.substring(shared0.length()));
+        }
+        return aliases;
+    }
+
+    @Override
     public Params initParams(long seed) {
         Params p = new Params();
         SplittableRandom rng = new SplittableRandom(seed);
