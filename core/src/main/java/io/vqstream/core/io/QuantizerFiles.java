@@ -32,12 +32,37 @@ public final class QuantizerFiles {
     }
 
     public static Params load(Quantizer q, SafeTensorsFile f, String prefix) {
-        Params p = new Params();
-        List<String> missing = new ArrayList<>();
+        Params given = new Params();
         for (ParamSpec s : q.parameterSpecs()) {
             String name = findName(q, f, prefix, s.name());
             if (name == null) {
-                Tensor derived = derivedDefault(s, p, q);
+                continue;
+            }
+            SafeTensorsFile.Entry e = f.entry(name);
+            if (s.kind() == ParamSpec.Kind.FLAG) {
+                given.put(s.name(), f.anyAsFloat(name));
+                continue;
+            }
+            if (!e.dtype().isFloating()) {
+                throw new TensorFormatException(f.source() + ": tensor '" + name + "' has dtype " + e.dtype() + ", expected F32, F16, BF16 or F64");
+            }
+            given.put(s.name(), f.floatTensor(name));
+        }
+        return complete(q, given, f.source(), prefix);
+    }
+
+    /**
+     * Checks a parameter set given by state_dict name (from a file or a control message): every
+     * parameter and codebook present with its exact shape and finite values; absent EMA buffers
+     * start as the reference starts them. Returns a new, complete {@link Params}.
+     */
+    public static Params complete(Quantizer q, Params given, String source, String prefix) {
+        Params p = new Params();
+        List<String> missing = new ArrayList<>();
+        for (ParamSpec s : q.parameterSpecs()) {
+            Tensor t = given.getOrNull(s.name());
+            if (t == null) {
+                Tensor derived = derivedDefault(s, given);
                 if (derived == null) {
                     missing.add(prefix + s.name() + Shapes.str(s.shape()));
                 } else {
@@ -45,34 +70,27 @@ public final class QuantizerFiles {
                 }
                 continue;
             }
-            SafeTensorsFile.Entry e = f.entry(name);
             if (s.kind() == ParamSpec.Kind.FLAG) {
-                Tensor t = f.anyAsFloat(name);
                 if (t.size() != 1) {
-                    throw new TensorFormatException(f.source() + ": tensor '" + name + "' must hold one value, has shape " + Shapes.str(t.shape()));
+                    throw new TensorFormatException(source + ": tensor '" + prefix + s.name() + "' must hold one value, has shape " + Shapes.str(t.shape()));
                 }
                 p.put(s.name(), Tensor.scalar(t.data()[0] != 0f ? 1f : 0f).reshape());
                 continue;
             }
-            if (!e.dtype().isFloating()) {
-                throw new TensorFormatException(f.source() + ": tensor '" + name + "' has dtype " + e.dtype() + ", expected F32, F16, BF16 or F64");
-            }
-            if (!Arrays.equals(e.shape(), s.shape())) {
-                throw new TensorFormatException(f.source() + ": tensor '" + name + "' has shape " + Shapes.str(e.shape())
+            if (!Arrays.equals(t.shape(), s.shape())) {
+                throw new TensorFormatException(source + ": tensor '" + prefix + s.name() + "' has shape " + Shapes.str(t.shape())
                         + ", " + q.type() + " expects " + Shapes.str(s.shape()));
             }
-            p.put(s.name(), f.floatTensor(name));
-        }
-        if (!missing.isEmpty()) {
-            throw new TensorFormatException(f.source() + ": missing tensor" + (missing.size() > 1 ? "s " : " ") + String.join(", ", missing)
-                    + " for " + q.type());
-        }
-        for (String name : p.names()) {
-            for (float v : p.get(name).data()) {
+            for (float v : t.data()) {
                 if (!Float.isFinite(v)) {
-                    throw new TensorFormatException(f.source() + ": tensor '" + prefix + name + "' holds " + v);
+                    throw new TensorFormatException(source + ": tensor '" + prefix + s.name() + "' holds " + v);
                 }
             }
+            p.put(s.name(), t.copy());
+        }
+        if (!missing.isEmpty()) {
+            throw new TensorFormatException(source + ": missing tensor" + (missing.size() > 1 ? "s " : " ") + String.join(", ", missing)
+                    + " for " + q.type());
         }
         q.validate(p);
         return p;
@@ -91,10 +109,10 @@ public final class QuantizerFiles {
         return null;
     }
 
-    private static Tensor derivedDefault(ParamSpec s, Params loaded, Quantizer q) {
+    private static Tensor derivedDefault(ParamSpec s, Params given) {
         String n = s.name();
         if (n.endsWith("_codebook.embed_avg")) {
-            Tensor embed = loaded.getOrNull(n.substring(0, n.length() - "_avg".length()));
+            Tensor embed = given.getOrNull(n.substring(0, n.length() - "_avg".length()));
             return embed == null ? null : embed.copy();
         }
         if (n.endsWith("_codebook.cluster_size")) {

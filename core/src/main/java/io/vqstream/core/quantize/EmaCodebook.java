@@ -202,10 +202,12 @@ final class EmaCodebook {
      * Dead-code expiry: every code whose EMA cluster size fell below the threshold is replaced
      * by a row of this batch (codebook space), with cluster size reset.
      */
-    void expire(Params p, float[][] rows, int[] counts, RandomSource random, QuantizerOutput trace) {
+    /** Returns the number of codes replaced. */
+    int expire(Params p, float[][] rows, int[] counts, RandomSource random, QuantizerOutput trace) {
         if (threshold <= 0f) {
-            return;
+            return 0;
         }
+        int replaced = 0;
         float[] cs = p.get(clusterSizeName()).data();
         float[] avg = p.get(embedAvgName()).data();
         float[] embed = embed(p);
@@ -245,11 +247,13 @@ final class EmaCodebook {
                     avg[o + e] = x[src + e] * resetClusterSize;
                 }
                 cs[co + j] = resetClusterSize;
+                replaced++;
             }
         }
         if (trace != null) {
             trace.put("expired", new LongTensor(expiredOut, numCodebooks, size));
         }
+        return replaced;
     }
 
     /** Copies of the state under the golden names {@code embed}, {@code embed_avg}, {@code cluster_size}. */

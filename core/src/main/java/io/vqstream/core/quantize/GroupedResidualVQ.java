@@ -165,6 +165,7 @@ public final class GroupedResidualVQ implements Quantizer {
         Tensor[] losses = new Tensor[groups];
         Tensor[] allCodes = new Tensor[groups];
         Tensor[][] state = new Tensor[3][groups];
+        float replaced = 0;
         for (int g = 0; g < groups; g++) {
             float[] chunk = new float[count * groupDim];
             for (int t = 0; t < count; t++) {
@@ -180,6 +181,8 @@ public final class GroupedResidualVQ implements Quantizer {
                 System.arraycopy(gi, t * q, indices, (t * groups + g) * q, q);
             }
             losses[g] = go.floatOrNull("losses");
+            Tensor r = go.floatOrNull("dead_codes_replaced");
+            replaced += r == null ? 0 : r.item();
             allCodes[g] = go.floatOrNull("all_codes");
             state[0][g] = go.floatOrNull("embed");
             state[1][g] = go.floatOrNull("embed_avg");
@@ -190,6 +193,9 @@ public final class GroupedResidualVQ implements Quantizer {
         out.put("indices", new LongTensor(indices, b, n, groups * q));
         out.put("losses", Tensor.stack(losses));
         out.put("all_codes", Tensor.stack(allCodes));
+        if (options.training()) {
+            out.putScalar("dead_codes_replaced", replaced);
+        }
         if (state[0][0] != null) {
             out.put("embed", Tensor.stack(state[0]));
             out.put("embed_avg", Tensor.stack(state[1]));

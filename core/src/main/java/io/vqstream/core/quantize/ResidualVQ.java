@@ -261,6 +261,7 @@ public final class ResidualVQ implements Quantizer {
         float[] allResiduals = shared && train ? new float[count * numQuantizers * d] : null;
         ForwardOptions layerOptions = options.toBuilder().trace(false).build();
         QuantizerOutput out = new QuantizerOutput();
+        int replaced = 0;
         for (int l = 0; l < numQuantizers; l++) {
             if (l > lastLayer) {
                 for (int t = 0; t < count; t++) {
@@ -284,6 +285,8 @@ public final class ResidualVQ implements Quantizer {
                 indices[t * numQuantizers + l] = li[t];
             }
             losses[l] = lo.totalLoss();
+            Tensor r = lo.floatOrNull("dead_codes_replaced");
+            replaced += r == null ? 0 : (int) r.item();
         }
         if (train && shared && !layers[0].freeze && !options.freezeCodebook()) {
             EmaCodebook cb = layers[0].codebook;
@@ -300,13 +303,16 @@ public final class ResidualVQ implements Quantizer {
                 if (layers[0].cosine) {
                     Nn.l2normRows(rows, 0, count * used, d, 1e-6f);
                 }
-                cb.expire(params, new float[][] {rows}, new int[] {count * used}, options.random(), null);
+                replaced += cb.expire(params, new float[][] {rows}, new int[] {count * used}, options.random(), null);
             }
         }
         float[] quantized = projects ? Nn.linear(be, params, prefix + "project_out.", sum, count, d, dim) : sum;
         out.put("quantized", new Tensor(quantized, b, n, dim));
         out.put("indices", new LongTensor(indices, b, n, numQuantizers));
         out.put("losses", new Tensor(losses, numQuantizers));
+        if (train) {
+            out.putScalar("dead_codes_replaced", replaced);
+        }
         out.put("all_codes", allCodes(params, indices, count).reshape(numQuantizers, b, n, d));
         if (options.trace() && train) {
             traceState(params, out);

@@ -303,8 +303,9 @@ public final class VectorQuantize implements Quantizer {
             }
         }
 
-        // 4. kmeans init (train only)
-        if (train && kmeansInit && !codebook.initted(params)) {
+        // 4. kmeans init: the reference runs a pending init in every mode (its codebook forward
+        //    calls init_embed_ without a training check), so a kmeans codebook is never used empty
+        if (kmeansInit && !codebook.initted(params)) {
             codebook.kmeansInit(params, rows, counts, be, options.random(), trace);
         }
 
@@ -332,6 +333,7 @@ public final class VectorQuantize implements Quantizer {
 
         // 6. EMA update, then dead-code expiry
         boolean updates = train && !freeze && !options.freezeCodebook();
+        int replaced = 0;
         if (updates && (emaUpdate || codebook.threshold > 0)) {
             for (int k = 0; k < numCb; k++) {
                 codebook.track(params, k, rows[k], rowsPer, idx[k], be);
@@ -339,7 +341,10 @@ public final class VectorQuantize implements Quantizer {
             if (emaUpdate && !manualEmaUpdate) {
                 codebook.renormalize(params);
             }
-            codebook.expire(params, rows, counts, options.random(), trace);
+            replaced = codebook.expire(params, rows, counts, options.random(), trace);
+        }
+        if (train) {
+            out.putScalar("dead_codes_replaced", replaced);
         }
 
         // 7. losses
