@@ -1,0 +1,144 @@
+package io.vqstream.operators.record;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.flink.api.common.typeinfo.TypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+
+/**
+ * The codes of one input record.
+ *
+ * @param key             the input's key
+ * @param seq             the input's seq
+ * @param eventTime       the input's event time
+ * @param codes           the code indices, token-major as the quantizer documents them
+ *                        (heads, layers, or groups × layers); −1 for a layer skipped by dropout
+ * @param codebookVersion the version of the key's codebook that produced the codes
+ * @param quantized       the quantized vector in input space, or null when not requested
+ * @param error           mean squared quantization error {@code ‖x − x̂‖²/dim}, or NaN when not requested
+ * @param attributes      the input's attributes
+ */
+@TypeInfo(CodeRecord.TypeInfoFactoryImpl.class)
+public record CodeRecord(String key, long seq, long eventTime, long[] codes, long codebookVersion, float[] quantized,
+                         float error, Map<String, String> attributes) {
+
+    public CodeRecord {
+        attributes = attributes == null ? Map.of() : attributes;
+    }
+
+    public CodeRecord(String key, long seq, long eventTime, long[] codes, long codebookVersion) {
+        this(key, seq, eventTime, codes, codebookVersion, null, Float.NaN, Map.of());
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CodeRecord r && seq == r.seq && eventTime == r.eventTime && codebookVersion == r.codebookVersion
+                && Objects.equals(key, r.key) && Arrays.equals(codes, r.codes) && Arrays.equals(quantized, r.quantized)
+                && Float.floatToIntBits(error) == Float.floatToIntBits(r.error) && attributes.equals(r.attributes);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(key, seq, codebookVersion, Arrays.hashCode(codes));
+    }
+
+    @Override
+    public String toString() {
+        return "CodeRecord{key=" + key + ", seq=" + seq + ", codes=" + Arrays.toString(codes) + ", v" + codebookVersion + "}";
+    }
+
+    public static TypeInformation<CodeRecord> typeInfo() {
+        return new RecordTypeInfo<>(CodeRecord.class, Serializer::new);
+    }
+
+    public static final class TypeInfoFactoryImpl extends TypeInfoFactory<CodeRecord> {
+        @Override
+        public TypeInformation<CodeRecord> createTypeInfo(java.lang.reflect.Type t, Map<String, TypeInformation<?>> params) {
+            return typeInfo();
+        }
+    }
+
+    public static final class Serializer extends RecordSerializer<CodeRecord> {
+        public Serializer() {
+            this(1);
+        }
+
+        Serializer(int format) {
+            super(format);
+        }
+
+        @Override
+        protected int currentFormat() {
+            return 1;
+        }
+
+        @Override
+        protected RecordSerializer<CodeRecord> withFormat(int format) {
+            return new Serializer(format);
+        }
+
+        @Override
+        public CodeRecord createInstance() {
+            return new CodeRecord(null, 0, 0, new long[0], 0);
+        }
+
+        @Override
+        protected void write(CodeRecord r, DataOutputView out) throws IOException {
+            writeNullableString(r.key(), out);
+            out.writeLong(r.seq());
+            out.writeLong(r.eventTime());
+            out.writeInt(r.codes().length);
+            for (long c : r.codes()) {
+                out.writeLong(c);
+            }
+            out.writeLong(r.codebookVersion());
+            writeFloats(r.quantized(), out);
+            out.writeFloat(r.error());
+            writeStringMap(r.attributes(), out);
+        }
+
+        @Override
+        protected CodeRecord read(int format, DataInputView in) throws IOException {
+            String key = readNullableString(in);
+            long seq = in.readLong();
+            long ts = in.readLong();
+            int n = in.readInt();
+            if (n < 0 || n > 1 << 20) {
+                throw new IOException("corrupt code record: " + n + " codes");
+            }
+            long[] codes = new long[n];
+            for (int i = 0; i < n; i++) {
+                codes[i] = in.readLong();
+            }
+            long version = in.readLong();
+            float[] q = readFloats(in, 1 << 26);
+            float err = in.readFloat();
+            return new CodeRecord(key, seq, ts, codes, version, q, err, readStringMap(in));
+        }
+
+        @Override
+        public org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<CodeRecord> snapshotConfiguration() {
+            return new SerializerSnapshot(formatVersion);
+        }
+    }
+
+    public static final class SerializerSnapshot extends RecordSerializer.Snapshot<CodeRecord> {
+        public SerializerSnapshot() {
+            super(1);
+        }
+
+        SerializerSnapshot(int format) {
+            super(format);
+        }
+
+        @Override
+        protected RecordSerializer<CodeRecord> serializerOf(int format) {
+            return new Serializer(format);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package io.vqstream.operators.record;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.flink.api.common.typeinfo.TypeInfo;
+import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+
+/**
+ * A record that could not be processed, with the reason, so the job keeps running and
+ * nothing else is lost.
+ *
+ * @param key       the record's key when it could be read, else null
+ * @param stage     where it was rejected ({@code deserialize}, {@code quantize}, {@code audio}, ...)
+ * @param reason    a one-line human-readable reason
+ * @param payload   the original bytes (or a faithful encoding of the rejected record)
+ * @param eventTime the record's event time, or the processing time when unknown
+ */
+@TypeInfo(DeadLetter.TypeInfoFactoryImpl.class)
+public record DeadLetter(String key, String stage, String reason, byte[] payload, long eventTime) {
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof DeadLetter d && eventTime == d.eventTime && Objects.equals(key, d.key) && Objects.equals(stage, d.stage)
+                && Objects.equals(reason, d.reason) && Arrays.equals(payload, d.payload);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(key, stage, reason, Arrays.hashCode(payload));
+    }
+
+    @Override
+    public String toString() {
+        return "DeadLetter{key=" + key + ", stage=" + stage + ", reason=" + reason + "}";
+    }
+
+    public static TypeInformation<DeadLetter> typeInfo() {
+        return new RecordTypeInfo<>(DeadLetter.class, Serializer::new);
+    }
+
+    public static final class TypeInfoFactoryImpl extends TypeInfoFactory<DeadLetter> {
+        @Override
+        public TypeInformation<DeadLetter> createTypeInfo(java.lang.reflect.Type t, Map<String, TypeInformation<?>> params) {
+            return typeInfo();
+        }
+    }
+
+    public static final class Serializer extends RecordSerializer<DeadLetter> {
+        public Serializer() {
+            this(1);
+        }
+
+        Serializer(int format) {
+            super(format);
+        }
+
+        @Override
+        protected int currentFormat() {
+            return 1;
+        }
+
+        @Override
+        protected RecordSerializer<DeadLetter> withFormat(int format) {
+            return new Serializer(format);
+        }
+
+        @Override
+        public DeadLetter createInstance() {
+            return new DeadLetter(null, "", "", new byte[0], 0);
+        }
+
+        @Override
+        protected void write(DeadLetter d, DataOutputView out) throws IOException {
+            writeNullableString(d.key(), out);
+            out.writeUTF(d.stage());
+            // a reason can exceed writeUTF's 64 KiB limit in theory: write it as bytes
+            writeBytes(d.reason().getBytes(java.nio.charset.StandardCharsets.UTF_8), out);
+            writeBytes(d.payload(), out);
+            out.writeLong(d.eventTime());
+        }
+
+        @Override
+        protected DeadLetter read(int format, DataInputView in) throws IOException {
+            String key = readNullableString(in);
+            String stage = in.readUTF();
+            String reason = new String(readBytes(in, 1 << 24), java.nio.charset.StandardCharsets.UTF_8);
+            byte[] payload = readBytes(in, Integer.MAX_VALUE - 8);
+            return new DeadLetter(key, stage, reason, payload, in.readLong());
+        }
+
+        @Override
+        public org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<DeadLetter> snapshotConfiguration() {
+            return new SerializerSnapshot(formatVersion);
+        }
+    }
+
+    public static final class SerializerSnapshot extends RecordSerializer.Snapshot<DeadLetter> {
+        public SerializerSnapshot() {
+            super(1);
+        }
+
+        SerializerSnapshot(int format) {
+            super(format);
+        }
+
+        @Override
+        protected RecordSerializer<DeadLetter> serializerOf(int format) {
+            return new Serializer(format);
+        }
+    }
+}

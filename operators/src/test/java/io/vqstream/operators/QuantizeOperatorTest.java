@@ -1,0 +1,232 @@
+package io.vqstream.operators;
+
+import static io.vqstream.operators.OperatorTestSupport.codes;
+import static io.vqstream.operators.OperatorTestSupport.deadLetters;
+import static io.vqstream.operators.OperatorTestSupport.harness;
+import static io.vqstream.operators.OperatorTestSupport.randomVector;
+import static io.vqstream.operators.OperatorTestSupport.snapshots;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vqstream.core.quantize.ForwardOptions;
+import io.vqstream.core.quantize.Params;
+import io.vqstream.core.quantize.Quantizer;
+import io.vqstream.core.quantize.Quantizers;
+import io.vqstream.core.tensor.Tensor;
+import io.vqstream.operators.record.CodeRecord;
+import io.vqstream.operators.record.CodebookSnapshot;
+import io.vqstream.operators.record.ControlMessage;
+import io.vqstream.operators.record.DeadLetter;
+import io.vqstream.operators.record.VectorRecord;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+
+/** The quantize operator in Flink's operator harness: batching, timers, restore, keys, dead letters, control. */
+class QuantizeOperatorTest {
+    private static final Map<String, Object> VQ = Map.of("dim", 8, "codebook_size", 16, "decay", 0.8);
+
+    private static Params fixedParams() {
+        return Quantizers.create("VectorQuantize", VQ).initParams(42);
+    }
+
+    private static QuantizeOperatorConfig.Builder frozen(int batch, Duration delay) {
+        return QuantizeOperatorConfig.builder("VectorQuantize", VQ).source(CodebookSource.FILE).sharedParams(fixedParams())
+                .batchSize(batch).maxDelay(delay);
+    }
+
+    /** What the quantizer itself says for one vector under the fixed parameters. */
+    private static long expectedCode(float[] v) {
+        Quantizer q = Quantizers.create("VectorQuantize", VQ);
+        return q.forwardTokens(fixedParams(), new Tensor(v.clone(), 1, 1, 8), ForwardOptions.eval()).indices().data()[0];
+    }
+
+    private static VectorRecord rec(String key, long seq, float[] v) {
+        return new VectorRecord(key, seq, 1000 + seq, v);
+    }
+
+    @Test
+    void flushesWhenTheBatchIsFullAndNotBefore() throws Exception {
+        SplittableRandom rng = new SplittableRandom(1);
+        try (var h = harness(frozen(4, Duration.ZERO).build())) {
+            h.open();
+            List<float[]> vs = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                vs.add(randomVector(rng, 8));
+                h.processElement1(rec("a", i, vs.get(i)), 1000 + i);
+            }
+            assertEquals(0, codes(h).size(), "no codes before the batch is full");
+            vs.add(randomVector(rng, 8));
+            h.processElement1(rec("a", 3, vs.get(3)), 1003);
+            List<CodeRecord> out = codes(h);
+            assertEquals(4, out.size());
+            for (int i = 0; i < 4; i++) {
+                assertEquals(i, out.get(i).seq());
+                assertEquals(expectedCode(vs.get(i)), out.get(i).codes()[0]);
+                assertEquals(1, out.get(i).codebookVersion());
+                assertTrue(out.get(i).error() >= 0);
+            }
+        }
+    }
+
+    @Test
+    void timerFlushesAPartialBatchAfterMaxDelay() throws Exception {
+        SplittableRandom rng = new SplittableRandom(2);
+        try (var h = harness(frozen(100, Duration.ofMillis(50)).build())) {
+            h.open();
+            h.setProcessingTime(0);
+            float[] v0 = randomVector(rng, 8);
+            float[] v1 = randomVector(rng, 8);
+            h.processElement1(rec("a", 0, v0), 0);
+            h.setProcessingTime(20);
+            h.processElement1(rec("a", 1, v1), 0);
+            h.setProcessingTime(49);
+            assertEquals(0, codes(h).size());
+            h.setProcessingTime(50);
+            List<CodeRecord> out = codes(h);
+            assertEquals(2, out.size(), "both records flushed 50 ms after the first");
+            assertEquals(expectedCode(v0), out.get(0).codes()[0]);
+            assertEquals(expectedCode(v1), out.get(1).codes()[0]);
+        }
+    }
+
+    @Test
+    void snapshotMidBufferRestoresTheBufferedRecords() throws Exception {
+        SplittableRandom rng = new SplittableRandom(3);
+        QuantizeOperatorConfig config = frozen(4, Duration.ZERO).build();
+        List<float[]> vs = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            vs.add(randomVector(rng, 8));
+        }
+        OperatorSubtaskState snapshot;
+        try (var h = harness(config)) {
+            h.open();
+            for (int i = 0; i < 3; i++) {
+                h.processElement1(rec("a", i, vs.get(i)), i);
+            }
+            snapshot = h.snapshot(1, 1);
+        }
+        try (var h = harness(config)) {
+            h.initializeState(snapshot);
+            h.open();
+            assertEquals(0, codes(h).size());
+            h.processElement1(rec("a", 3, vs.get(3)), 3);
+            List<CodeRecord> out = codes(h);
+            assertEquals(4, out.size(), "the three records buffered before the snapshot come back");
+            for (int i = 0; i < 4; i++) {
+                assertEquals(i, out.get(i).seq());
+                assertEquals(expectedCode(vs.get(i)), out.get(i).codes()[0]);
+            }
+        }
+    }
+
+    @Test
+    void interleavedKeysKeepTheirOwnOrderAndBatches() throws Exception {
+        SplittableRandom rng = new SplittableRandom(4);
+        try (var h = harness(frozen(3, Duration.ZERO).build())) {
+            h.open();
+            String[] keys = {"b", "a", "a", "c", "b", "a", "b", "c"};
+            long[] seq = new long[128];
+            for (String k : keys) {
+                h.processElement1(rec(k, seq[k.charAt(0)]++, randomVector(rng, 8)), 0);
+            }
+            List<CodeRecord> out = codes(h);
+            assertEquals(6, out.size(), "keys a and b filled their batch of 3; c has 2 buffered");
+            assertEquals(List.of(0L, 1L, 2L), out.stream().filter(c -> c.key().equals("a")).map(CodeRecord::seq).toList());
+            assertEquals(List.of(0L, 1L, 2L), out.stream().filter(c -> c.key().equals("b")).map(CodeRecord::seq).toList());
+            h.endInput1();
+            assertEquals(List.of(0L, 1L), codes(h).stream().filter(c -> c.key().equals("c")).map(CodeRecord::seq).toList(),
+                    "end of input flushes the partial batch");
+        }
+    }
+
+    @Test
+    void badRecordsGoToDeadLettersAndTheRestIsUnaffected() throws Exception {
+        SplittableRandom rng = new SplittableRandom(5);
+        try (var h = harness(frozen(2, Duration.ZERO).build())) {
+            h.open();
+            float[] nan = randomVector(rng, 8);
+            nan[3] = Float.NaN;
+            float[] inf = randomVector(rng, 8);
+            inf[0] = Float.NEGATIVE_INFINITY;
+            h.processElement1(rec("a", 0, randomVector(rng, 8)), 0);
+            h.processElement1(rec("a", 1, new float[7]), 0);
+            h.processElement1(rec("a", 2, nan), 0);
+            h.processElement1(rec("a", 3, inf), 0);
+            h.processElement1(rec("a", 4, new float[0]), 0);
+            h.processElement1(new VectorRecord("a", 5, 0, null), 0);
+            h.processElement1(rec("a", 6, randomVector(rng, 8)), 0);
+            List<DeadLetter> dead = deadLetters(h);
+            assertEquals(5, dead.size());
+            assertTrue(dead.get(0).reason().contains("wrong dimension") && dead.get(0).reason().contains("7"), dead.get(0).reason());
+            assertTrue(dead.get(1).reason().contains("NaN") && dead.get(1).reason().contains("index 3"), dead.get(1).reason());
+            assertTrue(dead.get(2).reason().contains("Infinity"), dead.get(2).reason());
+            assertTrue(dead.get(3).reason().contains("wrong dimension"), dead.get(3).reason());
+            assertTrue(dead.get(4).reason().contains("missing vector"), dead.get(4).reason());
+            assertTrue(new String(dead.get(1).payload()).contains("\"NaN\""), "payload keeps the record");
+            assertEquals(List.of(0L, 6L), codes(h).stream().map(CodeRecord::seq).toList());
+        }
+    }
+
+    @Test
+    void unknownKeyWithoutCodebookIsDeadLetteredUntilInstalled() throws Exception {
+        SplittableRandom rng = new SplittableRandom(6);
+        QuantizeOperatorConfig config = QuantizeOperatorConfig.builder("VectorQuantize", VQ).source(CodebookSource.CONTROL)
+                .batchSize(1).maxDelay(Duration.ZERO).build();
+        try (var h = harness(config)) {
+            h.open();
+            h.processElement1(rec("k", 0, randomVector(rng, 8)), 0);
+            assertEquals(1, deadLetters(h).size());
+            assertTrue(deadLetters(h).get(0).reason().contains("no codebook for key 'k'"));
+            h.processElement2(ControlMessage.install("k", fixedParams()), 0);
+            float[] v = randomVector(rng, 8);
+            h.processElement1(rec("k", 1, v), 0);
+            assertEquals(1, codes(h).size());
+            assertEquals(expectedCode(v), codes(h).get(0).codes()[0]);
+            List<CodebookSnapshot> snaps = snapshots(h);
+            assertEquals(1, snaps.size());
+            assertEquals("k", snaps.get(0).key());
+            assertEquals(codes(h).get(0).codebookVersion(), snaps.get(0).version());
+        }
+    }
+
+    @Test
+    void learningTakesOneEmaStepPerBatchAndVersionsCodes() throws Exception {
+        SplittableRandom rng = new SplittableRandom(7);
+        QuantizeOperatorConfig config = QuantizeOperatorConfig.builder("VectorQuantize", VQ).source(CodebookSource.FILE)
+                .sharedParams(fixedParams()).learn(true).batchSize(4).maxDelay(Duration.ZERO).build();
+        Quantizer q = Quantizers.create("VectorQuantize", VQ);
+        Params reference = fixedParams();
+        try (var h = harness(config)) {
+            h.open();
+            for (int b = 0; b < 3; b++) {
+                float[] batch = new float[4 * 8];
+                for (int i = 0; i < 4; i++) {
+                    float[] v = randomVector(rng, 8);
+                    System.arraycopy(v, 0, batch, i * 8, 8);
+                    h.processElement1(rec("a", b * 4 + i, v), 0);
+                }
+                long keyHash = QuantizeOperator.keyHash("a");
+                var out = q.forwardTokens(reference, new Tensor(batch, 4, 1, 8), ForwardOptions.train(
+                        RandomSourceFactory.seeded().create(0, keyHash, b, RandomSourceFactory.Purpose.STEP)));
+                List<CodeRecord> codes = codes(h);
+                for (int i = 0; i < 4; i++) {
+                    assertEquals(out.indices().data()[i], codes.get(b * 4 + i).codes()[0]);
+                    assertEquals(1 + b, codes.get(b * 4 + i).codebookVersion(), "codes carry the pre-step version");
+                }
+            }
+            List<CodebookSnapshot> snaps = snapshots(h);
+            assertEquals(4, snaps.size(), "initial version + one per EMA step");
+            CodebookSnapshot last = snaps.get(3);
+            assertEquals(4, last.version());
+            assertEquals(3, last.step());
+            assertTrue(last.params().bitEquals(reference), "operator state equals three direct EMA steps, bit for bit");
+        }
+    }
+}

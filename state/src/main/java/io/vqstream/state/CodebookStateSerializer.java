@@ -1,0 +1,201 @@
+package io.vqstream.state;
+
+import io.vqstream.core.quantize.Params;
+import io.vqstream.core.tensor.Shapes;
+import io.vqstream.core.tensor.Tensor;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputView;
+import org.apache.flink.core.memory.DataOutputView;
+
+/**
+ * Serializes {@link CodebookState} as primitive arrays, never through Kryo.
+ *
+ * <p>Format version 1:
+ * <pre>
+ * long version, long step, int tensorCount (−1 = shared default)
+ * per tensor: UTF name, int rank, int[rank] dims, float32[numel] little-endian bytes
+ * </pre>
+ * Tensors are written as one byte block each, so an 8 MiB codebook costs one copy, not
+ * two million virtual calls.
+ */
+public final class CodebookStateSerializer extends TypeSerializer<CodebookState> {
+    public static final int CURRENT_VERSION = 1;
+    /** Largest tensor accepted on read: a corrupt length must not allocate gigabytes. */
+    static final int MAX_TENSOR_ELEMENTS = 1 << 28;
+
+    private final int formatVersion;
+
+    public CodebookStateSerializer() {
+        this(CURRENT_VERSION);
+    }
+
+    CodebookStateSerializer(int formatVersion) {
+        if (formatVersion < 1 || formatVersion > CURRENT_VERSION) {
+            throw new IllegalArgumentException("unknown CodebookState format version " + formatVersion);
+        }
+        this.formatVersion = formatVersion;
+    }
+
+    int formatVersion() {
+        return formatVersion;
+    }
+
+    @Override
+    public boolean isImmutableType() {
+        return false;
+    }
+
+    @Override
+    public TypeSerializer<CodebookState> duplicate() {
+        return this;
+    }
+
+    @Override
+    public CodebookState createInstance() {
+        return new CodebookState(0, 0, null);
+    }
+
+    @Override
+    public CodebookState copy(CodebookState from) {
+        return new CodebookState(from.version(), from.step(), from.params() == null ? null : from.params().copy());
+    }
+
+    @Override
+    public CodebookState copy(CodebookState from, CodebookState reuse) {
+        return copy(from);
+    }
+
+    @Override
+    public int getLength() {
+        return -1;
+    }
+
+    @Override
+    public void serialize(CodebookState s, DataOutputView out) throws IOException {
+        out.writeLong(s.version());
+        out.writeLong(s.step());
+        ParamsSerialization.write(s.params(), out);
+    }
+
+    static void writeTensor(String name, Tensor t, DataOutputView out) throws IOException {
+        out.writeUTF(name);
+        int[] shape = t.shape();
+        out.writeInt(shape.length);
+        for (int d : shape) {
+            out.writeInt(d);
+        }
+        float[] data = t.data();
+        ByteBuffer b = ByteBuffer.allocate(data.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(data);
+        out.write(b.array());
+    }
+
+    static Tensor readTensor(DataInputView in, String name) throws IOException {
+        int rank = in.readInt();
+        if (rank < 0 || rank > 16) {
+            throw new IOException("corrupt codebook state: tensor '" + name + "' has rank " + rank);
+        }
+        int[] shape = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            shape[i] = in.readInt();
+        }
+        long numel = Shapes.numel(shape);
+        if (numel > MAX_TENSOR_ELEMENTS) {
+            throw new IOException("corrupt codebook state: tensor '" + name + "' of shape " + Shapes.str(shape) + " is too large");
+        }
+        byte[] bytes = new byte[(int) numel * 4];
+        in.readFully(bytes);
+        float[] data = new float[(int) numel];
+        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
+        return new Tensor(data, shape);
+    }
+
+    @Override
+    public CodebookState deserialize(DataInputView in) throws IOException {
+        long version = in.readLong();
+        long step = in.readLong();
+        return new CodebookState(version, step, ParamsSerialization.read(in));
+    }
+
+    @Override
+    public CodebookState deserialize(CodebookState reuse, DataInputView in) throws IOException {
+        return deserialize(in);
+    }
+
+    @Override
+    public void copy(DataInputView in, DataOutputView out) throws IOException {
+        serialize(deserialize(in), out);
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof CodebookStateSerializer s && s.formatVersion == formatVersion;
+    }
+
+    @Override
+    public int hashCode() {
+        return 31 * CodebookStateSerializer.class.hashCode() + formatVersion;
+    }
+
+    @Override
+    public TypeSerializerSnapshot<CodebookState> snapshotConfiguration() {
+        return new Snapshot(formatVersion);
+    }
+
+    /**
+     * Snapshot of the serializer: its version is the data format version. A snapshot of an
+     * older format restores a serializer that reads that format; Flink then migrates the state
+     * to the current format.
+     */
+    public static final class Snapshot implements TypeSerializerSnapshot<CodebookState> {
+        private int formatVersion;
+
+        public Snapshot() {
+            this(CURRENT_VERSION);
+        }
+
+        Snapshot(int formatVersion) {
+            this.formatVersion = formatVersion;
+        }
+
+        /** The data format this snapshot describes (written as the snapshot's version). */
+        @Override
+        public int getCurrentVersion() {
+            return formatVersion;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) {
+            // nothing beyond the snapshot version: the format is fully determined by it
+        }
+
+        @Override
+        public void readSnapshot(int readVersion, DataInputView in, ClassLoader cl) throws IOException {
+            if (readVersion < 1 || readVersion > CURRENT_VERSION) {
+                throw new IOException("CodebookState serializer snapshot version " + readVersion
+                        + " is not readable by this build (reads 1.." + CURRENT_VERSION + ")");
+            }
+            this.formatVersion = readVersion;
+        }
+
+        @Override
+        public TypeSerializer<CodebookState> restoreSerializer() {
+            return new CodebookStateSerializer(formatVersion);
+        }
+
+        @Override
+        public TypeSerializerSchemaCompatibility<CodebookState> resolveSchemaCompatibility(TypeSerializerSnapshot<CodebookState> oldSnapshot) {
+            if (!(oldSnapshot instanceof Snapshot old)) {
+                return TypeSerializerSchemaCompatibility.incompatible();
+            }
+            return old.formatVersion == formatVersion
+                    ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+                    : TypeSerializerSchemaCompatibility.compatibleAfterMigration();
+        }
+    }
+}
