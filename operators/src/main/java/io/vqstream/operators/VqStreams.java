@@ -1,0 +1,65 @@
+package io.vqstream.operators;
+
+import io.vqstream.operators.record.CodeRecord;
+import io.vqstream.operators.record.CodebookSnapshot;
+import io.vqstream.operators.record.ControlMessage;
+import io.vqstream.operators.record.DeadLetter;
+import io.vqstream.operators.record.VectorRecord;
+import java.util.List;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Adds the quantize operator to a pipeline:
+ * <pre>{@code
+ * VqStreams.Quantized q = VqStreams.quantize(vectors, control, config, "vq-quantize");
+ * q.codes().sinkTo(...); q.codebooks().sinkTo(...); q.deadLetters().sinkTo(...);
+ * }</pre>
+ * Records without a key are dead-lettered before the key-by. The operator's uid (and the
+ * key-check's, {@code uid + "-keys"}) must stay stable for savepoints to restore.
+ */
+public final class VqStreams {
+    private static final OutputTag<DeadLetter> NO_KEY = new OutputTag<>("vq-no-key", DeadLetter.typeInfo());
+
+    private VqStreams() {}
+
+    /** The operator's outputs. */
+    public record Quantized(SingleOutputStreamOperator<CodeRecord> codes, DataStream<CodebookSnapshot> codebooks,
+                            DataStream<DeadLetter> deadLetters) {}
+
+    /**
+     * @param control the control stream, or null for none
+     * @param uid     stable operator uid (savepoints find the codebooks under it)
+     */
+    public static Quantized quantize(DataStream<VectorRecord> vectors, DataStream<ControlMessage> control,
+                                     QuantizeOperatorConfig config, String uid) {
+        SingleOutputStreamOperator<VectorRecord> keyed = vectors
+                .process(new KeyCheck(), VectorRecord.typeInfo())
+                .name("vq-check-keys").uid(uid + "-keys");
+        DataStream<ControlMessage> ctl = control != null ? control
+                : vectors.getExecutionEnvironment().fromData(List.of(), ControlMessage.typeInfo()).name("vq-no-control");
+        SingleOutputStreamOperator<CodeRecord> codes = keyed
+                .keyBy(VectorRecord::key)
+                .connect(ctl.broadcast())
+                .transform("vq-quantize", CodeRecord.typeInfo(), new QuantizeOperator(config))
+                .uid(uid);
+        DataStream<DeadLetter> dead = codes.getSideOutput(QuantizeOperator.DEAD_LETTERS).union(keyed.getSideOutput(NO_KEY));
+        return new Quantized(codes, codes.getSideOutput(QuantizeOperator.CODEBOOKS), dead);
+    }
+
+    /** Keys must be present before the key-by can hash them. */
+    static final class KeyCheck extends ProcessFunction<VectorRecord, VectorRecord> {
+        @Override
+        public void processElement(VectorRecord r, Context ctx, Collector<VectorRecord> out) {
+            if (r.key() == null) {
+                ctx.output(NO_KEY, new DeadLetter(null, "quantize", "missing key", RecordJson.of(r),
+                        ctx.timestamp() != null ? ctx.timestamp() : System.currentTimeMillis()));
+            } else {
+                out.collect(r);
+            }
+        }
+    }
+}
