@@ -1,0 +1,9 @@
+package io.vqstream.connectors.audio;
+
+/** Which features {@link AudioFrontEnd} emits per frame. */
+public enum FeatureKind {
+    /** The frame's samples as they are ({@link RawFrames}). */
+    RAW_FRAMES,
+    /** The log-mel spectrum of the frame ({@link LogMelSpectrogram}). */
+    LOG_MEL
+}

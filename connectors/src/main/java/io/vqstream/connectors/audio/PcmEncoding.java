@@ -1,0 +1,19 @@
+package io.vqstream.connectors.audio;
+
+/** Sample layout of a raw interleaved PCM payload (no header). */
+public enum PcmEncoding {
+    /** Signed 16-bit little-endian integers, scaled by 1/32768. */
+    S16LE(2),
+    /** 32-bit little-endian IEEE floats, taken as they are. */
+    F32LE(4);
+
+    private final int bytesPerSample;
+
+    PcmEncoding(int bytesPerSample) {
+        this.bytesPerSample = bytesPerSample;
+    }
+
+    public int bytesPerSample() {
+        return bytesPerSample;
+    }
+}

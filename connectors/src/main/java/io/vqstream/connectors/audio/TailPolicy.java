@@ -1,0 +1,12 @@
+package io.vqstream.connectors.audio;
+
+/** What {@link Framer#flush()} does with samples that no complete frame covers. */
+public enum TailPolicy {
+    /** Drop them: only complete frames are ever emitted (torch.stft with {@code center=False}). */
+    DROP,
+    /**
+     * Emit the fewest zero-padded frames, on the usual hop grid, that make every sample belong to
+     * at least one frame.
+     */
+    ZERO_PAD
+}
