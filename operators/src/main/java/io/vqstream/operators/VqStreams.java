@@ -50,6 +50,24 @@ public final class VqStreams {
         return new Quantized(codes, codes.getSideOutput(QuantizeOperator.CODEBOOKS), dead);
     }
 
+    /** The decoder's outputs. */
+    public record Decoded(SingleOutputStreamOperator<VectorRecord> vectors, DataStream<DeadLetter> deadLetters) {}
+
+    /**
+     * Decodes codes with the codebook version that produced each of them.
+     *
+     * @param maxVersions codebook versions kept per key
+     * @param maxWaiting  codes per key that may wait for their codebook version to arrive
+     */
+    public static Decoded decode(DataStream<CodeRecord> codes, DataStream<CodebookSnapshot> codebooks, int maxVersions, int maxWaiting,
+                                 String uid) {
+        SingleOutputStreamOperator<VectorRecord> vectors = codes.keyBy(CodeRecord::key)
+                .connect(codebooks.keyBy(CodebookSnapshot::key))
+                .transform("vq-decode", VectorRecord.typeInfo(), new DecodeOperator(maxVersions, maxWaiting))
+                .uid(uid);
+        return new Decoded(vectors, vectors.getSideOutput(DecodeOperator.DEAD_LETTERS));
+    }
+
     /** Keys must be present before the key-by can hash them. */
     static final class KeyCheck extends ProcessFunction<VectorRecord, VectorRecord> {
         @Override

@@ -1,0 +1,111 @@
+package io.vqstream.operators;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.vqstream.core.quantize.ForwardOptions;
+import io.vqstream.core.quantize.Params;
+import io.vqstream.core.quantize.Quantizer;
+import io.vqstream.core.quantize.Quantizers;
+import io.vqstream.core.tensor.LongTensor;
+import io.vqstream.core.tensor.Tensor;
+import io.vqstream.operators.record.CodeRecord;
+import io.vqstream.operators.record.CodebookSnapshot;
+import io.vqstream.operators.record.DeadLetter;
+import io.vqstream.operators.record.VectorRecord;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.Test;
+
+/** Decoding with the codebook version carried by each code. */
+class DecodeOperatorTest {
+    private static final Map<String, Object> RVQ = Map.of("dim", 6, "codebook_size", 8, "num_quantizers", 2);
+    private static final String ARGS = "{\"dim\":6,\"codebook_size\":8,\"num_quantizers\":2}";
+
+    private static KeyedTwoInputStreamOperatorTestHarness<String, CodeRecord, CodebookSnapshot, VectorRecord> harness() throws Exception {
+        return new KeyedTwoInputStreamOperatorTestHarness<>(new DecodeOperator(4, 100), CodeRecord::key, CodebookSnapshot::key, Types.STRING);
+    }
+
+    private static CodebookSnapshot snap(String key, long version, Params p) {
+        return new CodebookSnapshot(key, version, version, "ResidualVQ", ARGS, p);
+    }
+
+    @Test
+    void decodesEachCodeWithItsOwnVersionEvenWhenTheCodebookArrivesLater() throws Exception {
+        Quantizer q = Quantizers.create("ResidualVQ", RVQ);
+        Params v1 = q.initParams(1);
+        Params v2 = q.initParams(2);
+        long[] codes = {3, 5};
+        float[] want1 = q.decodeTokens(v1, new LongTensor(codes.clone(), 1, 2)).data();
+        float[] want2 = q.decodeTokens(v2, new LongTensor(codes.clone(), 1, 2)).data();
+        try (var h = harness()) {
+            h.open();
+            h.processElement2(snap("a", 1, v1), 0);
+            h.processElement1(new CodeRecord("a", 0, 10, codes, 1), 10);
+            h.processElement1(new CodeRecord("a", 1, 11, codes, 2), 11);
+            assertEquals(1, h.extractOutputValues().size(), "version 2 not known yet: the code waits");
+            h.processElement2(snap("a", 2, v2), 0);
+            List<VectorRecord> out = h.extractOutputValues();
+            assertEquals(2, out.size());
+            assertArrayEquals(want1, out.get(0).vector());
+            assertArrayEquals(want2, out.get(1).vector());
+            assertEquals(1, out.get(1).seq());
+        }
+    }
+
+    @Test
+    void aMissingVersionUsesTheNewestOlderOneAndSaysSo() throws Exception {
+        Quantizer q = Quantizers.create("ResidualVQ", RVQ);
+        Params v1 = q.initParams(1);
+        try (var h = harness()) {
+            h.open();
+            h.processElement2(snap("a", 1, v1), 0);
+            h.processElement2(snap("a", 3, q.initParams(3)), 0);
+            h.processElement1(new CodeRecord("a", 0, 0, new long[] {1, 2}, 2), 0);
+            VectorRecord r = h.extractOutputValues().get(0);
+            assertEquals("1", r.attributes().get("vq.decoded_version"));
+            assertArrayEquals(q.decodeTokens(v1, new LongTensor(new long[] {1, 2}, 1, 2)).data(), r.vector());
+        }
+    }
+
+    @Test
+    void badCodesAndUnknownKeysBecomeDeadLetters() throws Exception {
+        Quantizer q = Quantizers.create("ResidualVQ", RVQ);
+        try (var h = harness()) {
+            h.open();
+            h.processElement2(snap("a", 1, q.initParams(1)), 0);
+            h.processElement1(new CodeRecord("a", 0, 0, new long[] {9, 0}, 1), 0);
+            h.processElement1(new CodeRecord("a", 1, 0, new long[] {1}, 1), 0);
+            h.processElement1(new CodeRecord("b", 0, 0, new long[] {1, 1}, 1), 0);
+            h.endInput2();
+            List<DeadLetter> dead = h.getSideOutput(DecodeOperator.DEAD_LETTERS).stream().map(StreamRecord::getValue).toList();
+            assertEquals(3, dead.size());
+            assertTrue(dead.get(0).reason().contains("outside [0, 8)"), dead.get(0).reason());
+            assertTrue(dead.get(1).reason().contains("needs 2"), dead.get(1).reason());
+            assertTrue(dead.get(2).reason().contains("no codebook received"), dead.get(2).reason());
+            assertEquals(0, h.extractOutputValues().size());
+        }
+    }
+
+    @Test
+    void roundTripWithTheQuantizeOperatorReconstructsTheQuantizedVectors() {
+        Quantizer q = Quantizers.create("ResidualVQ", RVQ);
+        Params p = q.initParams(5);
+        SplittableRandom rng = new SplittableRandom(9);
+        float[] x = new float[6];
+        for (int i = 0; i < 6; i++) {
+            x[i] = (float) rng.nextGaussian();
+        }
+        var out = q.forwardTokens(p, new Tensor(x, 1, 1, 6), ForwardOptions.eval());
+        float[] decoded = q.decodeTokens(p, out.indices().reshape(1, 2)).data();
+        float[] quantized = out.quantized().data();
+        for (int i = 0; i < 6; i++) {
+            assertEquals(quantized[i], decoded[i], 1e-6f);
+        }
+    }
+}
