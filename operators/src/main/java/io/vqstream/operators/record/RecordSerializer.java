@@ -132,18 +132,18 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
 
     // -- small helpers shared by the record formats
 
-    static void writeNullableString(String s, DataOutputView out) throws IOException {
+    protected static void writeNullableString(String s, DataOutputView out) throws IOException {
         out.writeBoolean(s != null);
         if (s != null) {
             out.writeUTF(s);
         }
     }
 
-    static String readNullableString(DataInputView in) throws IOException {
+    protected static String readNullableString(DataInputView in) throws IOException {
         return in.readBoolean() ? in.readUTF() : null;
     }
 
-    static void writeFloats(float[] a, DataOutputView out) throws IOException {
+    protected static void writeFloats(float[] a, DataOutputView out) throws IOException {
         if (a == null) {
             out.writeInt(-1);
             return;
@@ -154,7 +154,7 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
         }
     }
 
-    static float[] readFloats(DataInputView in, int max) throws IOException {
+    protected static float[] readFloats(DataInputView in, int max) throws IOException {
         int n = in.readInt();
         if (n < 0) {
             return null;
@@ -169,7 +169,7 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
         return a;
     }
 
-    static void writeBytes(byte[] a, DataOutputView out) throws IOException {
+    protected static void writeBytes(byte[] a, DataOutputView out) throws IOException {
         if (a == null) {
             out.writeInt(-1);
             return;
@@ -178,7 +178,7 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
         out.write(a);
     }
 
-    static byte[] readBytes(DataInputView in, int max) throws IOException {
+    protected static byte[] readBytes(DataInputView in, int max) throws IOException {
         int n = in.readInt();
         if (n < 0) {
             return null;
@@ -191,7 +191,7 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
         return a;
     }
 
-    static void writeStringMap(java.util.Map<String, String> m, DataOutputView out) throws IOException {
+    protected static void writeStringMap(java.util.Map<String, String> m, DataOutputView out) throws IOException {
         out.writeInt(m.size());
         for (java.util.Map.Entry<String, String> e : m.entrySet()) {
             out.writeUTF(e.getKey());
@@ -199,7 +199,7 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
         }
     }
 
-    static java.util.Map<String, String> readStringMap(DataInputView in) throws IOException {
+    protected static java.util.Map<String, String> readStringMap(DataInputView in) throws IOException {
         int n = in.readInt();
         if (n < 0 || n > 1 << 20) {
             throw new IOException("corrupt record: map of " + n + " entries");

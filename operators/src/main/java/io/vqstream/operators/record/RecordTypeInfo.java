@@ -11,10 +11,14 @@ import org.apache.flink.api.common.typeutils.TypeSerializer;
  * falls back to Kryo for records in flight or in state.
  */
 public final class RecordTypeInfo<T> extends TypeInformation<T> {
-    private final Class<T> type;
-    private final Supplier<TypeSerializer<T>> serializer;
+    /** A serializable way to make the serializer (type information travels inside output tags). */
+    @FunctionalInterface
+    public interface SerializerFactory<T> extends Supplier<TypeSerializer<T>>, java.io.Serializable {}
 
-    public RecordTypeInfo(Class<T> type, Supplier<TypeSerializer<T>> serializer) {
+    private final Class<T> type;
+    private final SerializerFactory<T> serializer;
+
+    public RecordTypeInfo(Class<T> type, SerializerFactory<T> serializer) {
         this.type = type;
         this.serializer = serializer;
     }

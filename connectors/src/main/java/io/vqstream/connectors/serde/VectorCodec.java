@@ -1,0 +1,195 @@
+package io.vqstream.connectors.serde;
+
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import io.vqstream.operators.record.VectorRecord;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Map;
+import java.util.Objects;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+
+/**
+ * Vector payloads ({@link VectorRecord}), both directions.
+ *
+ * <p><b>JSON</b> (UTF-8, one object):
+ * <pre>{"key":"k1","seq":17,"ts":1700000000000,"vector":[0.1,-2,3.5e-3],"attributes":{"lang":"en"}}</pre>
+ * <ul>
+ *   <li>{@code key}: non-empty string, at most 4096 UTF-8 bytes; required.</li>
+ *   <li>{@code seq}: integer (64-bit); missing or null → the Kafka offset.</li>
+ *   <li>{@code ts}: event time, integer epoch milliseconds; missing or null → the Kafka record timestamp.</li>
+ *   <li>{@code vector}: non-empty array of JSON numbers, each rounded once to the nearest float32;
+ *       strings (also {@code "NaN"}, {@code "Infinity"}), {@code null}, and numbers that round
+ *       beyond the float32 range (|x| ≥ 3.4028236e38) are rejected.</li>
+ *   <li>{@code attributes}: optional object of string values (each name and value ≤ 16384 UTF-8 bytes); null = none.</li>
+ *   <li>Other fields are ignored; duplicate fields, non-standard tokens and trailing content are rejected.</li>
+ * </ul>
+ * The payload's {@code key} is authoritative; the Kafka record key is only used to name the
+ * key of a dead letter when the payload's could not be read.
+ *
+ * <p><b>Binary</b> (little-endian; K = key length, D = dimension):
+ * <pre>
+ *   offset   size  field
+ *   0        1     format version = 1
+ *   1        2     K, u16 (1..4096)
+ *   3        K     key, UTF-8
+ *   3+K      8     seq, i64
+ *   11+K     8     ts, i64 epoch milliseconds
+ *   19+K     4     D, u32 (≥ 1)
+ *   23+K     4·D   D × f32 (finite)
+ *   total    23 + K + 4·D bytes, exactly
+ * </pre>
+ * The binary form carries no attributes.
+ */
+public final class VectorCodec extends PayloadCodec<VectorRecord> {
+    public static final int BINARY_VERSION = 1;
+
+    private final WireFormat format;
+
+    public VectorCodec(WireFormat format) {
+        this(format, DEFAULT_MAX_PAYLOAD_BYTES);
+    }
+
+    public VectorCodec(WireFormat format, int maxPayloadBytes) {
+        super(maxPayloadBytes);
+        this.format = Objects.requireNonNull(format, "format");
+    }
+
+    public static VectorCodec json() {
+        return new VectorCodec(WireFormat.JSON);
+    }
+
+    public static VectorCodec binary() {
+        return new VectorCodec(WireFormat.BINARY);
+    }
+
+    public WireFormat format() {
+        return format;
+    }
+
+    @Override
+    public VectorCodec withMaxPayloadBytes(int maxPayloadBytes) {
+        return new VectorCodec(format, maxPayloadBytes);
+    }
+
+    @Override
+    public TypeInformation<VectorRecord> valueType() {
+        return VectorRecord.typeInfo();
+    }
+
+    @Override
+    protected VectorRecord parse(byte[] payload, Origin origin, Partial partial) throws IOException {
+        return format == WireFormat.JSON ? parseJson(payload, origin, partial) : parseBinary(payload, partial);
+    }
+
+    private static VectorRecord parseJson(byte[] payload, Origin origin, Partial partial) throws IOException {
+        try (JsonParser p = StrictJson.openObject(payload)) {
+            String key = null;
+            Long seq = null;
+            Long ts = null;
+            float[] vector = null;
+            Map<String, String> attributes = Map.of();
+            while (p.nextToken() == JsonToken.FIELD_NAME) {
+                String field = p.currentName();
+                JsonToken t = p.nextToken();
+                switch (field) {
+                    case "key" -> partial.key = key = StrictJson.key(p);
+                    case "seq" -> seq = t == JsonToken.VALUE_NULL ? null : StrictJson.int64(p, "seq");
+                    case "ts" -> {
+                        ts = t == JsonToken.VALUE_NULL ? null : StrictJson.int64(p, "ts");
+                        if (ts != null) {
+                            partial.ts = ts;
+                        }
+                    }
+                    case "vector" -> vector = StrictJson.floatArray(p, "vector");
+                    case "attributes" -> attributes = StrictJson.stringMap(p, "attributes");
+                    default -> p.skipChildren();
+                }
+            }
+            StrictJson.expectEnd(p);
+            if (key == null) {
+                throw new MalformedPayloadException("key is missing");
+            }
+            if (vector == null) {
+                throw new MalformedPayloadException("vector is missing");
+            }
+            return new VectorRecord(key, seq != null ? seq : fallbackSeq(origin), ts != null ? ts : fallbackTs(origin), vector, attributes);
+        }
+    }
+
+    private static VectorRecord parseBinary(byte[] payload, Partial partial) {
+        BinaryReader r = new BinaryReader(payload, "binary vector");
+        r.version(BINARY_VERSION);
+        String key = partial.key = r.key();
+        long seq = r.i64("seq");
+        long ts = partial.ts = r.i64("ts");
+        long dim = r.u32("the dimension");
+        if (dim == 0) {
+            throw new MalformedPayloadException("vector is empty");
+        }
+        r.expectExactly(dim, 4, 0, "dimension " + dim);
+        float[] v = new float[(int) dim];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = r.f32("vector[" + i + "]");
+            if (!Float.isFinite(v[i])) {
+                throw new MalformedPayloadException("vector[" + i + "] is " + v[i] + ", expected a finite number");
+            }
+        }
+        return new VectorRecord(key, seq, ts, v, Map.of());
+    }
+
+    @Override
+    public byte[] key(VectorRecord r) {
+        return r.key() == null ? null : Utf8.encode(r.key());
+    }
+
+    @Override
+    public byte[] value(VectorRecord r) {
+        return encode(r, format);
+    }
+
+    /** Encodes a record; throws {@link IllegalArgumentException} for what the format cannot carry. */
+    public static byte[] encode(VectorRecord r, WireFormat format) {
+        checkEncodable(r);
+        return format == WireFormat.JSON ? toJson(r) : toBinary(r);
+    }
+
+    private static void checkEncodable(VectorRecord r) {
+        if (r.key() == null || r.key().isEmpty()) {
+            throw new IllegalArgumentException("a vector record needs a non-empty key to be encoded");
+        }
+        if (r.vector() == null || r.vector().length == 0) {
+            throw new IllegalArgumentException("a vector record needs a non-empty vector to be encoded");
+        }
+    }
+
+    private static byte[] toJson(VectorRecord r) {
+        return StrictJson.write(g -> {
+            g.writeStartObject();
+            g.writeStringField("key", r.key());
+            g.writeNumberField("seq", r.seq());
+            g.writeNumberField("ts", r.eventTime());
+            StrictJson.writeFloats(g, "vector", r.vector());
+            StrictJson.writeStringMap(g, "attributes", r.attributes());
+            g.writeEndObject();
+        });
+    }
+
+    private static byte[] toBinary(VectorRecord r) {
+        byte[] key = Utf8.encode(r.key());
+        if (key.length > StrictJson.MAX_KEY_BYTES) {
+            throw new IllegalArgumentException("key of " + key.length + " UTF-8 bytes exceeds the limit of " + StrictJson.MAX_KEY_BYTES);
+        }
+        float[] v = r.vector();
+        ByteBuffer b = ByteBuffer.allocate(23 + key.length + 4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) BINARY_VERSION).putShort((short) key.length).put(key).putLong(r.seq()).putLong(r.eventTime()).putInt(v.length);
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                throw new IllegalArgumentException("vector[" + i + "] is " + v[i] + ": the format carries finite numbers only");
+            }
+            b.putFloat(v[i]);
+        }
+        return b.array();
+    }
+}
