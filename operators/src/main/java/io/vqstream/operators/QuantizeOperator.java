@@ -18,6 +18,7 @@ import io.vqstream.operators.record.DeadLetter;
 import io.vqstream.operators.record.VectorRecord;
 import io.vqstream.state.CodebookState;
 import io.vqstream.state.CodebookStateDescriptors;
+import io.vqstream.state.KeyMeta;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,8 +30,6 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.state.CheckpointableKeyedStateBackend;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
@@ -85,7 +84,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     public static final OutputTag<CodebookSnapshot> CODEBOOKS = new OutputTag<>("codebooks", CodebookSnapshot.typeInfo());
     public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("dead-letters", DeadLetter.typeInfo());
 
-    static final String META_STATE = "vq-meta";
+    static final String META_STATE = CodebookStateDescriptors.META_STATE;
     static final String BUFFER_STATE = "vq-buffer";
     static final MapStateDescriptor<String, ControlMessage> GLOBAL_CONTROL =
             new MapStateDescriptor<>("vq-global-control", Types.STRING, ControlMessage.typeInfo());
@@ -127,7 +126,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         configDefault = config.sharedParams(quantizer);
         ControlMessage installed = globalControl.get(GLOBAL_INSTALL);
         controlDefault = installed == null ? null : installed.params();
-        meta = getRuntimeContext().getState(new ValueStateDescriptor<>(META_STATE, TypeInformation.of(KeyMeta.class)));
+        meta = getRuntimeContext().getState(CodebookStateDescriptors.meta());
         codebook = getRuntimeContext().getState(CodebookStateDescriptors.codebook());
         buffer = getRuntimeContext().getListState(new ListStateDescriptor<>(BUFFER_STATE, VectorRecord.typeInfo()));
         timers = getInternalTimerService("vq-batch-timers", VoidNamespaceSerializer.INSTANCE, this);

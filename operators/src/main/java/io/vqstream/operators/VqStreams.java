@@ -5,7 +5,7 @@ import io.vqstream.operators.record.CodebookSnapshot;
 import io.vqstream.operators.record.ControlMessage;
 import io.vqstream.operators.record.DeadLetter;
 import io.vqstream.operators.record.VectorRecord;
-import java.util.List;
+import org.apache.flink.api.common.functions.FlatMapFunction;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
@@ -19,7 +19,8 @@ import org.apache.flink.util.OutputTag;
  * q.codes().sinkTo(...); q.codebooks().sinkTo(...); q.deadLetters().sinkTo(...);
  * }</pre>
  * Records without a key are dead-lettered before the key-by. The operator's uid (and the
- * key-check's, {@code uid + "-keys"}) must stay stable for savepoints to restore.
+ * key-check's, {@code uid + "-keys"}, and without a control stream {@code uid + "-no-control"} and
+ * {@code uid + "-no-control-messages"}) must stay stable for savepoints to restore.
  */
 public final class VqStreams {
     private static final OutputTag<DeadLetter> NO_KEY = new OutputTag<>("vq-no-key", DeadLetter.typeInfo());
@@ -36,11 +37,17 @@ public final class VqStreams {
      */
     public static Quantized quantize(DataStream<VectorRecord> vectors, DataStream<ControlMessage> control,
                                      QuantizeOperatorConfig config, String uid) {
+        // at the input's parallelism, so it chains to the input: a rebalance here would interleave
+        // one key's records from several subtasks and make its micro-batches depend on timing
         SingleOutputStreamOperator<VectorRecord> keyed = vectors
                 .process(new KeyCheck(), VectorRecord.typeInfo())
+                .setParallelism(vectors.getParallelism())
                 .name("vq-check-keys").uid(uid + "-keys");
+        // Without a control stream the operator's second input is an empty bounded stream. Not
+        // fromData(emptyList): on Flink 2.2 its generator is still asked for element 0 and fails.
         DataStream<ControlMessage> ctl = control != null ? control
-                : vectors.getExecutionEnvironment().fromData(List.of(), ControlMessage.typeInfo()).name("vq-no-control");
+                : vectors.getExecutionEnvironment().fromSequence(0, 0).name("vq-no-control").uid(uid + "-no-control")
+                        .flatMap(new NoControl(), ControlMessage.typeInfo()).name("vq-no-control").uid(uid + "-no-control-messages");
         SingleOutputStreamOperator<CodeRecord> codes = keyed
                 .keyBy(VectorRecord::key)
                 .connect(ctl.broadcast())
@@ -66,6 +73,14 @@ public final class VqStreams {
                 .transform("vq-decode", VectorRecord.typeInfo(), new DecodeOperator(maxVersions, maxWaiting))
                 .uid(uid);
         return new Decoded(vectors, vectors.getSideOutput(DecodeOperator.DEAD_LETTERS));
+    }
+
+    /** Turns the one-element sequence into no control messages. */
+    static final class NoControl implements FlatMapFunction<Long, ControlMessage> {
+        @Override
+        public void flatMap(Long ignored, Collector<ControlMessage> out) {
+            // no control messages
+        }
     }
 
     /** Keys must be present before the key-by can hash them. */

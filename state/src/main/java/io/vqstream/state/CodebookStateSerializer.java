@@ -27,6 +27,10 @@ public final class CodebookStateSerializer extends TypeSerializer<CodebookState>
     public static final int CURRENT_VERSION = 1;
     /** Largest tensor accepted on read: a corrupt length must not allocate gigabytes. */
     static final int MAX_TENSOR_ELEMENTS = 1 << 28;
+    /** Largest rank accepted on read. */
+    static final int MAX_RANK = 16;
+    /** Floats read per chunk (256 KiB of bytes). */
+    private static final int READ_CHUNK_FLOATS = 1 << 16;
 
     private final int formatVersion;
 
@@ -97,21 +101,40 @@ public final class CodebookStateSerializer extends TypeSerializer<CodebookState>
 
     static Tensor readTensor(DataInputView in, String name) throws IOException {
         int rank = in.readInt();
-        if (rank < 0 || rank > 16) {
+        if (rank < 0 || rank > MAX_RANK) {
             throw new IOException("corrupt codebook state: tensor '" + name + "' has rank " + rank);
         }
         int[] shape = new int[rank];
+        long numel = 1;
         for (int i = 0; i < rank; i++) {
             shape[i] = in.readInt();
+            if (shape[i] < 0) {
+                throw new IOException("corrupt codebook state: tensor '" + name + "' has dimension " + shape[i] + " at axis " + i);
+            }
+            numel *= shape[i];
+            // checked per axis, so a product of large dimensions cannot overflow into a small one
+            if (numel > MAX_TENSOR_ELEMENTS) {
+                throw new IOException("corrupt codebook state: tensor '" + name + "' of shape "
+                        + Shapes.str(java.util.Arrays.copyOf(shape, i + 1)) + "... exceeds " + MAX_TENSOR_ELEMENTS + " elements");
+            }
         }
-        long numel = Shapes.numel(shape);
-        if (numel > MAX_TENSOR_ELEMENTS) {
-            throw new IOException("corrupt codebook state: tensor '" + name + "' of shape " + Shapes.str(shape) + " is too large");
+        int n = (int) numel;
+        // Grow the array as bytes arrive instead of trusting the declared size: a truncated or
+        // corrupt block fails with an EOFException before a large allocation, not an OOM.
+        float[] data = new float[Math.min(n, READ_CHUNK_FLOATS)];
+        byte[] chunk = new byte[4 * Math.min(n, READ_CHUNK_FLOATS)];
+        ByteBuffer view = ByteBuffer.wrap(chunk).order(ByteOrder.LITTLE_ENDIAN);
+        int read = 0;
+        while (read < n) {
+            int k = Math.min(READ_CHUNK_FLOATS, n - read);
+            in.readFully(chunk, 0, 4 * k);
+            if (read + k > data.length) {
+                data = java.util.Arrays.copyOf(data, (int) Math.min(n, Math.max(2L * data.length, read + k)));
+            }
+            view.clear();
+            view.asFloatBuffer().get(data, read, k);
+            read += k;
         }
-        byte[] bytes = new byte[(int) numel * 4];
-        in.readFully(bytes);
-        float[] data = new float[(int) numel];
-        ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(data);
         return new Tensor(data, shape);
     }
 

@@ -1,9 +1,11 @@
-package io.vqstream.operators;
+package io.vqstream.state;
 
 /**
  * Small per-key bookkeeping of the quantize operator, kept apart from the (possibly
  * megabyte-sized) codebook so that buffering a record never deserializes the codebook.
- * A Flink POJO: public fields, no Kryo.
+ * A Flink POJO: public fields, no Kryo. Stored as keyed state
+ * {@link CodebookStateDescriptors#META_STATE}; it lives in this module so that savepoint
+ * bootstrap can write it next to the codebook.
  */
 public class KeyMeta {
     /** The key has a usable codebook (initialised, installed or a shared default). */

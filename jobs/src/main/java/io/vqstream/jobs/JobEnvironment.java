@@ -1,0 +1,111 @@
+package io.vqstream.jobs;
+
+import io.vqstream.jobs.config.ConfigException;
+import io.vqstream.jobs.config.JobConfig;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.configuration.RestartStrategyOptions;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * Builds the execution environment of a job from its configuration, the same way on the
+ * embedded mini-cluster (bin/vqstream) and under {@code flink run} (where Flink's context
+ * environment is used and these settings are applied on top of the cluster's).
+ */
+final class JobEnvironment {
+    private JobEnvironment() {}
+
+    /**
+     * @param exactlyOnce turn checkpointing on even without a checkpoint directory
+     * @param bounded     a job over files: a failure is reported after a few restarts instead of retried forever
+     */
+    static StreamExecutionEnvironment create(JobConfig c, boolean exactlyOnce, boolean bounded) {
+        Configuration conf = new Configuration();
+        conf.set(PipelineOptions.NAME, c.jobName != null ? c.jobName : "vqstream");
+        conf.set(StateBackendOptions.STATE_BACKEND, c.stateBackend.name().toLowerCase());
+        boolean checkpointing = c.checkpointDir != null || exactlyOnce;
+        if (checkpointing) {
+            conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, c.checkpointInterval);
+            conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
+            conf.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, Duration.ofMillis(Math.min(500, c.checkpointInterval.toMillis() / 2)));
+            conf.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMinutes(10));
+        }
+        if (c.checkpointDir != null) {
+            Path dir = c.checkpointDir.toAbsolutePath();
+            try {
+                Files.createDirectories(dir);
+            } catch (java.io.IOException e) {
+                throw new ConfigException("cannot create checkpoint directory " + dir + ": " + e.getMessage());
+            }
+            conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, dir.toUri().toString());
+            // kept after cancellation and after a hard kill: DIR/<job-id>/chk-N, restorable with --restore-from
+            conf.set(CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION, ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        }
+        if (c.restoreFrom != null) {
+            Path p = c.restoreFrom.toAbsolutePath();
+            if (!Files.exists(p)) {
+                throw new ConfigException("--restore-from: no such checkpoint or savepoint: " + p);
+            }
+            if (Files.isDirectory(p) && !Files.exists(p.resolve("_metadata"))) {
+                throw new ConfigException("--restore-from: " + p + " holds no _metadata (expected a chk-N or savepoint folder)");
+            }
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, p.toUri().toString());
+        }
+        if (bounded) {
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 2);
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
+        } else {
+            // a streaming job rides out broker restarts and transient failures, backing off up to a minute
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, Duration.ofSeconds(1));
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, Duration.ofMinutes(1));
+        }
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(c.parallelism);
+        return env;
+    }
+
+    /**
+     * Runs a job in the foreground and waits for it. On SIGTERM/SIGINT the job is cancelled and
+     * the process exits within a few seconds (a watchdog halts it if cancellation hangs).
+     */
+    static JobClient start(StreamExecutionEnvironment env, String name) throws Exception {
+        JobClient client = env.executeAsync(name);
+        AtomicReference<JobClient> ref = new AtomicReference<>(client);
+        Thread hook = new Thread(() -> {
+            Thread watchdog = new Thread(() -> {
+                try {
+                    Thread.sleep(8000);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                Runtime.getRuntime().halt(143);
+            }, "vqstream-shutdown-watchdog");
+            watchdog.setDaemon(true);
+            watchdog.start();
+            JobClient jc = ref.get();
+            try {
+                if (!jc.getJobStatus().get(2, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                    System.err.println("vqstream: stopping job " + jc.getJobID());
+                    jc.cancel().get(5, TimeUnit.SECONDS);
+                }
+            } catch (Exception e) {
+                // exiting anyway
+            }
+        }, "vqstream-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        return client;
+    }
+}

@@ -1,0 +1,52 @@
+package io.vqstream.jobs;
+
+import io.vqstream.core.io.TensorFormatException;
+import io.vqstream.core.quantize.Quantizer;
+import io.vqstream.jobs.config.ConfigException;
+import io.vqstream.jobs.config.JobConfig;
+import io.vqstream.operators.CodebookSource;
+import io.vqstream.operators.QuantizeOperatorConfig;
+import java.nio.file.Files;
+
+/** Turns a job configuration into the quantize operator's configuration. */
+final class OperatorConfigs {
+    private OperatorConfigs() {}
+
+    static QuantizeOperatorConfig quantize(JobConfig c) {
+        Quantizer q = c.createQuantizer();
+        QuantizeOperatorConfig.Builder b = QuantizeOperatorConfig.builder(c.quantizerType, c.quantizerArgs)
+                .learn(c.learn)
+                .batchSize(c.batchSize)
+                .maxDelay(c.maxDelay)
+                .source(c.source)
+                .seed(c.seed)
+                .publishEvery(c.publishEvery)
+                .emitQuantized(c.emitQuantized)
+                .emitError(c.emitError)
+                .backend(c.backend);
+        if (c.initMinVectors > 0) {
+            b.initMinVectors(c.initMinVectors);
+        }
+        if (c.codebookFile != null) {
+            if (!Files.isRegularFile(c.codebookFile)) {
+                throw new ConfigException("codebook.file not found: " + c.codebookFile);
+            }
+            try {
+                b.sharedParams(CodebookFiles.load(q, c.codebookFile, c.seed));
+            } catch (TensorFormatException e) {
+                throw new ConfigException("codebook.file: " + e.getMessage(), e);
+            }
+        }
+        if (c.source == CodebookSource.PER_KEY) {
+            if (c.codebookDir == null || !Files.isDirectory(c.codebookDir)) {
+                throw new ConfigException("codebook.source per-key needs codebook.dir, an existing directory (got " + c.codebookDir + ")");
+            }
+            b.perKeyDir(c.codebookDir.toAbsolutePath().toString());
+        }
+        try {
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
+    }
+}

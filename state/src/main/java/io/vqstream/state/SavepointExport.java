@@ -1,0 +1,175 @@
+package io.vqstream.state;
+
+import io.vqstream.core.io.QuantizerFiles;
+import io.vqstream.core.quantize.Params;
+import io.vqstream.core.quantize.Quantizer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.state.api.OperatorIdentifier;
+import org.apache.flink.state.api.SavepointReader;
+import org.apache.flink.state.api.functions.KeyedStateReaderFunction;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.CloseableIterator;
+import org.apache.flink.util.Collector;
+
+/**
+ * Writes every key's codebook held in a savepoint (or retained checkpoint) of a quantize operator
+ * as {@code <key>.safetensors}: the key's tensors by the reference's state_dict names, bit for
+ * bit, including the EMA buffers, with metadata {@code key}, {@code version}, {@code step},
+ * {@code quantizer_type} and {@code quantizer_args}. The files load back with
+ * {@link QuantizerFiles#load} and bootstrap with {@link SavepointBootstrap}.
+ *
+ * <p><b>Keys on the shared default.</b> A key that never learned and was never given its own
+ * codebook stores no parameters (it uses the operator's shared file or all-keys installation,
+ * which is configuration, not keyed state). {@link #export(Quantizer, Path, Path, String)} skips
+ * such keys and lists them in {@link Result#sharedDefault()};
+ * {@link #export(Quantizer, Path, Path, String, Params)} writes the given shared parameters for
+ * them instead (metadata {@code shared_default = true}). Keys whose name cannot be a file name
+ * (empty, starting with '.', containing '/' or '\') are listed in {@link Result#notFileNames()}.
+ * Keys without a codebook (reset, or never given one) have nothing to export and are not listed.
+ *
+ * <p>The export job reads the savepoint in the environment of the calling JVM and writes the
+ * files from there: the output directory must be writable by it.
+ */
+public final class SavepointExport {
+    private static final String EXPORTED = "exported";
+    private static final String SHARED = "shared";
+    private static final String NOT_A_FILE_NAME = "not-a-file-name";
+
+    private SavepointExport() {}
+
+    /**
+     * What was exported.
+     *
+     * @param exported      keys written, sorted
+     * @param sharedDefault keys that use the shared default (skipped, or written with the given default), sorted
+     * @param notFileNames  keys not exported because they cannot be file names, sorted
+     */
+    public record Result(List<String> exported, List<String> sharedDefault, List<String> notFileNames) {}
+
+    /** Exports the keys with their own codebooks; keys on the shared default are only listed. */
+    public static Result export(Quantizer q, Path savepointDir, Path outputDir, String operatorUid) throws Exception {
+        return export(q, savepointDir, outputDir, operatorUid, null);
+    }
+
+    /**
+     * @param sharedDefault written for keys on the shared default (null: skip them); must be a
+     *                      complete parameter set for {@code q}
+     */
+    public static Result export(Quantizer q, Path savepointDir, Path outputDir, String operatorUid, Params sharedDefault)
+            throws Exception {
+        if (!Files.isRegularFile(savepointDir.resolve("_metadata"))) {
+            throw new IllegalArgumentException(savepointDir + " is not a savepoint or checkpoint directory (no _metadata)");
+        }
+        if (sharedDefault != null) {
+            sharedDefault = QuantizerFiles.complete(q, sharedDefault, "shared default", "");
+        }
+        Files.createDirectories(outputDir);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(new Configuration());
+        env.setParallelism(1);
+        SavepointReader reader = SavepointReader.read(env, savepointDir.toUri().toString(), new HashMapStateBackend());
+        Reader fn = new Reader(q.type(), SavepointBootstrap.kwargsJson(q), outputDir.toAbsolutePath().toString(),
+                sharedDefault == null ? null : sharedDefault.copy());
+        List<String> exported = new ArrayList<>();
+        List<String> shared = new ArrayList<>();
+        List<String> bad = new ArrayList<>();
+        try (CloseableIterator<String> it = reader.readKeyedState(OperatorIdentifier.forUid(operatorUid), fn, Types.STRING, Types.STRING)
+                .executeAndCollect("vqstream savepoint export")) {
+            while (it.hasNext()) {
+                String line = it.next();
+                int tab = line.indexOf('\t');
+                String kind = line.substring(0, tab);
+                String key = line.substring(tab + 1);
+                switch (kind) {
+                    case EXPORTED -> exported.add(key);
+                    case SHARED -> shared.add(key);
+                    case NOT_A_FILE_NAME -> bad.add(key);
+                    default -> throw new IllegalStateException(line);
+                }
+            }
+        }
+        exported.sort(null);
+        shared.sort(null);
+        bad.sort(null);
+        return new Result(List.copyOf(exported), List.copyOf(shared), List.copyOf(bad));
+    }
+
+    static boolean usableAsFileName(String key) {
+        return !key.isEmpty() && !key.startsWith(".") && !key.contains("/") && !key.contains("\\") && key.indexOf('\0') < 0;
+    }
+
+    /** Reads one key's codebook and writes its file; emits "kind\tkey". */
+    static final class Reader extends KeyedStateReaderFunction<String, String> {
+        private static final long serialVersionUID = 1L;
+        private final String type;
+        private final String kwargsJson;
+        private final String dir;
+        /** Travels as safetensors bytes (Params is not serializable). */
+        private final byte[] sharedDefault;
+        private transient Params shared;
+        private transient ValueState<CodebookState> codebook;
+
+        Reader(String type, String kwargsJson, String dir, Params sharedDefault) throws java.io.IOException {
+            this.type = type;
+            this.kwargsJson = kwargsJson;
+            this.dir = dir;
+            if (sharedDefault == null) {
+                this.sharedDefault = null;
+            } else {
+                Path tmp = Files.createTempFile("vqstream-shared", ".safetensors");
+                try {
+                    QuantizerFiles.save(sharedDefault, tmp, Map.of());
+                    this.sharedDefault = Files.readAllBytes(tmp);
+                } finally {
+                    Files.deleteIfExists(tmp);
+                }
+            }
+        }
+
+        @Override
+        public void open(OpenContext ctx) {
+            Quantizer q = SavepointBootstrap.quantizer(type, kwargsJson);
+            shared = sharedDefault == null ? null
+                    : QuantizerFiles.load(q, io.vqstream.core.io.SafeTensors.read(sharedDefault, "shared default"), "");
+            codebook = getRuntimeContext().getState(CodebookStateDescriptors.codebook());
+        }
+
+        @Override
+        public void readKey(String key, Context ctx, Collector<String> out) throws Exception {
+            CodebookState s = codebook.value();
+            if (s == null) {
+                return;
+            }
+            if (!usableAsFileName(key)) {
+                out.collect(NOT_A_FILE_NAME + "\t" + key);
+                return;
+            }
+            Params p = s.params();
+            Map<String, String> meta = new LinkedHashMap<>();
+            meta.put("key", key);
+            meta.put("version", Long.toString(s.version()));
+            meta.put("step", Long.toString(s.step()));
+            meta.put("quantizer_type", type);
+            meta.put("quantizer_args", kwargsJson);
+            if (p == null) {
+                if (shared == null) {
+                    out.collect(SHARED + "\t" + key);
+                    return;
+                }
+                p = shared;
+                meta.put("shared_default", "true");
+            }
+            QuantizerFiles.save(p, Path.of(dir, key + ".safetensors"), meta);
+            out.collect((s.params() == null ? SHARED : EXPORTED) + "\t" + key);
+        }
+    }
+}
