@@ -57,7 +57,7 @@ public final class WavChunkSource {
         List<Entry> plan = new ArrayList<>();
         long next = 0;
         for (Path f : files) {
-            WavAudio a = WavReader.read(f);
+            WavAudio a = WavReader.read(f, WavReader.Truncation.REJECT);
             String name = f.getFileName().toString();
             String key = name.contains(".") ? name.substring(0, name.lastIndexOf('.')) : name;
             long chunks = (a.frames() + chunkSamples - 1) / chunkSamples;
@@ -95,7 +95,7 @@ public final class WavChunkSource {
             }
             Entry entry = plan.get(e);
             if (cachedEntry != e) {
-                cachedSamples = WavReader.read(Path.of(entry.path())).samples();
+                cachedSamples = WavReader.read(Path.of(entry.path()), WavReader.Truncation.REJECT).samples();
                 cachedEntry = e;
             }
             long seq = index - entry.firstChunk();
