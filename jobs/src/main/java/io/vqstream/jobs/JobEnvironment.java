@@ -24,22 +24,36 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * environment is used and these settings are applied on top of the cluster's).
  */
 final class JobEnvironment {
+    /** Default checkpoint interval when a job needs checkpoints and none is configured. */
+    static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
+    private static volatile boolean underFlinkClient;
+
     private JobEnvironment() {}
+
+    /** True when the job runs under {@code flink run} (Flink's client), not on the embedded mini-cluster. */
+    static boolean underFlinkClient() {
+        return underFlinkClient;
+    }
 
     /**
      * @param exactlyOnce turn checkpointing on even without a checkpoint directory
      * @param bounded     a job over files: a failure is reported after a few restarts instead of retried forever
      */
     static StreamExecutionEnvironment create(JobConfig c, boolean exactlyOnce, boolean bounded) {
+        // only what the job configures is set; everything else stays as the cluster's config says
         Configuration conf = new Configuration();
         conf.set(PipelineOptions.NAME, c.jobName != null ? c.jobName : "vqstream");
-        conf.set(StateBackendOptions.STATE_BACKEND, c.stateBackend.name().toLowerCase());
-        boolean checkpointing = c.checkpointDir != null || exactlyOnce;
-        if (checkpointing) {
+        if (c.stateBackend != null) {
+            conf.set(StateBackendOptions.STATE_BACKEND, c.stateBackend.name().toLowerCase());
+        }
+        if (c.checkpointInterval != null) {
             conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, c.checkpointInterval);
+        } else if (c.checkpointDir != null || exactlyOnce) {
+            // exactly-once output becomes visible at checkpoints: they must happen
+            conf.set(CheckpointingOptions.CHECKPOINTING_INTERVAL, DEFAULT_CHECKPOINT_INTERVAL);
+        }
+        if (exactlyOnce) {
             conf.set(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE, CheckpointingMode.EXACTLY_ONCE);
-            conf.set(CheckpointingOptions.MIN_PAUSE_BETWEEN_CHECKPOINTS, Duration.ofMillis(Math.min(500, c.checkpointInterval.toMillis() / 2)));
-            conf.set(CheckpointingOptions.CHECKPOINTING_TIMEOUT, Duration.ofMinutes(10));
         }
         if (c.checkpointDir != null) {
             Path dir = c.checkpointDir.toAbsolutePath();
@@ -63,17 +77,18 @@ final class JobEnvironment {
             conf.set(StateRecoveryOptions.SAVEPOINT_PATH, p.toUri().toString());
         }
         if (bounded) {
+            // a job over files reports a failure after a few attempts instead of retrying forever
             conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
             conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 2);
             conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
-        } else {
-            // a streaming job rides out broker restarts and transient failures, backing off up to a minute
-            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
-            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF, Duration.ofSeconds(1));
-            conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF, Duration.ofMinutes(1));
         }
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        env.setParallelism(c.parallelism);
+        underFlinkClient = !(env instanceof org.apache.flink.streaming.api.environment.LocalStreamEnvironment);
+        if (c.parallelism != null) {
+            env.setParallelism(c.parallelism);
+        } else if (!underFlinkClient) {
+            env.setParallelism(1);
+        }
         return env;
     }
 
@@ -83,6 +98,9 @@ final class JobEnvironment {
      */
     static JobClient start(StreamExecutionEnvironment env, String name) throws Exception {
         JobClient client = env.executeAsync(name);
+        if (underFlinkClient && !env.getConfiguration().get(org.apache.flink.configuration.DeploymentOptions.ATTACHED)) {
+            return client; // flink run -d: the job belongs to the cluster now
+        }
         AtomicReference<JobClient> ref = new AtomicReference<>(client);
         Thread hook = new Thread(() -> {
             Thread watchdog = new Thread(() -> {

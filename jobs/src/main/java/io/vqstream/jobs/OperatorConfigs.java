@@ -23,7 +23,7 @@ final class OperatorConfigs {
                 .publishEvery(c.publishEvery)
                 .emitQuantized(c.emitQuantized)
                 .emitError(c.emitError)
-                .backend(c.backend);
+                .backend(c.backend != null ? c.backend : System.getProperty(io.vqstream.core.backend.Backends.PROPERTY));
         if (c.initMinVectors > 0) {
             b.initMinVectors(c.initMinVectors);
         }

@@ -28,12 +28,30 @@ import picocli.CommandLine.Parameters;
 public final class VqstreamCli implements Callable<Integer> {
 
     public static void main(String[] args) {
-        System.exit(execute(args));
+        int code = execute(args);
+        if (!JobEnvironment.underFlinkClient()) {
+            System.exit(code);
+        }
+        // under flink run (application mode in particular) exiting the JVM would take the JobManager with it
+        if (code != 0) {
+            throw new IllegalStateException("vqstream exited with code " + code);
+        }
     }
 
     /** Runs a command line and returns its exit code: 0 ok, 1 failure, 2 usage or configuration error. */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new VqstreamCli());
+        // a bad flag or command: one line naming it (picocli would print the whole usage after it)
+        cl.setParameterExceptionHandler((ex, badArgs) -> {
+            CommandLine cmd = ex.getCommandLine();
+            String name = cmd.getCommandSpec().qualifiedName();
+            String hint = "";
+            if (ex instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()) {
+                hint = "; did you mean " + String.join(" or ", u.getSuggestions()) + "?";
+            }
+            cmd.getErr().println(name + ": " + ex.getMessage().lines().findFirst().orElse("") + hint + " (see '" + name + " --help')");
+            return cmd.getCommandSpec().exitCodeOnInvalidInput();
+        });
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
             Throwable t = rootUserError(e);
             if (t != null) {
@@ -70,6 +88,10 @@ public final class VqstreamCli implements Callable<Integer> {
 
     static int runForeground(StreamExecutionEnvironment env, String name) throws Exception {
         JobClient client = JobEnvironment.start(env, name);
+        if (JobEnvironment.underFlinkClient() && !env.getConfiguration().get(org.apache.flink.configuration.DeploymentOptions.ATTACHED)) {
+            System.err.println("vqstream: submitted job " + client.getJobID() + " (" + name + ")");
+            return 0;
+        }
         System.err.println("vqstream: job " + client.getJobID() + " running (" + name + "); Ctrl-C or SIGTERM stops it");
         client.getJobExecutionResult().get();
         return 0;

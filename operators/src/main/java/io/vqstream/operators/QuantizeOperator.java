@@ -125,7 +125,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         backend = config.backend() == null ? Backends.getDefault() : Backends.byName(config.backend());
         configDefault = config.sharedParams(quantizer);
         ControlMessage installed = globalControl.get(GLOBAL_INSTALL);
-        controlDefault = installed == null ? null : installed.params();
+        controlDefault = installed == null ? null : checked(installed.params());
         meta = getRuntimeContext().getState(CodebookStateDescriptors.meta());
         codebook = getRuntimeContext().getState(CodebookStateDescriptors.codebook());
         buffer = getRuntimeContext().getListState(new ListStateDescriptor<>(BUFFER_STATE, VectorRecord.typeInfo()));
@@ -207,7 +207,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         List<VectorRecord> all = bufferContents();
         List<VectorRecord> batch = all.subList(0, n);
         CodebookState cs = codebook.value();
-        Params p = cs.params() != null ? cs.params() : sharedDefault().copy();
+        Params p = cs.params() != null ? checked(cs.params()) : sharedDefault().copy();
         long version = cs.version();
         long step = cs.step();
         long keyHash = keyHash(currentKey());
@@ -269,7 +269,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         List<VectorRecord> pending = all.subList(m.emitted, all.size());
         if (!pending.isEmpty()) {
             CodebookState cs = codebook.value();
-            Params p = cs.params() != null ? cs.params() : sharedDefault();
+            Params p = cs.params() != null ? checked(cs.params()) : sharedDefault();
             long t0 = System.nanoTime();
             QuantizerOutput out = quantizer.forwardTokens(p, tokens(pending), evalOptions());
             metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
@@ -373,6 +373,23 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             return null;
         }
         return Path.of(config.perKeyDir(), key + ".safetensors");
+    }
+
+    /**
+     * Restored state must fit the configured quantizer: after an incompatible configuration
+     * change (codebook size, dims, layers) the tensors no longer match and codes would be wrong,
+     * so the job fails with a message naming the tensor instead.
+     */
+    private Params checked(Params p) {
+        try {
+            quantizer.validate(p);
+            return p;
+        } catch (IllegalArgumentException e) {
+            String key = getCurrentKey() == null ? "(all keys)" : "'" + getCurrentKey() + "'";
+            throw new IllegalStateException("the codebook state of key " + key + " does not fit the configured " + quantizer.type()
+                    + ": " + e.getMessage() + ". The quantizer configuration changed incompatibly since the checkpoint or savepoint"
+                    + " was taken; start without it, or export the codebooks (savepoint export) and bootstrap a new savepoint", e);
+        }
     }
 
     private Params sharedDefault() {

@@ -229,4 +229,34 @@ class QuantizeOperatorTest {
             assertTrue(last.params().bitEquals(reference), "operator state equals three direct EMA steps, bit for bit");
         }
     }
+
+    @Test
+    void restoringUnderAnIncompatibleQuantizerFailsNamingTheTensor() throws Exception {
+        SplittableRandom rng = new SplittableRandom(8);
+        QuantizeOperatorConfig learnSmall = QuantizeOperatorConfig.builder("VectorQuantize", VQ).source(CodebookSource.INIT)
+                .learn(true).batchSize(2).maxDelay(Duration.ZERO).build();
+        OperatorSubtaskState snapshot;
+        try (var h = harness(learnSmall)) {
+            h.open();
+            for (int i = 0; i < 4; i++) {
+                h.processElement1(rec("a", i, randomVector(rng, 8)), i);
+            }
+            snapshot = h.snapshot(1, 1);
+        }
+        QuantizeOperatorConfig bigger = QuantizeOperatorConfig.builder("VectorQuantize", Map.of("dim", 8, "codebook_size", 32))
+                .source(CodebookSource.INIT).learn(true).batchSize(2).maxDelay(Duration.ZERO).build();
+        try (var h = harness(bigger)) {
+            h.initializeState(snapshot);
+            h.open();
+            h.processElement1(rec("a", 4, randomVector(rng, 8)), 4);
+            Exception e = org.junit.jupiter.api.Assertions.assertThrows(Exception.class,
+                    () -> h.processElement1(rec("a", 5, randomVector(rng, 8)), 5));
+            Throwable root = e;
+            while (!(root instanceof IllegalStateException) && root.getCause() != null) {
+                root = root.getCause();
+            }
+            assertTrue(root.getMessage().contains("key 'a'") && root.getMessage().contains("_codebook.") && root.getMessage().contains("(1, 32"),
+                    root.getMessage());
+        }
+    }
 }

@@ -19,7 +19,9 @@ import org.yaml.snakeyaml.error.YAMLException;
 /**
  * The YAML configuration every job reads ({@code --config FILE}). The {@code quantizer} section
  * uses the reference's class name ({@code type}) and its constructor argument names; every
- * other key is documented in {@code docs/configuration.md}. Unknown keys are errors naming the key.
+ * other key is documented in the README's "Configuration" section. Unknown keys are errors naming the key.
+ * Settings left out defer to the cluster's Flink configuration (state backend, parallelism,
+ * checkpointing, restart strategy) or, for the backend, to the {@code vqstream.backend} property.
  */
 public final class JobConfig {
 
@@ -36,6 +38,7 @@ public final class JobConfig {
     public Map<String, Object> quantizerArgs;
     public boolean learn;
     public long seed;
+    /** Compute backend name, or null for the {@code vqstream.backend} system property / auto. */
     public String backend;
     // batching
     public int batchSize;
@@ -75,7 +78,9 @@ public final class JobConfig {
     public int maxBufferedChunks;
     // job
     public String jobName;
-    public int parallelism;
+    /** Null: the cluster's default parallelism. */
+    public Integer parallelism;
+    /** Null: the cluster's configured state backend. */
     public StateBackend stateBackend;
     public Path checkpointDir;
     public Duration checkpointInterval;
@@ -124,7 +129,7 @@ public final class JobConfig {
         c.quantizerArgs = qa;
         c.learn = root.bool("learn", false);
         c.seed = root.longValue("seed", 0);
-        c.backend = root.string("backend", "auto");
+        c.backend = root.string("backend", null);
 
         Section batch = root.section("batch");
         c.batchSize = batch.integer("size", 256);
@@ -181,11 +186,11 @@ public final class JobConfig {
 
         Section j = root.section("job");
         c.jobName = j.string("name", null);
-        c.parallelism = j.integer("parallelism", 1);
-        c.stateBackend = j.choice("state-backend", StateBackend.class, StateBackend.HASHMAP);
+        c.parallelism = j.has("parallelism") ? j.integer("parallelism", 1) : null;
+        c.stateBackend = j.choice("state-backend", StateBackend.class, null);
         String chk = j.string("checkpoint-dir", null);
         c.checkpointDir = chk == null ? null : Path.of(chk);
-        c.checkpointInterval = j.duration("checkpoint-interval", Duration.ofSeconds(10));
+        c.checkpointInterval = j.duration("checkpoint-interval", null);
         String restore = j.string("restore-from", null);
         c.restoreFrom = restore == null ? null : Path.of(restore);
         j.rejectUnknown();
@@ -208,16 +213,18 @@ public final class JobConfig {
         if (batchSize < 1) {
             throw new ConfigException("config key 'batch.size' must be at least 1, got " + batchSize);
         }
-        if (parallelism < 1) {
+        if (parallelism != null && parallelism < 1) {
             throw new ConfigException("config key 'job.parallelism' must be at least 1, got " + parallelism);
         }
         if (publishEvery < 0) {
             throw new ConfigException("config key 'codebook.publish-every' must be >= 0");
         }
-        try {
-            Backends.byName(backend).name();
-        } catch (IllegalArgumentException e) {
-            throw new ConfigException("config key 'backend': " + e.getMessage());
+        if (backend != null) {
+            try {
+                Backends.byName(backend).name();
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException("config key 'backend': " + e.getMessage());
+            }
         }
         if (requireQuantizer) {
             createQuantizer();
