@@ -605,7 +605,14 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         int dim = quantizer.dim();
         float[] x = new float[records.size() * dim];
         for (int i = 0; i < records.size(); i++) {
-            System.arraycopy(records.get(i).vector(), 0, x, i * dim, dim);
+            float[] v = records.get(i).vector();
+            if (v.length != dim) {
+                // only possible for records buffered before a restore under another quantizer dim
+                throw new IllegalStateException("key '" + records.get(i).key() + "' has a buffered record of dimension " + v.length
+                        + " but the configured " + quantizer.type() + " expects " + dim
+                        + "; the quantizer configuration changed incompatibly since the checkpoint or savepoint was taken");
+            }
+            System.arraycopy(v, 0, x, i * dim, dim);
         }
         return new Tensor(x, records.size(), 1, dim);
     }
