@@ -161,7 +161,7 @@ class DeploymentFilesTest {
         assertEquals("hashmap", c.get(StateBackendOptions.STATE_BACKEND));
         assertEquals(CheckpointingMode.EXACTLY_ONCE, c.get(CheckpointingOptions.CHECKPOINTING_CONSISTENCY_MODE));
         assertEquals(Duration.ofSeconds(10), c.get(CheckpointingOptions.CHECKPOINTING_INTERVAL));
-        assertEquals(JobConfig.defaults().checkpointInterval, c.get(CheckpointingOptions.CHECKPOINTING_INTERVAL),
+        assertEquals(JobEnvironment.DEFAULT_CHECKPOINT_INTERVAL, c.get(CheckpointingOptions.CHECKPOINTING_INTERVAL),
                 "the same interval as a job's own default");
         assertEquals("file:///tmp/vqstream/checkpoints", c.get(CheckpointingOptions.CHECKPOINTS_DIRECTORY));
         assertEquals(128, c.get(PipelineOptions.MAX_PARALLELISM), "the same key groups as production: savepoints move between them");
