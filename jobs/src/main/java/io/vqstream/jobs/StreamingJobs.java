@@ -103,7 +103,8 @@ final class StreamingJobs {
     /** Vectors topic → quantizer → codes topic (+ codebook snapshots, + dead letters). */
     static void quantize(StreamExecutionEnvironment env, JobConfig c) {
         QuantizeOperatorConfig qc = OperatorConfigs.quantize(c);
-        var src = VqKafka.vectorSource(c.bootstrapServers, c.inputTopic, c.groupId, format(c.inputFormat)).unbounded();
+        var src = VqKafka.vectorSource(c.bootstrapServers, c.inputTopic, c.groupId, format(c.inputFormat), c.createQuantizer().dim())
+                .unbounded();
         c.kafkaProperties.forEach(src::property);
         DataStream<Decoded<VectorRecord>> raw = env.fromSource(src.build(), WatermarkStrategy.noWatermarks(), "kafka-vectors")
                 .uid("vq-kafka-vectors");

@@ -174,9 +174,10 @@ class KafkaJobsITCase {
         List<Bad> bad = List.of(
                 new Bad("broken JSON", "{\"key\":\"k1\",\"seq\":900,\"vector\":[1,2".getBytes(UTF_8), "deserialize", "broken JSON: Unexpected end-of-input"),
                 new Bad("not an object", "[1,2,3,4]".getBytes(UTF_8), "deserialize", "payload is an array, expected a JSON object"),
-                new Bad("3 values", "{\"key\":\"k1\",\"seq\":901,\"vector\":[1,2,3]}".getBytes(UTF_8), "quantize",
+                // the source knows the quantizer's dim: the dead letter keeps the original bytes
+                new Bad("3 values", "{\"key\":\"k1\",\"seq\":901,\"vector\":[1,2,3]}".getBytes(UTF_8), "deserialize",
                         "wrong dimension: vector has 3 values, the quantizer expects 4"),
-                new Bad("5 values", "{\"key\":\"k2\",\"seq\":902,\"vector\":[1,2,3,4,5]}".getBytes(UTF_8), "quantize",
+                new Bad("5 values", "{\"key\":\"k2\",\"seq\":902,\"vector\":[1,2,3,4,5]}".getBytes(UTF_8), "deserialize",
                         "wrong dimension: vector has 5 values, the quantizer expects 4"),
                 new Bad("0 values", "{\"key\":\"k1\",\"seq\":903,\"vector\":[]}".getBytes(UTF_8), "deserialize", "vector is empty"),
                 new Bad("a string", "{\"key\":\"k1\",\"seq\":904,\"vector\":[1,\"a\",3,4]}".getBytes(UTF_8), "deserialize",

@@ -6,9 +6,11 @@ import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
 /**
- * Records → Kafka records through a {@link PayloadEncoder}. The Kafka timestamp is the Flink
- * record timestamp when it has one (≥ 0), else the producer's clock; the partition is chosen by
- * Kafka's default partitioner from the record key, so each stream key stays in order.
+ * Records → Kafka records through a {@link PayloadEncoder}. The Kafka timestamp is the producer's
+ * clock: the record's event time travels in its payload ({@code ts}), and stamping Kafka records
+ * with old event times would let time-based retention delete them as soon as they are written
+ * (a replay of week-old input would vanish under the default 7-day retention). The partition is
+ * chosen by Kafka's default partitioner from the record key, so each stream key stays in order.
  */
 public final class EncodingSerializationSchema<T> implements KafkaRecordSerializationSchema<T> {
     private final String topic;
@@ -21,7 +23,6 @@ public final class EncodingSerializationSchema<T> implements KafkaRecordSerializ
 
     @Override
     public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context, Long timestamp) {
-        Long ts = timestamp != null && timestamp >= 0 ? timestamp : null;
-        return new ProducerRecord<>(topic, null, ts, encoder.key(element), encoder.value(element), encoder.headers(element));
+        return new ProducerRecord<>(topic, null, null, encoder.key(element), encoder.value(element), encoder.headers(element));
     }
 }

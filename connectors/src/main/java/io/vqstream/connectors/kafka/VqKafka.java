@@ -40,6 +40,12 @@ public final class VqKafka {
         return new VqSourceBuilder<>(bootstrapServers, topic, groupId, new VectorCodec(format));
     }
 
+    /** Vectors that must have {@code dimension} values: other lengths become dead letters with their raw payload. */
+    public static VqSourceBuilder<VectorRecord> vectorSource(String bootstrapServers, String topic, String groupId, WireFormat format,
+                                                             int dimension) {
+        return new VqSourceBuilder<>(bootstrapServers, topic, groupId, new VectorCodec(format).withExpectedDimension(dimension));
+    }
+
     public static VqSourceBuilder<AudioChunk> audioSource(String bootstrapServers, String topic, String groupId, WireFormat format) {
         return new VqSourceBuilder<>(bootstrapServers, topic, groupId, new AudioChunkCodec(format));
     }

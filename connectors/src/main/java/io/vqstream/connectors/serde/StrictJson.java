@@ -61,7 +61,16 @@ final class StrictJson {
     /** A one-line reason for a Jackson parse error. */
     static String brokenJson(JsonProcessingException e) {
         String where = e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr();
-        return "broken JSON: " + oneLine(e.getOriginalMessage()) + where;
+        return "broken JSON: " + withoutParserHints(oneLine(e.getOriginalMessage())) + where;
+    }
+
+    /** Jackson's advice on how to relax the parser and its source excerpts are noise in a reason. */
+    static String withoutParserHints(String msg) {
+        return msg.replaceAll("\\s*[:(]?\\s*(?:or )?enable `?(?:JsonReadFeature|JsonParser\\.Feature)\\.[A-Z_]+`?(?: to allow)?\\)?", "")
+                .replaceAll("\\(start marker at \\[Source: [^;]*; line: (\\d+), column: (\\d+)\\]\\)", "(opened at line $1, column $2)")
+                .replaceAll("\\s*\\[Source: [^\\]]*\\]", "")
+                .replaceAll("\\s*;\\s*$", "")
+                .trim();
     }
 
     static String describe(JsonToken t) {

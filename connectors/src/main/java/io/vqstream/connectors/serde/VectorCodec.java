@@ -46,14 +46,32 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
     public static final int BINARY_VERSION = 1;
 
     private final WireFormat format;
+    /** Required vector length, or 0 for any. */
+    private final int expectedDimension;
 
     public VectorCodec(WireFormat format) {
-        this(format, DEFAULT_MAX_PAYLOAD_BYTES);
+        this(format, DEFAULT_MAX_PAYLOAD_BYTES, 0);
     }
 
     public VectorCodec(WireFormat format, int maxPayloadBytes) {
+        this(format, maxPayloadBytes, 0);
+    }
+
+    public VectorCodec(WireFormat format, int maxPayloadBytes, int expectedDimension) {
         super(maxPayloadBytes);
+        if (expectedDimension < 0) {
+            throw new IllegalArgumentException("expected dimension must be >= 0 (0: any)");
+        }
         this.format = Objects.requireNonNull(format, "format");
+        this.expectedDimension = expectedDimension;
+    }
+
+    /**
+     * Rejects vectors of another length while the raw payload is still at hand, so their dead
+     * letter carries the original bytes (the operator checks the length again).
+     */
+    public VectorCodec withExpectedDimension(int dimension) {
+        return new VectorCodec(format, maxPayloadBytes(), dimension);
     }
 
     public static VectorCodec json() {
@@ -70,7 +88,7 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
 
     @Override
     public VectorCodec withMaxPayloadBytes(int maxPayloadBytes) {
-        return new VectorCodec(format, maxPayloadBytes);
+        return new VectorCodec(format, maxPayloadBytes, expectedDimension);
     }
 
     @Override
@@ -80,7 +98,12 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
 
     @Override
     protected VectorRecord parse(byte[] payload, Origin origin, Partial partial) throws IOException {
-        return format == WireFormat.JSON ? parseJson(payload, origin, partial) : parseBinary(payload, partial);
+        VectorRecord r = format == WireFormat.JSON ? parseJson(payload, origin, partial) : parseBinary(payload, partial);
+        if (expectedDimension > 0 && r.vector().length != expectedDimension) {
+            throw new MalformedPayloadException("wrong dimension: vector has " + r.vector().length + " values, the quantizer expects "
+                    + expectedDimension);
+        }
+        return r;
     }
 
     private static VectorRecord parseJson(byte[] payload, Origin origin, Partial partial) throws IOException {
