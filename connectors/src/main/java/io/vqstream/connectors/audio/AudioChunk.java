@@ -9,7 +9,6 @@ import java.util.Objects;
 import org.apache.flink.api.common.typeinfo.TypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInfoFactory;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
@@ -74,10 +73,6 @@ public record AudioChunk(String key, long seq, long eventTime, int sampleRate, i
             return 1;
         }
 
-        @Override
-        protected RecordSerializer<AudioChunk> withFormat(int format) {
-            return new Serializer(format);
-        }
 
         @Override
         public AudioChunk createInstance() {
@@ -109,26 +104,6 @@ public record AudioChunk(String key, long seq, long eventTime, int sampleRate, i
                 throw new IOException("corrupt audio chunk: " + e.getMessage());
             }
             return new AudioChunk(key, seq, ts, rate, channels, enc, readBytes(in, Integer.MAX_VALUE - 8));
-        }
-
-        @Override
-        public TypeSerializerSnapshot<AudioChunk> snapshotConfiguration() {
-            return new SerializerSnapshot(formatVersion);
-        }
-    }
-
-    public static final class SerializerSnapshot extends RecordSerializer.Snapshot<AudioChunk> {
-        public SerializerSnapshot() {
-            super(1);
-        }
-
-        SerializerSnapshot(int format) {
-            super(format);
-        }
-
-        @Override
-        protected RecordSerializer<AudioChunk> serializerOf(int format) {
-            return new Serializer(format);
         }
     }
 }

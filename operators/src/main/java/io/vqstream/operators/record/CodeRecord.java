@@ -77,10 +77,6 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
             return 1;
         }
 
-        @Override
-        protected RecordSerializer<CodeRecord> withFormat(int format) {
-            return new Serializer(format);
-        }
 
         @Override
         public CodeRecord createInstance() {
@@ -119,26 +115,6 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
             float[] q = readFloats(in, 1 << 26);
             float err = in.readFloat();
             return new CodeRecord(key, seq, ts, codes, version, q, err, readStringMap(in));
-        }
-
-        @Override
-        public org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<CodeRecord> snapshotConfiguration() {
-            return new SerializerSnapshot(formatVersion);
-        }
-    }
-
-    public static final class SerializerSnapshot extends RecordSerializer.Snapshot<CodeRecord> {
-        public SerializerSnapshot() {
-            super(1);
-        }
-
-        SerializerSnapshot(int format) {
-            super(format);
-        }
-
-        @Override
-        protected RecordSerializer<CodeRecord> serializerOf(int format) {
-            return new Serializer(format);
         }
     }
 }

@@ -67,10 +67,6 @@ public record CodebookSnapshot(String key, long version, long step, String quant
             return 1;
         }
 
-        @Override
-        protected RecordSerializer<CodebookSnapshot> withFormat(int format) {
-            return new Serializer(format);
-        }
 
         @Override
         public CodebookSnapshot createInstance() {
@@ -95,26 +91,6 @@ public record CodebookSnapshot(String key, long version, long step, String quant
             String type = in.readUTF();
             String args = new String(readBytes(in, 1 << 24), java.nio.charset.StandardCharsets.UTF_8);
             return new CodebookSnapshot(key, version, step, type, args, ParamsSerialization.read(in));
-        }
-
-        @Override
-        public org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<CodebookSnapshot> snapshotConfiguration() {
-            return new SerializerSnapshot(formatVersion);
-        }
-    }
-
-    public static final class SerializerSnapshot extends RecordSerializer.Snapshot<CodebookSnapshot> {
-        public SerializerSnapshot() {
-            super(1);
-        }
-
-        SerializerSnapshot(int format) {
-            super(format);
-        }
-
-        @Override
-        protected RecordSerializer<CodebookSnapshot> serializerOf(int format) {
-            return new Serializer(format);
         }
     }
 }

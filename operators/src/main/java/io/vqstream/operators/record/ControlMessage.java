@@ -88,10 +88,6 @@ public record ControlMessage(Kind kind, String key, Params params) {
             return 1;
         }
 
-        @Override
-        protected RecordSerializer<ControlMessage> withFormat(int format) {
-            return new Serializer(format);
-        }
 
         @Override
         public ControlMessage createInstance() {
@@ -112,26 +108,6 @@ public record ControlMessage(Kind kind, String key, Params params) {
                 throw new IOException("corrupt control message: kind " + k);
             }
             return new ControlMessage(Kind.values()[k], readNullableString(in), ParamsSerialization.read(in));
-        }
-
-        @Override
-        public org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<ControlMessage> snapshotConfiguration() {
-            return new SerializerSnapshot(formatVersion);
-        }
-    }
-
-    public static final class SerializerSnapshot extends RecordSerializer.Snapshot<ControlMessage> {
-        public SerializerSnapshot() {
-            super(1);
-        }
-
-        SerializerSnapshot(int format) {
-            super(format);
-        }
-
-        @Override
-        protected RecordSerializer<ControlMessage> serializerOf(int format) {
-            return new Serializer(format);
         }
     }
 }

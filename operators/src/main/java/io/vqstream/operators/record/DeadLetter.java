@@ -64,10 +64,6 @@ public record DeadLetter(String key, String stage, String reason, byte[] payload
             return 1;
         }
 
-        @Override
-        protected RecordSerializer<DeadLetter> withFormat(int format) {
-            return new Serializer(format);
-        }
 
         @Override
         public DeadLetter createInstance() {
@@ -91,26 +87,6 @@ public record DeadLetter(String key, String stage, String reason, byte[] payload
             String reason = new String(readBytes(in, 1 << 24), java.nio.charset.StandardCharsets.UTF_8);
             byte[] payload = readBytes(in, Integer.MAX_VALUE - 8);
             return new DeadLetter(key, stage, reason, payload, in.readLong());
-        }
-
-        @Override
-        public org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<DeadLetter> snapshotConfiguration() {
-            return new SerializerSnapshot(formatVersion);
-        }
-    }
-
-    public static final class SerializerSnapshot extends RecordSerializer.Snapshot<DeadLetter> {
-        public SerializerSnapshot() {
-            super(1);
-        }
-
-        SerializerSnapshot(int format) {
-            super(format);
-        }
-
-        @Override
-        protected RecordSerializer<DeadLetter> serializerOf(int format) {
-            return new Serializer(format);
         }
     }
 }

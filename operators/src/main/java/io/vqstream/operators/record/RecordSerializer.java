@@ -10,6 +10,7 @@ import org.apache.flink.core.memory.DataOutputView;
 /**
  * Base of the record serializers: immutable records, a data format version carried by the
  * serializer snapshot (so state written by an older format is read by it, then migrated).
+ * Subclasses need a constructor taking the format version; one snapshot class serves them all.
  */
 public abstract class RecordSerializer<T> extends TypeSerializer<T> {
     protected final int formatVersion;
@@ -20,8 +21,6 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
 
     /** The newest format this class writes. */
     protected abstract int currentFormat();
-
-    protected abstract RecordSerializer<T> withFormat(int format);
 
     protected abstract void write(T record, DataOutputView out) throws IOException;
 
@@ -85,15 +84,40 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
         return getClass().hashCode() * 31 + formatVersion;
     }
 
-    /** Snapshot whose version is the data format; subclasses only name their serializer. */
-    public abstract static class Snapshot<T> implements TypeSerializerSnapshot<T> {
+    @Override
+    public final TypeSerializerSnapshot<T> snapshotConfiguration() {
+        return new Snapshot<>(getClass(), formatVersion);
+    }
+
+    /** The serializer of {@code type} reading {@code format} (through its {@code (int format)} constructor). */
+    static <T> RecordSerializer<T> of(Class<?> type, int format) {
+        try {
+            java.lang.reflect.Constructor<?> c = type.getDeclaredConstructor(int.class);
+            c.setAccessible(true);
+            @SuppressWarnings("unchecked")
+            RecordSerializer<T> s = (RecordSerializer<T>) c.newInstance(format);
+            return s;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(type.getName() + " needs a constructor taking the format version", e);
+        }
+    }
+
+    /**
+     * The snapshot of every record serializer: the serializer's class and the data format
+     * (written as the snapshot version). A snapshot of an older format restores a serializer
+     * that reads it; Flink then migrates the state to the current format.
+     */
+    public static final class Snapshot<T> implements TypeSerializerSnapshot<T> {
+        private Class<?> serializerClass;
         private int format;
 
-        protected Snapshot(int format) {
+        /** For Flink, which reads the class and format with {@link #readSnapshot}. */
+        public Snapshot() {}
+
+        Snapshot(Class<?> serializerClass, int format) {
+            this.serializerClass = serializerClass;
             this.format = format;
         }
-
-        protected abstract RecordSerializer<T> serializerOf(int format);
 
         @Override
         public int getCurrentVersion() {
@@ -101,31 +125,36 @@ public abstract class RecordSerializer<T> extends TypeSerializer<T> {
         }
 
         @Override
-        public void writeSnapshot(DataOutputView out) {
-            // the format version is the whole configuration
+        public void writeSnapshot(DataOutputView out) throws IOException {
+            out.writeUTF(serializerClass.getName());
         }
 
         @Override
         public void readSnapshot(int readVersion, DataInputView in, ClassLoader cl) throws IOException {
-            int newest = serializerOf(1).currentFormat();
+            String name = in.readUTF();
+            try {
+                serializerClass = Class.forName(name, false, cl);
+            } catch (ClassNotFoundException e) {
+                throw new IOException("record serializer " + name + " is not on the class path", e);
+            }
+            int newest = of(serializerClass, 1).currentFormat();
             if (readVersion < 1 || readVersion > newest) {
-                throw new IOException(getClass().getName() + ": snapshot version " + readVersion + " is not readable (1.." + newest + ")");
+                throw new IOException(name + ": snapshot format " + readVersion + " is not readable (1.." + newest + ")");
             }
             this.format = readVersion;
         }
 
         @Override
         public TypeSerializer<T> restoreSerializer() {
-            return serializerOf(format);
+            return of(serializerClass, format);
         }
 
         @Override
         public TypeSerializerSchemaCompatibility<T> resolveSchemaCompatibility(TypeSerializerSnapshot<T> old) {
-            if (old == null || old.getClass() != getClass()) {
+            if (!(old instanceof Snapshot<?> o) || o.serializerClass != serializerClass) {
                 return TypeSerializerSchemaCompatibility.incompatible();
             }
-            return ((Snapshot<T>) old).format == format
-                    ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+            return o.format == format ? TypeSerializerSchemaCompatibility.compatibleAsIs()
                     : TypeSerializerSchemaCompatibility.compatibleAfterMigration();
         }
     }

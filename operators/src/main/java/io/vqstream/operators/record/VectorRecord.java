@@ -72,10 +72,6 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
             return 1;
         }
 
-        @Override
-        protected RecordSerializer<VectorRecord> withFormat(int format) {
-            return new Serializer(format);
-        }
 
         @Override
         public VectorRecord createInstance() {
@@ -99,26 +95,6 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
             float[] v = readFloats(in, 1 << 26);
             Map<String, String> attrs = readStringMap(in);
             return new VectorRecord(key, seq, ts, v, attrs);
-        }
-
-        @Override
-        public org.apache.flink.api.common.typeutils.TypeSerializerSnapshot<VectorRecord> snapshotConfiguration() {
-            return new SerializerSnapshot(formatVersion);
-        }
-    }
-
-    public static final class SerializerSnapshot extends RecordSerializer.Snapshot<VectorRecord> {
-        public SerializerSnapshot() {
-            super(1);
-        }
-
-        SerializerSnapshot(int format) {
-            super(format);
-        }
-
-        @Override
-        protected RecordSerializer<VectorRecord> serializerOf(int format) {
-            return new Serializer(format);
         }
     }
 }
