@@ -63,4 +63,47 @@ public interface ComputeBackend {
 
     /** Dense projection {@code y = x·Wᵀ + b}, W of shape (out, in) as torch stores it; bias may be null. */
     void linear(float[] x, int n, int in, float[] w, float[] bias, int out, float[] y);
+
+    /**
+     * Residual quantization over {@code codebooks.length} stages of {@code k} codes each: every
+     * stage assigns what the previous stages left and subtracts the chosen code, as
+     * ResidualVQ does in evaluation.
+     * <pre>
+     * r₀ = x,   i_q = assign(r_q, C_q),   r_{q+1} = r_q − C_q[i_q],   quantized = Σ_q C_q[i_q]
+     * </pre>
+     * Codebook q is {@code codebooks[q]} from {@code offsets[q]}. {@code outIdx[i*Q + q]} gets
+     * the code of row i at stage q; {@code residual} (n×d, may be null) gets r_Q and
+     * {@code quantized} (n×d, may be null) the running sum in stage order (the reference's
+     * float rounding). A default built from {@link #assign} and {@link #gather}, so every
+     * backend gives the same indices.
+     */
+    default void residualAssign(float[] x, int n, int d, float[][] codebooks, int[] offsets, int k, Metric metric,
+                                int[] outIdx, float[] residual, float[] quantized) {
+        int stages = codebooks.length;
+        if (offsets.length != stages) {
+            throw new IllegalArgumentException(stages + " codebooks but " + offsets.length + " offsets");
+        }
+        float[] r = residual != null ? residual : new float[n * d];
+        System.arraycopy(x, 0, r, 0, n * d);
+        if (quantized != null) {
+            java.util.Arrays.fill(quantized, 0, n * d, 0f);
+        }
+        int[] idx = new int[n];
+        float[] chosen = new float[n * d];
+        for (int q = 0; q < stages; q++) {
+            assign(r, n, d, codebooks[q], offsets[q], k, metric, idx, null);
+            gather(codebooks[q], offsets[q], k, d, idx, n, chosen, 0);
+            for (int i = 0; i < n * d; i++) {
+                r[i] -= chosen[i];
+            }
+            if (quantized != null) {
+                for (int i = 0; i < n * d; i++) {
+                    quantized[i] += chosen[i];
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                outIdx[i * stages + q] = idx[i];
+            }
+        }
+    }
 }

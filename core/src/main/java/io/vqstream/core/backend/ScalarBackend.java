@@ -1,8 +1,10 @@
 package io.vqstream.core.backend;
 
 /**
- * Plain loops, accumulating in double: the reference every other backend is compared with,
- * and the fallback where the Vector API is not available.
+ * Plain loops, accumulating in double: the reference every other backend is compared with.
+ * The faster backends find their winner in float and settle every near tie with the static
+ * helpers here ({@link #dot}, {@link #l2}), so their indices and winning scores are this
+ * class's bit for bit.
  */
 public final class ScalarBackend implements ComputeBackend {
     public static final ScalarBackend INSTANCE = new ScalarBackend();
@@ -23,7 +25,7 @@ public final class ScalarBackend implements ComputeBackend {
             for (int j = 0; j < k; j++) {
                 float dp = dot(x, xo, codebook, cbOff + j * d, d);
                 if (metric == Metric.L2) {
-                    float s = Math.max(xx + norms[j] - 2f * dp, 1e-8f);
+                    float s = l2(xx, norms[j], dp);
                     if (j == 0 || s < bestScore) {
                         bestScore = s;
                         best = j;
@@ -48,7 +50,7 @@ public final class ScalarBackend implements ComputeBackend {
             float xx = metric == Metric.L2 ? dot(x, xo, x, xo, d) : 0f;
             for (int j = 0; j < k; j++) {
                 float dp = dot(x, xo, codebook, cbOff + j * d, d);
-                out[i * k + j] = metric == Metric.L2 ? (float) -Math.sqrt(Math.max(xx + norms[j] - 2f * dp, 1e-8f)) : dp;
+                out[i * k + j] = metric == Metric.L2 ? (float) -Math.sqrt(l2(xx, norms[j], dp)) : dp;
             }
         }
     }
@@ -68,12 +70,43 @@ public final class ScalarBackend implements ComputeBackend {
         }
     }
 
+    /**
+     * The reference score of one row against one code: the clamped squared distance for L2,
+     * the dot product for DOT. Fast backends call this for their winners.
+     */
+    static float score(float[] x, int xo, int d, float[] codebook, int co, Metric metric) {
+        float dp = dot(x, xo, codebook, co, d);
+        return metric == Metric.L2 ? l2(dot(x, xo, x, xo, d), dot(codebook, co, codebook, co, d), dp) : dp;
+    }
+
+    /**
+     * The reference's clamped squared distance from float-rounded parts:
+     * <pre>max(‖x‖² + ‖c‖² − 2·x·c, 1e-8)</pre>
+     */
+    static float l2(float xx, float cc, float dp) {
+        return Math.max(xx + cc - 2f * dp, 1e-8f);
+    }
+
+    /**
+     * Dot product in double, rounded once to float. Products of floats are exact in double;
+     * four partial sums keep the adds independent.
+     */
     static float dot(float[] a, int ao, float[] b, int bo, int d) {
-        double s = 0;
-        for (int e = 0; e < d; e++) {
-            s += (double) a[ao + e] * b[bo + e];
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        int e = 0;
+        for (; e + 4 <= d; e += 4) {
+            s0 += (double) a[ao + e] * b[bo + e];
+            s1 += (double) a[ao + e + 1] * b[bo + e + 1];
+            s2 += (double) a[ao + e + 2] * b[bo + e + 2];
+            s3 += (double) a[ao + e + 3] * b[bo + e + 3];
         }
-        return (float) s;
+        for (; e < d; e++) {
+            s0 += (double) a[ao + e] * b[bo + e];
+        }
+        return (float) ((s0 + s1) + (s2 + s3));
     }
 
     static float[] rowNorms(float[] c, int off, int k, int d) {

@@ -1,0 +1,61 @@
+package io.vqstream.bench;
+
+import io.vqstream.core.backend.Backends;
+import io.vqstream.core.backend.JvmBackend;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * RVQ 8×1024 at D=128, N=4096 (residual loop through the backend); FSQ [8,5,5,5] and LFQ
+ * 16 bits at N=65536 (evaluation forward of the quantizer classes).
+ */
+@State(Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MILLISECONDS)
+@Warmup(iterations = 5, time = 3)
+@Measurement(iterations = 5, time = 2)
+@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g",
+        "-Dorg.bytedeco.javacpp.maxPhysicalBytes=0", "-Dorg.bytedeco.javacpp.maxBytes=0"})
+public class VqOpsBenchmark {
+    @Param({"jvm", "nd4j"})
+    public String backend;
+
+    Workloads.Rvq rvq;
+    Workloads.Forward fsq;
+    Workloads.Forward lfq;
+
+    @Setup(Level.Trial)
+    public void setup() throws InterruptedException {
+        rvq = new Workloads.Rvq(Backends.byName(backend), 128, 1024, 4096, 8, 100);
+        fsq = Workloads.Forward.fsq(Backends.byName(backend), List.of(8, 5, 5, 5), 4, 65536, 100);
+        lfq = Workloads.Forward.lfq(Backends.byName(backend), 16, 65536, 100);
+        JvmBackend.awaitWarmUp();
+    }
+
+    @Benchmark
+    public void rvq8x1024() {
+        rvq.run();
+    }
+
+    @Benchmark
+    public void fsq8555() {
+        fsq.run();
+    }
+
+    @Benchmark
+    public void lfq16bits() {
+        lfq.run();
+    }
+}

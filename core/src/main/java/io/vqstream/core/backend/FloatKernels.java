@@ -1,0 +1,33 @@
+package io.vqstream.core.backend;
+
+/**
+ * Float inner loops of {@link JvmBackend}: one implementation on the Vector API, one in plain
+ * Java for JVMs started without {@code --add-modules jdk.incubator.vector}. Results may differ
+ * from the reference in the last bits; {@link Referee} makes the indices exact.
+ *
+ * <p>Scores are {@code ĥ_ij = bias_j + x_i·c_j} with {@code x_i} the rows of {@code x} from
+ * {@code xOff} and {@code c_j} the rows of {@code cb} from {@code cbOff}, all of length d.
+ */
+interface FloatKernels {
+
+    /** Human-readable description for the log ("Vector API, 8 float lanes", "plain loops"). */
+    String describe();
+
+    /** {@code out[outOff + j] = ‖a_j‖²} in float for the {@code rows} rows of {@code a} from {@code off}. */
+    void sumSquares(float[] a, int off, int rows, int d, float[] out, int outOff);
+
+    /**
+     * Per row: {@code best[i] = max_j ĥ_ij}, {@code bestIdx[i]} its lowest code, and
+     * {@code second[i]} the largest score among the other codes (−∞ when k = 1), with bias
+     * {@code −‖c_j‖²/2} for L2 and 0 for DOT. {@code norms[j]} receives ‖c_j‖² in float. Scores
+     * that are NaN are skipped; callers check the norms and the rows for non-finite values.
+     */
+    void argmax(float[] x, int n, int d, float[] cb, int cbOff, int k, boolean l2, float[] norms,
+                float[] best, float[] second, int[] bestIdx);
+
+    /** {@code out[outOff + i*k + j] = ĥ_ij} for rows {@code xOff/d .. +n}. */
+    void dots(float[] x, int xOff, int n, int d, float[] cb, int cbOff, int k, float[] bias, float[] out, int outOff);
+
+    /** {@code counts[j] += 1; sums[j*d ..] += x_i} for every row with {@code j = idx[i] ≥ 0}. */
+    void scatterAdd(float[] x, int n, int d, int[] idx, float[] counts, float[] sums);
+}

@@ -1,0 +1,263 @@
+package io.vqstream.core.backend;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pure-JVM backend: float kernels on the Java Vector API (or plain loops where the JVM was
+ * started without {@code --add-modules jdk.incubator.vector}), with the reference's indices.
+ * No native calls, so a micro-batch of one row costs a pass over the codebook and nothing more.
+ *
+ * <p>L2 assignment maximises {@code x·c − ‖c‖²/2}, which orders codes as the clamped distance
+ * does; {@link Referee} settles the rare rows whose runner-up lies inside the float error
+ * window by exact rescoring, and winning scores are recomputed exactly, so indices and scores
+ * equal {@link ScalarBackend}'s.
+ */
+public final class JvmBackend implements ComputeBackend {
+    private static final Logger LOG = LoggerFactory.getLogger(JvmBackend.class);
+    private static final String VECTOR_MODULE = "jdk.incubator.vector";
+    /** System property: {@code false} skips the background JIT warm-up of the shared instance. */
+    public static final String WARMUP_PROPERTY = "vqstream.jvm.warmup";
+    private static volatile JvmBackend shared;
+    private static volatile Thread warmUp;
+
+    private final FloatKernels kernels;
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+    JvmBackend(FloatKernels kernels) {
+        this.kernels = kernels;
+    }
+
+    /** The process-wide instance (Vector API kernels when the module is present). */
+    public static JvmBackend get() {
+        JvmBackend b = shared;
+        if (b == null) {
+            synchronized (JvmBackend.class) {
+                b = shared;
+                if (b == null) {
+                    b = new JvmBackend(createKernels());
+                    shared = b;
+                    if (!(b.kernels instanceof PlainKernels) && Boolean.parseBoolean(System.getProperty(WARMUP_PROPERTY, "true"))) {
+                        b.startWarmUp();
+                    }
+                }
+            }
+        }
+        return b;
+    }
+
+    /**
+     * Until C2 has compiled the Vector API tiles (seconds on a busy machine) they run an order
+     * of magnitude slower than afterwards, so the shared instance drives every kernel path on
+     * small synthetic batches in a background daemon thread for a few seconds; the first real
+     * micro-batches then find compiled code. {@code -Dvqstream.jvm.warmup=false} turns it off.
+     */
+    private void startWarmUp() {
+        Thread t = new Thread(() -> {
+            long end = System.nanoTime() + 4_000_000_000L;
+            java.util.SplittableRandom rnd = new java.util.SplittableRandom(1);
+            int d = 96;
+            int k = 160;
+            float[] x = new float[128 * 300];
+            float[] cb = new float[k * 300];
+            for (int i = 0; i < x.length; i++) {
+                x[i] = (float) rnd.nextGaussian();
+            }
+            for (int i = 0; i < cb.length; i++) {
+                cb[i] = (float) rnd.nextGaussian();
+            }
+            int[] idx = new int[128];
+            float[] y = new float[128 * k];
+            // one batch per kernel path: d-vectorised, narrow tile, 2×4 tile, packed tile, chunked depth
+            int[][] shapes = {{3, d}, {7, d}, {40, d}, {128, d}, {100, 300}};
+            while (System.nanoTime() < end) {
+                for (int[] sh : shapes) {
+                    assign(x, sh[0], sh[1], cb, 0, k, Metric.L2, idx, null);
+                    assign(x, sh[0], sh[1], cb, 0, k, Metric.DOT, idx, null);
+                    linear(x, sh[0], sh[1], cb, null, k, y);
+                }
+            }
+            LOG.debug("vqstream jvm backend: warm-up done");
+        }, "vqstream-jvm-warmup");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        warmUp = t;
+        t.start();
+    }
+
+    /** Waits for the background warm-up to end (benchmarks start their clocks after it). */
+    public static void awaitWarmUp() throws InterruptedException {
+        Thread t = warmUp;
+        if (t != null) {
+            t.join();
+        }
+    }
+
+    /** A backend on plain loops regardless of the Vector API (tests, comparisons). */
+    public static JvmBackend plainLoops() {
+        return new JvmBackend(new PlainKernels());
+    }
+
+    /** Whether this JVM can run the Vector API kernels. */
+    public static boolean vectorApiAvailable() {
+        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
+    }
+
+    private static FloatKernels createKernels() {
+        if (!vectorApiAvailable()) {
+            LOG.info("vqstream jvm backend: module {} not in the boot layer (start the JVM with --add-modules {}); "
+                    + "using plain loops", VECTOR_MODULE, VECTOR_MODULE);
+            return new PlainKernels();
+        }
+        try {
+            // loaded by name so that no Vector API class is touched when the module is absent
+            FloatKernels k = (FloatKernels) Class.forName("io.vqstream.core.backend.VectorKernels")
+                    .getDeclaredConstructor().newInstance();
+            LOG.info("vqstream jvm backend: {}", k.describe());
+            return k;
+        } catch (ReflectiveOperationException | LinkageError e) {
+            LOG.warn("vqstream jvm backend: Vector API kernels unavailable ({}); using plain loops", e.toString());
+            return new PlainKernels();
+        }
+    }
+
+    @Override
+    public String name() {
+        return "jvm";
+    }
+
+    /** What the kernels run on, for logs and benchmark output. */
+    public String describe() {
+        return kernels.describe();
+    }
+
+    @Override
+    public void assign(float[] x, int n, int d, float[] codebook, int cbOff, int k, Metric metric, int[] outIdx, float[] outScore) {
+        checkShapes(x, n, d, codebook, cbOff, k);
+        if (n == 0) {
+            return;
+        }
+        if (k >= (1 << 24)) {
+            ScalarBackend.INSTANCE.assign(x, n, d, codebook, cbOff, k, metric, outIdx, outScore);
+            return;
+        }
+        Scratch s = scratch.get();
+        float[] norms = s.get(0, k);
+        float[] best = s.get(2, n);
+        float[] second = s.get(3, n);
+        kernels.argmax(x, n, d, codebook, cbOff, k, metric == Metric.L2, norms, best, second, outIdx);
+        float maxNorm = 0f;
+        boolean finite = true;
+        for (int j = 0; j < k; j++) {
+            float v = norms[j];
+            finite &= Float.isFinite(v);
+            maxNorm = Math.max(maxNorm, v);
+        }
+        if (!finite) {
+            // a non-finite codebook: the reference's own comparisons decide
+            ScalarBackend.INSTANCE.assign(x, n, d, codebook, cbOff, k, metric, outIdx, outScore);
+            return;
+        }
+        float[] xx = s.get(4, n);
+        kernels.sumSquares(x, 0, n, d, xx, 0);
+        Referee referee = new Referee(metric, d, maxNorm);
+        float[] bias = null;
+        for (int i = 0; i < n; i++) {
+            if (!referee.certain(xx[i], best[i], second[i])) {
+                if (bias == null) {
+                    bias = s.get(1, k);
+                    for (int j = 0; j < k; j++) {
+                        bias[j] = metric == Metric.L2 ? -0.5f * norms[j] : 0f;
+                    }
+                }
+                float[] row = s.get(5, k);
+                kernels.dots(x, i * d, 1, d, codebook, cbOff, k, bias, row, 0);
+                outIdx[i] = referee.resolve(x, i * d, codebook, cbOff, k, row, 0, xx[i]);
+            }
+        }
+        if (outScore != null) {
+            for (int i = 0; i < n; i++) {
+                outScore[i] = ScalarBackend.score(x, i * d, d, codebook, cbOff + outIdx[i] * d, metric);
+            }
+        }
+    }
+
+    @Override
+    public void scores(float[] x, int n, int d, float[] codebook, int cbOff, int k, Metric metric, float[] out) {
+        checkShapes(x, n, d, codebook, cbOff, k);
+        if (n == 0) {
+            return;
+        }
+        Scratch s = scratch.get();
+        float[] bias = s.get(1, k);
+        if (metric == Metric.L2) {
+            kernels.sumSquares(codebook, cbOff, k, d, bias, 0);
+            for (int j = 0; j < k; j++) {
+                bias[j] *= -0.5f;
+            }
+        } else {
+            java.util.Arrays.fill(bias, 0, k, 0f);
+        }
+        kernels.dots(x, 0, n, d, codebook, cbOff, k, bias, out, 0);
+        if (metric == Metric.L2) {
+            float[] xx = s.get(4, n);
+            kernels.sumSquares(x, 0, n, d, xx, 0);
+            for (int i = 0; i < n; i++) {
+                float xi = xx[i];
+                int o = i * k;
+                for (int j = 0; j < k; j++) {
+                    out[o + j] = (float) -Math.sqrt(Math.max(xi - 2f * out[o + j], 1e-8f));
+                }
+            }
+        }
+    }
+
+    @Override
+    public void linear(float[] x, int n, int in, float[] w, float[] bias, int out, float[] y) {
+        if (n == 0 || out == 0) {
+            return;
+        }
+        float[] b = bias;
+        if (b == null) {
+            b = scratch.get().get(1, out);
+            java.util.Arrays.fill(b, 0, out, 0f);
+        }
+        kernels.dots(x, 0, n, in, w, 0, out, b, y, 0);
+    }
+
+    @Override
+    public void accumulateStatistics(float[] x, int n, int d, int[] idx, float[] counts, float[] sums) {
+        kernels.scatterAdd(x, n, d, idx, counts, sums);
+    }
+
+    /** {@code out[j] = ‖a_j‖²} in float for the rows of {@code a} from {@code off}. */
+    void sumSquares(float[] a, int off, int rows, int d, float[] out) {
+        kernels.sumSquares(a, off, rows, d, out, 0);
+    }
+
+    /** Fast float scores of one row against every code ({@code out[j] = bias[j] + x·c_j}). */
+    void rowScores(float[] x, int xo, int d, float[] codebook, int cbOff, int k, float[] bias, float[] out) {
+        kernels.dots(x, xo, 1, d, codebook, cbOff, k, bias, out, 0);
+    }
+
+    static void checkShapes(float[] x, int n, int d, float[] codebook, int cbOff, int k) {
+        if (n < 0 || d <= 0 || k <= 0) {
+            throw new IllegalArgumentException("bad shape n=" + n + " d=" + d + " k=" + k);
+        }
+        if ((long) n * d > x.length || cbOff < 0 || (long) cbOff + (long) k * d > codebook.length) {
+            throw new IllegalArgumentException("arrays too short for n=" + n + " d=" + d + " k=" + k + " cbOff=" + cbOff);
+        }
+    }
+
+    /** Per-thread buffers, grown on demand and reused across micro-batches. */
+    static final class Scratch {
+        private final float[][] slots = new float[8][0];
+
+        float[] get(int slot, int size) {
+            if (slots[slot].length < size) {
+                slots[slot] = new float[Math.max(size, slots[slot].length + (slots[slot].length >> 1))];
+            }
+            return slots[slot];
+        }
+    }
+}

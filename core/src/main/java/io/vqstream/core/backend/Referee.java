@@ -1,0 +1,112 @@
+package io.vqstream.core.backend;
+
+/**
+ * Turns a winner found in fast float arithmetic into the reference's winner
+ * ({@link ScalarBackend}), so that every backend returns the same index, ties included.
+ *
+ * <p>Fast kernels maximise {@code ĥ_j = x·c_j − ‖c_j‖²/2} (L2; the squared distance is
+ * {@code ‖x‖² − 2h}) or {@code ĥ_j = x·c_j} (DOT) in float, in any summation order. With
+ * {@code u = 2⁻²⁴} and {@code γ = (d+2)u/(1−(d+2)u)} the standard error bounds are
+ * <pre>
+ * |ĥ_j − h_j|       ≤ γ·(‖c‖²max + ‖x‖·‖c‖max)            fast float score
+ * |s_ref,j − s_j|   ≤ (4u + d·2⁻⁵⁰)·(‖x‖ + ‖c‖max)²         reference's rounding (L2)
+ * |dp_ref,j − dp_j| ≤ (u + d·2⁻⁵²)·‖x‖·‖c‖max              reference's rounding (DOT)
+ * </pre>
+ * A code whose fast score lies further than the sum M of both bounds behind the fast best
+ * cannot be the reference's winner; when no other code is that close the fast winner is
+ * certain, otherwise only the few codes inside the window are rescored exactly. The clamp at
+ * 1e-8 is honoured: codes that could clamp to the same value stay in the window.
+ */
+final class Referee {
+    private static final double U = 0x1p-24;
+    private final boolean l2;
+    private final int d;
+    private final double cmax;
+    private final double gamma;
+
+    /** {@code maxNormSq}: the largest ‖c_j‖² of the codebook, computed in float. */
+    Referee(Metric metric, int d, double maxNormSq) {
+        this.l2 = metric == Metric.L2;
+        this.d = d;
+        this.cmax = Math.sqrt(Math.max(maxNormSq, 0.0)) * 1.01 + 1e-30;
+        double nu = (d + 2) * U;
+        this.gamma = nu / (1 - nu);
+    }
+
+    /**
+     * Smallest fast score a code may have and still be the reference's winner, given the
+     * row's approximate ‖x‖² and fast best {@code hBest}. NaN when the inputs are not finite.
+     */
+    double floor(double xx, double hBest) {
+        double xn = Math.sqrt(xx) * 1.01 + 1e-30;
+        if (l2) {
+            double m = 2 * gamma * (cmax * cmax + xn * cmax + xn * xn)
+                    + (4 * U + d * 0x1p-50) * (xn + cmax) * (xn + cmax);
+            double sBest = xx - 2 * hBest;
+            return (xx - m - Math.max(sBest + m, 1e-8)) / 2;
+        }
+        double m = (gamma + U + d * 0x1p-52) * xn * cmax;
+        return hBest - 2 * m;
+    }
+
+    /** Whether the fast winner is the reference's: the runner-up is outside the window. */
+    boolean certain(double xx, float hBest, float hSecond) {
+        double f = floor(xx, hBest);
+        return hSecond < f && Double.isFinite(f) && Float.isFinite(hBest);
+    }
+
+    /**
+     * The reference's winner for row {@code xo} of {@code x}, given the row's fast scores
+     * {@code h[hOff .. hOff+k)}: exact rescoring of the codes inside the window, or of all
+     * codes when the scores are not finite.
+     */
+    int resolve(float[] x, int xo, float[] codebook, int cbOff, int k, float[] h, int hOff, double xx) {
+        int fastBest = 0;
+        for (int j = 1; j < k; j++) {
+            if (h[hOff + j] > h[hOff + fastBest]) {
+                fastBest = j;
+            }
+        }
+        double f = floor(xx, h[hOff + fastBest]);
+        Metric metric = l2 ? Metric.L2 : Metric.DOT;
+        if (!Double.isFinite(f) || !Float.isFinite(h[hOff + fastBest])) {
+            return referenceRow(x, xo, codebook, cbOff, k, metric);
+        }
+        int best = -1;
+        float bestScore = 0f;
+        for (int j = 0; j < k; j++) {
+            if (!(h[hOff + j] >= f)) {
+                continue;
+            }
+            float s = ScalarBackend.score(x, xo, d, codebook, cbOff + j * d, metric);
+            boolean better = l2 ? s < bestScore : s > bestScore;
+            if (best < 0 || better) {
+                best = j;
+                bestScore = s;
+            }
+        }
+        return best;
+    }
+
+    /** The reference's row loop with its comparisons (NaN keeps code 0), for non-finite rows. */
+    private int referenceRow(float[] x, int xo, float[] codebook, int cbOff, int k, Metric metric) {
+        float xx = metric == Metric.L2 ? ScalarBackend.dot(x, xo, x, xo, d) : 0f;
+        int best = 0;
+        float bestScore = 0f;
+        for (int j = 0; j < k; j++) {
+            int co = cbOff + j * d;
+            float dp = ScalarBackend.dot(x, xo, codebook, co, d);
+            if (metric == Metric.L2) {
+                float s = ScalarBackend.l2(xx, ScalarBackend.dot(codebook, co, codebook, co, d), dp);
+                if (j == 0 || s < bestScore) {
+                    bestScore = s;
+                    best = j;
+                }
+            } else if (j == 0 || dp > bestScore) {
+                bestScore = dp;
+                best = j;
+            }
+        }
+        return best;
+    }
+}
