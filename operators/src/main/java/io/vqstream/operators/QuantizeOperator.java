@@ -133,6 +133,15 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         metrics = new QuantizerMetrics(getMetricGroup(), config.metricsWindow(), quantizer.codebookSizes());
     }
 
+    @Override
+    public void close() throws Exception {
+        // ND4J keeps a native workspace per thread: give it back with the task, not with the thread
+        if (backend != null) {
+            backend.releaseThreadResources();
+        }
+        super.close();
+    }
+
     // ------------------------------------------------------------------ data
 
     @Override

@@ -133,4 +133,12 @@ public final class AutoBackend implements ComputeBackend {
     public void accumulateStatistics(float[] x, int n, int d, int[] idx, float[] counts, float[] sums) {
         jvm.accumulateStatistics(x, n, d, idx, counts, sums);
     }
+
+    @Override
+    public void releaseThreadResources() {
+        ComputeBackend b = nd4j;
+        if (b != null) {
+            b.releaseThreadResources();
+        }
+    }
 }

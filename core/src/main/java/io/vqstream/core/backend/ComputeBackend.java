@@ -106,4 +106,12 @@ public interface ComputeBackend {
             }
         }
     }
+
+    /**
+     * Frees what this backend holds for the calling thread (ND4J's per-thread workspace). An
+     * operator calls it when it closes, so a cancelled or rescaled task returns its native memory
+     * at once instead of when the thread dies. Further calls simply allocate again.
+     */
+    default void releaseThreadResources() {
+    }
 }

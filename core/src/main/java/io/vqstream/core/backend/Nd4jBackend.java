@@ -56,6 +56,11 @@ public final class Nd4jBackend implements ComputeBackend {
     }
 
     @Override
+    public void releaseThreadResources() {
+        Nd4j.getWorkspaceManager().destroyAllWorkspacesForCurrentThread();
+    }
+
+    @Override
     public String name() {
         return "nd4j";
     }
