@@ -149,17 +149,47 @@ public final class VqstreamCli implements Callable<Integer> {
         }
     }
 
+    /** Embedded-mode file options of quantize and learn. */
+    static final class VectorFiles {
+        @Option(names = "--input", paramLabel = "VECTORS", description = "Vectors as JSON lines (the Kafka JSON format) or an (N, D) .npy, instead of Kafka.")
+        Path input;
+
+        @Option(names = "--output", paramLabel = "CODES.jsonl", description = "Where to write the codes, one JSON object per line.")
+        Path output;
+
+        @Option(names = "--codebooks-out", paramLabel = "DIR", description = "Write each codebook version as DIR/<key>@<version>.safetensors.")
+        Path codebooksOut;
+
+        @Option(names = "--dead-letters", paramLabel = "FILE.jsonl", description = "Write the dead letters as JSON lines.")
+        Path deadLetters;
+
+        boolean given() {
+            return input != null || output != null;
+        }
+    }
+
     @Command(name = "quantize", mixinStandardHelpOptions = true,
-            description = "Kafka vectors to Kafka codes (plus codebook snapshots and dead letters), any quantizer from --config.")
+            description = {"Kafka vectors to Kafka codes (plus codebook snapshots and dead letters), any quantizer from --config;",
+                    "or, embedded, --input VECTORS --output CODES.jsonl."})
     static final class Quantize implements Callable<Integer> {
         @Mixin
         JobOptions options;
 
+        @Mixin
+        VectorFiles files;
+
         @Override
         public Integer call() throws Exception {
             JobConfig c = options.resolve(null);
-            return runQuantize(c, "vqstream-quantize");
+            return files.given() ? runFiles(c, files) : runQuantize(c, "vqstream-quantize");
         }
+    }
+
+    static int runFiles(JobConfig c, VectorFiles f) throws Exception {
+        if (f.input == null || f.output == null) {
+            throw new ConfigException("give both --input and --output (or the Kafka flags)");
+        }
+        return new FileJobs(System.err).quantize(c, f.input, f.output, f.codebooksOut, f.deadLetters);
     }
 
     @Command(name = "learn", mixinStandardHelpOptions = true,
@@ -168,10 +198,16 @@ public final class VqstreamCli implements Callable<Integer> {
         @Mixin
         JobOptions options;
 
+        @Mixin
+        VectorFiles files;
+
         @Override
         public Integer call() throws Exception {
             JobConfig c = options.resolve(null);
             c.learn = true;
+            if (files.given()) {
+                return runFiles(c, files);
+            }
             if (c.codebookTopic == null) {
                 c.codebookTopic = "vqstream-codebooks";
             }
@@ -189,10 +225,23 @@ public final class VqstreamCli implements Callable<Integer> {
     }
 
     @Command(name = "decode", mixinStandardHelpOptions = true,
-            description = "Codes + codebook snapshots (Kafka topics) to vectors, each code decoded with the codebook version that produced it.")
+            description = {"Codes + codebook snapshots (Kafka topics) to vectors, each code decoded with the codebook version that produced it;",
+                    "or, embedded, --input CODES.jsonl --codebooks DIR --output VECTORS.jsonl."})
     static final class Decode implements Callable<Integer> {
         @Mixin
         JobOptions options;
+
+        @Option(names = "--input", paramLabel = "CODES.jsonl", description = "Codes as JSON lines, instead of Kafka.")
+        Path input;
+
+        @Option(names = "--codebooks", paramLabel = "DIR", description = "Codebook snapshots as written by --codebooks-out.")
+        Path codebooks;
+
+        @Option(names = "--output", paramLabel = "VECTORS.jsonl")
+        Path output;
+
+        @Option(names = "--dead-letters", paramLabel = "FILE.jsonl")
+        Path deadLetters;
 
         @Option(names = "--max-versions", description = "Codebook versions kept per key (default ${DEFAULT-VALUE}).", defaultValue = "64")
         int maxVersions;
@@ -204,6 +253,12 @@ public final class VqstreamCli implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             JobConfig c = options.resolve(JobConfig.defaults());
+            if (input != null || output != null || codebooks != null) {
+                if (input == null || output == null || codebooks == null) {
+                    throw new ConfigException("give --input, --codebooks and --output (or the Kafka flags)");
+                }
+                return new FileJobs(System.err).decode(c, input, codebooks, output, deadLetters, maxVersions, maxWaiting);
+            }
             StreamingJobs.requireKafka(c, c.inputTopic, c.outputTopic, c.codebookTopic);
             StreamingJobs.prepareTopics(c, List.of(c.inputTopic, c.outputTopic, c.deadLetterTopic), List.of(c.codebookTopic));
             StreamExecutionEnvironment env = JobEnvironment.create(c, c.delivery == JobConfig.Delivery.EXACTLY_ONCE, false);
