@@ -97,18 +97,19 @@ class VqKafkaBuildersTest {
     }
 
     @Test
-    void serializationSchemaSetsKeyHeadersAndTimestamp() {
+    void serializationSchemaSetsKeyAndHeadersAndLeavesTheTimestampToTheProducer() {
         EncodingSerializationSchema<DeadLetter> s = new EncodingSerializationSchema<>("dlq", new DeadLetterCodec());
         DeadLetter d = new DeadLetter("k1", "deserialize", "vector is empty", "{}".getBytes(UTF_8), 7);
         ProducerRecord<byte[], byte[]> r = s.serialize(d, null, 99L);
         assertEquals("dlq", r.topic());
         assertNull(r.partition());
-        assertEquals(99L, r.timestamp());
+        // event time stays in the payload; the Kafka timestamp is the producer's clock, so retention
+        // measures from when the record was written, not from the input's (possibly old) event time
+        assertNull(r.timestamp());
         assertArrayEquals("k1".getBytes(UTF_8), r.key());
         assertArrayEquals("vector is empty".getBytes(UTF_8), r.headers().lastHeader("vq-reason").value());
         assertArrayEquals("deserialize".getBytes(UTF_8), r.headers().lastHeader("vq-stage").value());
         assertNull(s.serialize(d, null, null).timestamp());
-        assertNull(s.serialize(d, null, -5L).timestamp(), "Kafka refuses negative timestamps");
     }
 
     private static <T> Collector<T> collector(List<T> out) {
