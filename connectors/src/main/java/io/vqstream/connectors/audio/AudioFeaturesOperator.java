@@ -45,7 +45,11 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
     private final FeatureKind kind;
     private final int maxBufferedChunks;
 
+    /** Live front ends of recently seen streams: restoring one (FFT plan, filterbank) costs more than a chunk. */
+    static final int CACHED_STREAMS = 1024;
+
     private transient AudioFrontEndConfig config;
+    private transient java.util.LinkedHashMap<String, AudioFrontEnd> live;
     private transient ValueState<byte[]> frontEnd;
     private transient ValueState<Long> firstChunkTime;
     private transient Counter frames;
@@ -73,6 +77,14 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
     public void open() throws Exception {
         super.open();
         config = frontEndConfig();
+        // the keyed state stays the source of truth (written after every chunk); this only saves
+        // rebuilding a stream's front end from it, and starts empty after every restore
+        live = new java.util.LinkedHashMap<>(64, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(java.util.Map.Entry<String, AudioFrontEnd> eldest) {
+                return size() > CACHED_STREAMS;
+            }
+        };
         frontEnd = getRuntimeContext().getState(new ValueStateDescriptor<>(FRONT_END_STATE, PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
         firstChunkTime = getRuntimeContext().getState(new ValueStateDescriptor<>("vq-audio-start", Types.LONG));
         var g = getMetricGroup().addGroup("vqstream");
@@ -85,7 +97,7 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
     @Override
     public void processElement(StreamRecord<AudioChunk> element) throws Exception {
         AudioChunk c = element.getValue();
-        AudioFrontEnd fe = current();
+        AudioFrontEnd fe = current(c.key());
         long duplicatesBefore = fe.duplicateChunks();
         long skippedBefore = fe.skippedSeqs();
         List<FeatureFrame> out;
@@ -106,9 +118,14 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
         frontEnd.update(fe.snapshot().toBytes());
     }
 
-    private AudioFrontEnd current() throws Exception {
-        byte[] s = frontEnd.value();
-        return s == null ? new AudioFrontEnd(config) : AudioFrontEnd.restore(config, AudioFrontEndState.fromBytes(s));
+    private AudioFrontEnd current(String key) throws Exception {
+        AudioFrontEnd fe = live.get(key);
+        if (fe == null) {
+            byte[] s = frontEnd.value();
+            fe = s == null ? new AudioFrontEnd(config) : AudioFrontEnd.restore(config, AudioFrontEndState.fromBytes(s));
+            live.put(key, fe);
+        }
+        return fe;
     }
 
     private void emit(String key, List<FeatureFrame> out) throws Exception {
@@ -129,7 +146,7 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
         }
         for (Object k : keys) {
             setCurrentKey(k);
-            AudioFrontEnd fe = current();
+            AudioFrontEnd fe = current((String) k);
             emit((String) k, fe.flush());
             frontEnd.update(fe.snapshot().toBytes());
         }
