@@ -139,7 +139,7 @@ public final class GroupedResidualFSQ implements Quantizer, ImplicitCodebook {
                 idx[g] = cf.indices();
                 codes[g] = cf.floatOrNull("all_codes");
             }
-            out.put("quantized", Layouts.tokensToChannelFirst(concatLast(quantized), spatial));
+            out.put("quantized", Layouts.tokensToChannelFirst(FeatureGroups.concatLast(quantized), spatial));
             out.put("indices", LongTensor.stack(idx));
             out.put("all_codes", Tensor.stack(codes));
             return out;
@@ -157,7 +157,7 @@ public final class GroupedResidualFSQ implements Quantizer, ImplicitCodebook {
             idx[g] = per[g].indices();
             codes[g] = per[g].floatOrNull("all_codes");
         }
-        out.put("quantized", concatLast(quantized));
+        out.put("quantized", FeatureGroups.concatLast(quantized));
         out.put("indices", LongTensor.stack(idx));
         out.put("all_codes", Tensor.stack(codes));
         return out;
@@ -170,19 +170,17 @@ public final class GroupedResidualFSQ implements Quantizer, ImplicitCodebook {
         int n = tokens.dim(1);
         int q = layers();
         int m = b * n;
-        long[] indices = new long[m * groups * q];
+        long[][] perGroupCodes = new long[groups][];
         Tensor[] quantized = new Tensor[groups];
         Tensor[] codes = new Tensor[groups];
         for (int g = 0; g < groups; g++) {
             quantized[g] = per[g].quantized();
             codes[g] = per[g].floatOrNull("all_codes");
-            long[] gi = per[g].indices().data();
-            for (int t = 0; t < m; t++) {
-                System.arraycopy(gi, t * q, indices, (t * groups + g) * q, q);
-            }
+            perGroupCodes[g] = per[g].indices().data();
         }
+        long[] indices = FeatureGroups.interleave(perGroupCodes, m, q);
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", concatLast(quantized));
+        out.put("quantized", FeatureGroups.concatLast(quantized));
         out.put("indices", new LongTensor(indices, b, n, groups * q));
         out.put("all_codes", Tensor.stack(codes));
         return out;
@@ -198,35 +196,10 @@ public final class GroupedResidualFSQ implements Quantizer, ImplicitCodebook {
         float[] x = tokens.data();
         QuantizerOutput[] out = new QuantizerOutput[groups];
         for (int g = 0; g < groups; g++) {
-            float[] chunk = new float[m * groupDim];
-            for (int t = 0; t < m; t++) {
-                System.arraycopy(x, t * dim + g * groupDim, chunk, t * groupDim, groupDim);
-            }
+            float[] chunk = FeatureGroups.columns(x, m, dim, g * groupDim, groupDim);
             out[g] = rvqs[g].forwardTokens(params, new Tensor(chunk, b, n, groupDim), options, lastKept);
         }
         return out;
-    }
-
-    /** Concatenates {@code (…, w)} tensors of equal leading shape on the last axis. */
-    private static Tensor concatLast(Tensor[] parts) {
-        int[] s = parts[0].shape();
-        int rows = Math.toIntExact(Shapes.numel(Arrays.copyOf(s, s.length - 1)));
-        int total = 0;
-        for (Tensor p : parts) {
-            total += p.dim(-1);
-        }
-        float[] out = new float[rows * total];
-        int off = 0;
-        for (Tensor p : parts) {
-            int w = p.dim(-1);
-            float[] d = p.data();
-            for (int r = 0; r < rows; r++) {
-                System.arraycopy(d, r * w, out, r * total + off, w);
-            }
-            off += w;
-        }
-        s[s.length - 1] = total;
-        return new Tensor(out, s);
     }
 
     // ---------------------------------------------------------------- decoding
@@ -245,15 +218,11 @@ public final class GroupedResidualFSQ implements Quantizer, ImplicitCodebook {
         FsqSupport.requireCodes(OWNER, codes, groups * q);
         int m = codes.dim(0);
         Tensor[] parts = new Tensor[groups];
-        long[] c = codes.data();
         for (int g = 0; g < groups; g++) {
-            long[] gi = new long[m * q];
-            for (int t = 0; t < m; t++) {
-                System.arraycopy(c, (t * groups + g) * q, gi, t * q, q);
-            }
+            long[] gi = FeatureGroups.groupCodes(codes.data(), m, groups, q, g);
             parts[g] = rvqs[g].decodeTokens(params, new LongTensor(gi, m, q));
         }
-        return concatLast(parts);
+        return FeatureGroups.concatLast(parts);
     }
 
     /** {@code (G, …, q)} → {@code (G, q, …, D)}. */
@@ -275,7 +244,7 @@ public final class GroupedResidualFSQ implements Quantizer, ImplicitCodebook {
         for (int g = 0; g < groups; g++) {
             per[g] = rvqs[g].outputFromIndices(params, indices.select0(g));
         }
-        return concatLast(per);
+        return FeatureGroups.concatLast(per);
     }
 
     /** The reference's {@code codebooks}: {@code (G, q, Π L, D)}. */

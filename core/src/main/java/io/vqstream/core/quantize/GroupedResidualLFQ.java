@@ -127,24 +127,10 @@ public final class GroupedResidualLFQ implements Quantizer {
         float[] x = tokens.data();
         QuantizerOutput[] outs = new QuantizerOutput[groups];
         for (int g = 0; g < groups; g++) {
-            float[] chunk = new float[count * dimPerGroup];
-            for (int t = 0; t < count; t++) {
-                System.arraycopy(x, t * dim + g * dimPerGroup, chunk, t * dimPerGroup, dimPerGroup);
-            }
+            float[] chunk = FeatureGroups.columns(x, count, dim, g * dimPerGroup, dimPerGroup);
             outs[g] = rvqs[g].forwardTokens(params, new Tensor(chunk, b, n, dimPerGroup), options, lastLayer);
         }
         return outs;
-    }
-
-    /** Concatenates per-group {@code (count, dim/G)} rows along features. */
-    private float[] concatFeatures(float[][] parts, int count) {
-        float[] y = new float[count * dim];
-        for (int g = 0; g < groups; g++) {
-            for (int t = 0; t < count; t++) {
-                System.arraycopy(parts[g], t * dimPerGroup, y, t * dim + g * dimPerGroup, dimPerGroup);
-            }
-        }
-        return y;
     }
 
     @Override
@@ -153,7 +139,7 @@ public final class GroupedResidualLFQ implements Quantizer {
         int b = input.dim(0);
         int n = input.dim(1);
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(concatFeatures(quantizedParts(outs), b * n), b, n, dim));
+        out.put("quantized", FeatureGroups.concatLast(quantizedParts(outs)));
         LongTensor[] idx = new LongTensor[groups];
         Tensor[] losses = new Tensor[groups];
         Tensor[] codes = new Tensor[groups];
@@ -175,29 +161,26 @@ public final class GroupedResidualLFQ implements Quantizer {
         int n = tokens.dim(1);
         int count = b * n;
         int q = layersPerGroup();
-        long[] indices = new long[count * groups * q];
+        long[][] perGroupCodes = new long[groups][];
         Tensor[] losses = new Tensor[groups];
         Tensor[] codes = new Tensor[groups];
         for (int g = 0; g < groups; g++) {
-            long[] gi = outs[g].indices().data();
-            for (int t = 0; t < count; t++) {
-                System.arraycopy(gi, t * q, indices, (t * groups + g) * q, q);
-            }
+            perGroupCodes[g] = outs[g].indices().data();
             losses[g] = outs[g].floatOrNull("losses");
             codes[g] = outs[g].floatOrNull("all_codes");
         }
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(concatFeatures(quantizedParts(outs), count), b, n, dim));
-        out.put("indices", new LongTensor(indices, b, n, groups * q));
+        out.put("quantized", FeatureGroups.concatLast(quantizedParts(outs)));
+        out.put("indices", new LongTensor(FeatureGroups.interleave(perGroupCodes, count, q), b, n, groups * q));
         out.put("losses", Tensor.stack(losses));
         out.put("all_codes", Tensor.stack(codes));
         return out;
     }
 
-    private float[][] quantizedParts(QuantizerOutput[] outs) {
-        float[][] parts = new float[groups][];
+    private Tensor[] quantizedParts(QuantizerOutput[] outs) {
+        Tensor[] parts = new Tensor[groups];
         for (int g = 0; g < groups; g++) {
-            parts[g] = outs[g].quantized().data();
+            parts[g] = outs[g].quantized();
         }
         return parts;
     }
@@ -212,15 +195,12 @@ public final class GroupedResidualLFQ implements Quantizer {
             throw new IllegalArgumentException("GroupedResidualLFQ: codes must be (m, " + groups * q + "), got " + Shapes.str(codes.shape()));
         }
         int m = codes.dim(0);
-        float[][] parts = new float[groups][];
+        Tensor[] parts = new Tensor[groups];
         for (int g = 0; g < groups; g++) {
-            long[] gi = new long[m * q];
-            for (int t = 0; t < m; t++) {
-                System.arraycopy(codes.data(), (t * groups + g) * q, gi, t * q, q);
-            }
-            parts[g] = rvqs[g].decodeTokens(params, new LongTensor(gi, m, q)).data();
+            long[] gi = FeatureGroups.groupCodes(codes.data(), m, groups, q, g);
+            parts[g] = rvqs[g].decodeTokens(params, new LongTensor(gi, m, q));
         }
-        return new Tensor(concatFeatures(parts, m), m, dim);
+        return FeatureGroups.concatLast(parts);
     }
 
     private void requireGroupAxis(LongTensor indices) {
@@ -245,15 +225,10 @@ public final class GroupedResidualLFQ implements Quantizer {
     @Override
     public Tensor outputFromIndices(Params params, LongTensor indices) {
         requireGroupAxis(indices);
-        float[][] parts = new float[groups][];
-        int[] shape = null;
+        Tensor[] parts = new Tensor[groups];
         for (int g = 0; g < groups; g++) {
-            Tensor t = rvqs[g].outputFromIndices(params, indices.select0(g));
-            parts[g] = t.data();
-            shape = t.shape();
+            parts[g] = rvqs[g].outputFromIndices(params, indices.select0(g));
         }
-        int count = parts[0].length / dimPerGroup;
-        shape[shape.length - 1] = dim;
-        return new Tensor(concatFeatures(parts, count), shape);
+        return FeatureGroups.concatLast(parts);
     }
 }

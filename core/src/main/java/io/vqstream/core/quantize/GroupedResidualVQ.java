@@ -4,7 +4,6 @@ import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -160,26 +159,17 @@ public final class GroupedResidualVQ implements Quantizer {
         int count = b * n;
         int q = q();
         float[] x = tokens.data();
-        float[] quantized = new float[count * dim];
-        long[] indices = new long[count * groups * q];
+        Tensor[] quantized = new Tensor[groups];
+        long[][] perGroupCodes = new long[groups][];
         Tensor[] losses = new Tensor[groups];
         Tensor[] allCodes = new Tensor[groups];
         Tensor[][] state = new Tensor[3][groups];
         float replaced = 0;
         for (int g = 0; g < groups; g++) {
-            float[] chunk = new float[count * groupDim];
-            for (int t = 0; t < count; t++) {
-                System.arraycopy(x, t * dim + g * groupDim, chunk, t * groupDim, groupDim);
-            }
+            float[] chunk = FeatureGroups.columns(x, count, dim, g * groupDim, groupDim);
             QuantizerOutput go = rvqs[g].forwardTokens(params, new Tensor(chunk, b, n, groupDim), options);
-            float[] gq = go.quantized().data();
-            for (int t = 0; t < count; t++) {
-                System.arraycopy(gq, t * groupDim, quantized, t * dim + g * groupDim, groupDim);
-            }
-            long[] gi = go.indices().data();
-            for (int t = 0; t < count; t++) {
-                System.arraycopy(gi, t * q, indices, (t * groups + g) * q, q);
-            }
+            quantized[g] = go.quantized();
+            perGroupCodes[g] = go.indices().data();
             losses[g] = go.floatOrNull("losses");
             Tensor r = go.floatOrNull("dead_codes_replaced");
             replaced += r == null ? 0 : r.item();
@@ -189,8 +179,8 @@ public final class GroupedResidualVQ implements Quantizer {
             state[2][g] = go.floatOrNull("cluster_size");
         }
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(quantized, b, n, dim));
-        out.put("indices", new LongTensor(indices, b, n, groups * q));
+        out.put("quantized", FeatureGroups.concatLast(quantized));
+        out.put("indices", new LongTensor(FeatureGroups.interleave(perGroupCodes, count, q), b, n, groups * q));
         out.put("losses", Tensor.stack(losses));
         out.put("all_codes", Tensor.stack(allCodes));
         if (options.training()) {
@@ -208,18 +198,11 @@ public final class GroupedResidualVQ implements Quantizer {
     public Tensor decodeTokens(Params params, LongTensor codes) {
         int q = q();
         int m = codes.size() / (groups * q);
-        float[] out = new float[m * dim];
+        Tensor[] parts = new Tensor[groups];
         for (int g = 0; g < groups; g++) {
-            long[] gi = new long[m * q];
-            for (int t = 0; t < m; t++) {
-                System.arraycopy(codes.data(), (t * groups + g) * q, gi, t * q, q);
-            }
-            float[] y = rvqs[g].decodeTokens(params, new LongTensor(gi, m, q)).data();
-            for (int t = 0; t < m; t++) {
-                System.arraycopy(y, t * groupDim, out, t * dim + g * groupDim, groupDim);
-            }
+            parts[g] = rvqs[g].decodeTokens(params, new LongTensor(FeatureGroups.groupCodes(codes.data(), m, groups, q, g), m, q));
         }
-        return new Tensor(out, m, dim);
+        return FeatureGroups.concatLast(parts);
     }
 
     @Override
@@ -243,16 +226,6 @@ public final class GroupedResidualVQ implements Quantizer {
         for (int g = 0; g < groups; g++) {
             parts[g] = rvqs[g].outputFromIndices(params, indices.select0(g));
         }
-        int[] s = parts[0].shape();
-        int lead = Math.toIntExact(Shapes.numel(Arrays.copyOf(s, s.length - 1)));
-        float[] out = new float[lead * dim];
-        for (int g = 0; g < groups; g++) {
-            float[] y = parts[g].data();
-            for (int t = 0; t < lead; t++) {
-                System.arraycopy(y, t * groupDim, out, t * dim + g * groupDim, groupDim);
-            }
-        }
-        s[s.length - 1] = dim;
-        return new Tensor(out, s);
+        return FeatureGroups.concatLast(parts);
     }
 }
