@@ -190,14 +190,8 @@ public final class FSQ implements Quantizer, ImplicitCodebook {
         List<ParamSpec> l = new ArrayList<>();
         int e = effectiveDim();
         if (projects) {
-            l.add(new ParamSpec(prefix + "project_in.weight", new int[] {e, dim}, ParamSpec.Kind.PARAMETER));
-            if (projectionHasBias) {
-                l.add(new ParamSpec(prefix + "project_in.bias", new int[] {e}, ParamSpec.Kind.PARAMETER));
-            }
-            l.add(new ParamSpec(prefix + "project_out.weight", new int[] {dim, e}, ParamSpec.Kind.PARAMETER));
-            if (projectionHasBias) {
-                l.add(new ParamSpec(prefix + "project_out.bias", new int[] {dim}, ParamSpec.Kind.PARAMETER));
-            }
+            l.addAll(ParamSpec.linear(prefix + "project_in.", dim, e, projectionHasBias));
+            l.addAll(ParamSpec.linear(prefix + "project_out.", e, dim, projectionHasBias));
         }
         if (orthogonalRotation) {
             l.add(new ParamSpec(rotationName(), new int[] {codebookDim, codebookDim}, ParamSpec.Kind.PARAMETER));

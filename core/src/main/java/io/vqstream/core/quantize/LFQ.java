@@ -192,15 +192,9 @@ public final class LFQ implements Quantizer {
                 // CosineSimLinear stores its weight as (in, out), unlike nn.Linear
                 l.add(new ParamSpec(prefix + "project_in.weight", new int[] {dim, cd}, ParamSpec.Kind.PARAMETER));
             } else {
-                l.add(new ParamSpec(prefix + "project_in.weight", new int[] {cd, dim}, ParamSpec.Kind.PARAMETER));
-                if (projectionBias) {
-                    l.add(new ParamSpec(prefix + "project_in.bias", new int[] {cd}, ParamSpec.Kind.PARAMETER));
-                }
+                l.addAll(ParamSpec.linear(prefix + "project_in.", dim, cd, projectionBias));
             }
-            l.add(new ParamSpec(prefix + "project_out.weight", new int[] {dim, cd}, ParamSpec.Kind.PARAMETER));
-            if (projectionBias) {
-                l.add(new ParamSpec(prefix + "project_out.bias", new int[] {dim}, ParamSpec.Kind.PARAMETER));
-            }
+            l.addAll(ParamSpec.linear(prefix + "project_out.", cd, dim, projectionBias));
         }
         if (orthogonalRotation) {
             l.add(new ParamSpec(rotationName(), new int[] {bits, bits}, ParamSpec.Kind.PARAMETER));

@@ -167,10 +167,8 @@ public final class LatentQuantize implements Quantizer, ImplicitCodebook {
         List<ParamSpec> l = new ArrayList<>();
         int e = effectiveDim();
         if (projects) {
-            l.add(new ParamSpec("project_in.weight", new int[] {e, dim}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec("project_in.bias", new int[] {e}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec("project_out.weight", new int[] {dim, e}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec("project_out.bias", new int[] {dim}, ParamSpec.Kind.PARAMETER));
+            l.addAll(ParamSpec.linear("project_in.", dim, e, true));
+            l.addAll(ParamSpec.linear("project_out.", e, dim, true));
         }
         if (optimizeValues) {
             for (int i = 0; i < codebookDim; i++) {

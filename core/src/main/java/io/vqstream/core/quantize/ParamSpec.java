@@ -20,6 +20,12 @@ public record ParamSpec(String name, int[] shape, Kind kind) {
         FLAG
     }
 
+    /** A torch {@code nn.Linear(in, out)} under {@code prefix}: {@code weight (out, in)} and, if {@code bias}, {@code bias (out)}. */
+    public static java.util.List<ParamSpec> linear(String prefix, int in, int out, boolean bias) {
+        ParamSpec w = new ParamSpec(prefix + "weight", new int[] {out, in}, Kind.PARAMETER);
+        return bias ? java.util.List.of(w, new ParamSpec(prefix + "bias", new int[] {out}, Kind.PARAMETER)) : java.util.List.of(w);
+    }
+
     @Override
     public String toString() {
         return name + Shapes.str(shape) + " " + kind;

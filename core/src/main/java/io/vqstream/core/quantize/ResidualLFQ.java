@@ -153,10 +153,8 @@ public final class ResidualLFQ implements Quantizer {
     public List<ParamSpec> parameterSpecs() {
         List<ParamSpec> l = new ArrayList<>();
         if (projects) {
-            l.add(new ParamSpec(prefix + "project_in.weight", new int[] {bits, dim}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec(prefix + "project_in.bias", new int[] {bits}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec(prefix + "project_out.weight", new int[] {dim, bits}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec(prefix + "project_out.bias", new int[] {dim}, ParamSpec.Kind.PARAMETER));
+            l.addAll(ParamSpec.linear(prefix + "project_in.", dim, bits, true));
+            l.addAll(ParamSpec.linear(prefix + "project_out.", bits, dim, true));
         }
         for (LFQ layer : layers) {
             l.addAll(layer.parameterSpecs());

@@ -172,10 +172,8 @@ public final class ResidualVQ implements Quantizer {
     public List<ParamSpec> parameterSpecs() {
         List<ParamSpec> l = new ArrayList<>();
         if (projects) {
-            l.add(new ParamSpec(prefix + "project_in.weight", new int[] {codebookDim, dim}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec(prefix + "project_in.bias", new int[] {codebookDim}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec(prefix + "project_out.weight", new int[] {dim, codebookDim}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec(prefix + "project_out.bias", new int[] {dim}, ParamSpec.Kind.PARAMETER));
+            l.addAll(ParamSpec.linear(prefix + "project_in.", dim, codebookDim, true));
+            l.addAll(ParamSpec.linear(prefix + "project_out.", codebookDim, dim, true));
         }
         for (int q = 0; q < (shared ? 1 : numQuantizers); q++) {
             l.addAll(layers[q].codebookSpecs());

@@ -190,14 +190,12 @@ public final class VectorQuantize implements Quantizer {
         List<ParamSpec> l = new ArrayList<>();
         int cd = heads * codebookDim;
         if (projects) {
-            l.add(new ParamSpec(projectInPrefix() + "weight", new int[] {cd, dim}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec(projectInPrefix() + "bias", new int[] {cd}, ParamSpec.Kind.PARAMETER));
+            l.addAll(ParamSpec.linear(projectInPrefix(), dim, cd, true));
             if (layernormAfterProjectIn) {
                 l.add(new ParamSpec(prefix + "project_in.1.weight", new int[] {cd}, ParamSpec.Kind.PARAMETER));
                 l.add(new ParamSpec(prefix + "project_in.1.bias", new int[] {cd}, ParamSpec.Kind.PARAMETER));
             }
-            l.add(new ParamSpec(prefix + "project_out.weight", new int[] {dim, cd}, ParamSpec.Kind.PARAMETER));
-            l.add(new ParamSpec(prefix + "project_out.bias", new int[] {dim}, ParamSpec.Kind.PARAMETER));
+            l.addAll(ParamSpec.linear(prefix + "project_out.", cd, dim, true));
         }
         l.addAll(codebookSpecs());
         return l;
