@@ -93,8 +93,26 @@ public final class VqstreamCli implements Callable<Integer> {
             return 0;
         }
         System.err.println("vqstream: job " + client.getJobID() + " running (" + name + "); Ctrl-C or SIGTERM stops it");
-        client.getJobExecutionResult().get();
+        try {
+            client.getJobExecutionResult().get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (!cancelled(e)) {
+                throw e;
+            }
+            // a deliberate stop (SIGTERM, Ctrl-C, flink cancel, the web UI): one line, not a failure report
+            System.err.println("vqstream: job " + client.getJobID() + " cancelled");
+        }
         return 0;
+    }
+
+    /** Whether a job ended because someone cancelled it (its result then carries a JobCancellationException). */
+    static boolean cancelled(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof org.apache.flink.runtime.client.JobCancellationException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Command(name = "demo", mixinStandardHelpOptions = true,

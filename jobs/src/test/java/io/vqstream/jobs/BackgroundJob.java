@@ -82,16 +82,22 @@ final class BackgroundJob implements AutoCloseable {
     /** Cancels the job and waits for the command to return. */
     @Override
     public void close() throws Exception {
+        boolean cancelledHere = false;
         try {
             if (thread.isAlive() && client.isDone() && !client.isCompletedExceptionally()) {
                 JobClient c = client.get();
                 if (!c.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
                     c.cancel().get(30, TimeUnit.SECONDS);
+                    cancelledHere = true;
                 }
             }
             thread.join(30_000);
             if (thread.isAlive()) {
                 throw new AssertionError("'" + String.join(" ", args) + "' did not return within 30 s of cancelling its job");
+            }
+            if (cancelledHere && !Integer.valueOf(0).equals(exitCode)) {
+                // a cancelled job is a deliberate stop: the command says so in one line and exits 0
+                throw new AssertionError("'" + String.join(" ", args) + "' exited " + exitCode + " after its job was cancelled");
             }
         } finally {
             CLIENTS.remove(thread);

@@ -35,6 +35,14 @@ class CliTest {
     }
 
     @Test
+    void aCancelledJobIsToldApartFromAFailedOne() {
+        Exception cancelled = new java.util.concurrent.ExecutionException(new org.apache.flink.runtime.client.JobCancellationException(
+                new org.apache.flink.api.common.JobID(), "Job was cancelled.", null));
+        assertTrue(VqstreamCli.cancelled(cancelled));
+        assertFalse(VqstreamCli.cancelled(new java.util.concurrent.ExecutionException(new IllegalStateException("task failed"))));
+    }
+
+    @Test
     void helpListsTheCommands() {
         Cli.Result r = Cli.run("--help");
         assertEquals(0, r.exitCode(), r.toString());
