@@ -26,6 +26,9 @@ import java.util.function.IntFunction;
  * {@code --quantizers Q} (rvq, default 8), {@code --levels 8,5,5,5} (fsq). For ema the
  * assignment alone is timed in the same loop, call by call alternating with the EMA step, and
  * reported as {@code assign_p50_us} and {@code ema_over_assign}.
+ *
+ * <p>The end-to-end ops ({@code operator}, {@code kafka-quantize}, {@code demo}, {@code soak}:
+ * whole Flink jobs, Kafka on 127.0.0.1) are handed to {@link io.vqstream.bench.e2e.E2e}.
  */
 public final class BenchCli {
     private BenchCli() {}
@@ -35,6 +38,11 @@ public final class BenchCli {
             usage("missing op");
         }
         String op = args[0].toLowerCase(Locale.ROOT);
+        if (io.vqstream.bench.e2e.E2e.handles(op)) {
+            // whole jobs on a mini-cluster and Kafka (bench/README.md, "End-to-end")
+            io.vqstream.bench.e2e.E2e.run(op, Arrays.copyOfRange(args, 1, args.length));
+            return;
+        }
         Map<String, String> o = new LinkedHashMap<>();
         for (int i = 1; i < args.length; i++) {
             String a = args[i];
@@ -202,7 +210,8 @@ public final class BenchCli {
         System.err.println("vqstream bench: " + why);
         System.err.println("usage: bench <assign|ema|rvq|fsq|lfq> [--dim D] [--codebook-size K] [--batch N] [--threads T]\n"
                 + "             [--backend jvm|nd4j|auto|jvm-scalar] [--seconds S] [--warmup S] [--metric l2|cosine]\n"
-                + "             [--quantizers Q] [--levels 8,5,5,5]");
+                + "             [--quantizers Q] [--levels 8,5,5,5]\n"
+                + "       bench <operator|kafka-quantize|demo|soak> [options]   (end-to-end; see bench/README.md)");
         System.exit(2);
     }
 
@@ -341,7 +350,7 @@ public final class BenchCli {
         return Math.round(v * f) / f;
     }
 
-    static String toJson(Map<String, Object> m) {
+    public static String toJson(Map<String, Object> m) {
         StringBuilder sb = new StringBuilder("{");
         for (Map.Entry<String, Object> e : m.entrySet()) {
             if (sb.length() > 1) {
@@ -355,6 +364,16 @@ public final class BenchCli {
     private static String value(Object v) {
         if (v instanceof Number || v instanceof Boolean) {
             return v.toString();
+        }
+        if (v instanceof Map<?, ?> mm) {
+            StringBuilder sb = new StringBuilder("{");
+            for (Map.Entry<?, ?> e : mm.entrySet()) {
+                if (sb.length() > 1) {
+                    sb.append(',');
+                }
+                sb.append(value(String.valueOf(e.getKey()))).append(':').append(value(e.getValue()));
+            }
+            return sb.append('}').toString();
         }
         if (v instanceof List<?> l) {
             StringBuilder sb = new StringBuilder("[");

@@ -1,0 +1,168 @@
+package io.vqstream.bench.e2e;
+
+import io.vqstream.bench.e2e.E2e.Opts;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code bench kafka-quantize}: vectors/s of the {@code quantize} command (Kafka vectors →
+ * keyed quantize operator → Kafka codes), run in this JVM through {@code VqstreamCli.execute}
+ * against a one-node broker on 127.0.0.1 in a child JVM. The input topic is filled with
+ * {@code --vectors} JSON vectors ({@code --keys} keys round-robin) before the job starts; each run
+ * reads it from the beginning with a fresh consumer group and writes a fresh output topic, whose
+ * records the broker stamps with their append time. Reported per configuration (median of
+ * {@code --reps}):
+ * <ul>
+ *   <li>{@code vectors_per_s}: vectors ÷ (all codes readable on the output topic − job submitted),
+ *       i.e. without JVM and mini-cluster start, with task deployment and the first checkpoint's
+ *       wait under exactly-once (codes become readable with {@code read_committed} when the
+ *       checkpoint after them completes);</li>
+ *   <li>{@code vectors_per_s_flowing}: vectors ÷ (last code appended − first code appended), the
+ *       rate while codes flow.</li>
+ * </ul>
+ */
+final class KafkaQuantizeBench {
+    static final Set<String> OPTIONS = Set.of("vectors", "keys", "dim", "codebook-size", "delivery", "reps", "batch", "max-delay",
+            "parallelism", "backend", "seed", "checkpoint-interval", "learn", "timeout");
+
+    private KafkaQuantizeBench() {}
+
+    static int run(Opts o) throws Exception {
+        long n = o.longValue("vectors", 200_000);
+        int keys = o.integer("keys", 1000);
+        int dim = o.integer("dim", 128);
+        int k = o.integer("codebook-size", 1024);
+        List<String> deliveries = o.strings("delivery", "at-least-once,exactly-once");
+        for (String d : deliveries) {
+            if (!d.equals("at-least-once") && !d.equals("exactly-once")) {
+                throw new Opts.UsageException("--delivery takes at-least-once and/or exactly-once, got " + d);
+            }
+        }
+        int reps = o.integer("reps", 3);
+        int batch = o.integer("batch", 256);
+        String maxDelay = o.str("max-delay", "50ms");
+        List<Integer> pars = o.ints("parallelism", "1");
+        String backend = o.str("backend", "auto");
+        long seed = o.longValue("seed", 7);
+        String cpInterval = o.str("checkpoint-interval", null);
+        boolean learn = Boolean.parseBoolean(o.str("learn", "false"));
+        long timeout = o.longValue("timeout", 900);
+
+        Path work = Files.createTempDirectory("vq-bench-kafka-quantize");
+        try (ChildBroker broker = ChildBroker.start("1g")) {
+            String bs = broker.bootstrapServers();
+            KafkaIo.Vectors vectors = new KafkaIo.Vectors(keys, dim, seed);
+            int run = 0;
+            for (int p : pars) {
+                String input = "vectors-p" + p;
+                KafkaIo.createTopic(bs, input, p, false);
+                double fill = KafkaIo.prefill(bs, input, n, vectors);
+                System.err.printf("input topic %s (%d partitions): %d JSON vectors (~%d bytes each) written in %.1f s (%.0f/s)%n", input, p, n,
+                        vectors.averageBytes(), fill, n / fill);
+                for (String delivery : deliveries) {
+                    boolean eo = delivery.equals("exactly-once");
+                    List<Double> total = new ArrayList<>();
+                    List<Double> flowing = new ArrayList<>();
+                    List<Double> firstCode = new ArrayList<>();
+                    List<Double> toSubmit = new ArrayList<>();
+                    List<Double> loads = new ArrayList<>();
+                    long counted = -1;
+                    for (int rep = 0; rep < reps; rep++) {
+                        run++;
+                        String out = "codes-" + run;
+                        KafkaIo.createTopic(bs, out, p, true);
+                        Path cfg = work.resolve("quantize-" + run + ".yaml");
+                        Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval));
+                        loads.add(E2e.loadAverage());
+                        List<String> args = new ArrayList<>(List.of("quantize", "--config", cfg.toString(), "--bootstrap-servers", bs,
+                                "--input-topic", input, "--output-topic", out, "--dead-letter-topic", "dead-letters-" + run,
+                                "--parallelism", Integer.toString(p)));
+                        if (eo) {
+                            // without a checkpoint directory the checkpoints go to the JobManager's memory, capped at 5 MiB:
+                            // 1 000 keys of K=1024, D=128 hold ~1 GB, so every checkpoint (and then the job) would fail
+                            args.add("--exactly-once");
+                            args.add("--checkpoint-dir");
+                            args.add(work.resolve("checkpoints-" + run).toString());
+                        }
+                        try (KafkaIo.Counter counter = new KafkaIo.Counter(bs, out, eo)) {
+                            long t0 = System.nanoTime();
+                            try (CliJob job = CliJob.start(args.toArray(String[]::new))) {
+                                job.client(180);
+                                long submitted = job.submittedNanos();
+                                long done = counter.awaitCount(n, Duration.ofSeconds(timeout));
+                                if (done < 0) {
+                                    throw new IllegalStateException("only " + counter.count() + " of " + n + " codes on " + out + " after "
+                                            + timeout + " s");
+                                }
+                                double s = (done - submitted) / 1e9;
+                                double span = (counter.maxTimestamp() - counter.minTimestamp()) / 1000.0;
+                                total.add(n / s);
+                                flowing.add(n / span);
+                                firstCode.add((counter.firstSeenNanos() - submitted) / 1e9);
+                                toSubmit.add((submitted - t0) / 1e9);
+                                Thread.sleep(1000);
+                                counted = counter.count();
+                                System.err.printf("kafka-quantize %s p=%d rep %d: %.0f vectors/s from submission (%.2f s), %.0f/s while flowing"
+                                                + " (%.2f s of appends), first code readable %.2f s after submission; %d codes counted%n",
+                                        delivery, p, rep + 1, n / s, s, n / span, span, firstCode.get(firstCode.size() - 1), counted);
+                            }
+                        } finally {
+                            ChildBroker.deleteTree(work.resolve("checkpoints-" + run));
+                        }
+                    }
+                    Map<String, Object> json = new LinkedHashMap<>();
+                    json.put("op", "kafka-quantize");
+                    json.put("quantizer", "VectorQuantize");
+                    json.put("dim", dim);
+                    json.put("codebook_size", k);
+                    json.put("learn", learn);
+                    json.put("delivery", delivery);
+                    json.put("vectors", n);
+                    json.put("keys", keys);
+                    json.put("batch", batch);
+                    json.put("max_delay", maxDelay);
+                    json.put("parallelism", p);
+                    json.put("checkpoint_interval", cpInterval != null ? cpInterval : (eo ? "10s (job default)" : "none"));
+                    json.put("vectors_per_s", E2e.round(E2e.median(total), 0));
+                    json.put("vectors_per_s_flowing", E2e.round(E2e.median(flowing), 0));
+                    json.put("runs_vectors_per_s", total.stream().map(x -> E2e.round(x, 0)).toList());
+                    json.put("runs_vectors_per_s_flowing", flowing.stream().map(x -> E2e.round(x, 0)).toList());
+                    json.put("first_code_s_median", E2e.round(E2e.median(firstCode), 2));
+                    json.put("command_to_submission_s_median", E2e.round(E2e.median(toSubmit), 2));
+                    json.put("codes_counted_last_run", counted);
+                    json.put("backend", backend);
+                    json.put("load_1m", loads);
+                    E2e.print(json);
+                }
+            }
+        } finally {
+            ChildBroker.deleteTree(work);
+        }
+        return 0;
+    }
+
+    static String config(int dim, int k, boolean learn, int batch, String maxDelay, String backend, long seed, int run, String cpInterval) {
+        return "quantizer:\n"
+                + "  type: VectorQuantize\n"
+                + "  dim: " + dim + "\n"
+                + "  codebook_size: " + k + "\n"
+                + "learn: " + learn + "\n"
+                + "seed: " + seed + "\n"
+                + "backend: " + backend + "\n"
+                + "batch:\n"
+                + "  size: " + batch + "\n"
+                + "  max-delay: " + maxDelay + "\n"
+                + "kafka:\n"
+                + "  group-id: bench-" + run + "\n"
+                + "  transactional-id-prefix: bench-" + run + "\n"
+                + "job:\n"
+                + "  name: bench-kafka-quantize-" + run + "\n"
+                + (cpInterval != null ? "  checkpoint-interval: " + cpInterval + "\n" : "");
+    }
+}

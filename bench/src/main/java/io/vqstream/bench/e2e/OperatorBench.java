@@ -1,0 +1,266 @@
+package io.vqstream.bench.e2e;
+
+import io.vqstream.bench.e2e.E2e.Opts;
+import io.vqstream.operators.CodebookSource;
+import io.vqstream.operators.QuantizeOperatorConfig;
+import io.vqstream.operators.VqStreams;
+import io.vqstream.operators.record.CodeRecord;
+import io.vqstream.operators.record.VectorRecord;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.sink2.Sink;
+import org.apache.flink.api.connector.sink2.SinkWriter;
+import org.apache.flink.api.connector.sink2.WriterInitContext;
+import org.apache.flink.api.connector.source.SourceReaderContext;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateBackendOptions;
+import org.apache.flink.connector.datagen.source.DataGeneratorSource;
+import org.apache.flink.connector.datagen.source.GeneratorFunction;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+
+/**
+ * {@code bench operator}: records/s through the keyed quantize operator
+ * ({@link VqStreams#quantize}) on Flink's local mini-cluster. A rate-unlimited
+ * {@link DataGeneratorSource} (fixed seed) sends {@code --keys} keys round-robin; a counting sink
+ * after the operator notes when the last code arrives. The rate is records ÷ (last code at the
+ * sink − first record generated), so JVM start, cluster start and job deployment are not in it;
+ * key initialisation (one codebook per key from the quantizer's init) is, as in any fresh job.
+ * One job per repetition; one JSON line per configuration with the median and every repetition.
+ * A warm-up job (not reported) runs first, so that the first configuration does not pay for the JIT.
+ */
+final class OperatorBench {
+    static final Set<String> OPTIONS = Set.of("quantizer", "dim", "codebook-size", "quantizers", "learn", "batch", "keys",
+            "parallelism", "records", "reps", "backend", "seed", "publish-every", "warmup-records");
+
+    /** Distinct vectors the generator cycles through (4 MiB at D=128): generation stays out of the measurement. */
+    static final int POOL = 8192;
+
+    static final AtomicLong FIRST = new AtomicLong(Long.MAX_VALUE);
+    static final AtomicLong LAST = new AtomicLong(Long.MIN_VALUE);
+    static final AtomicLong COUNT = new AtomicLong();
+    /** When the sinks together had seen half of the records (the second half runs on initialised keys). */
+    static final AtomicLong HALF = new AtomicLong(Long.MAX_VALUE);
+    static volatile long halfMark;
+    static final AtomicLong SEEN = new AtomicLong();
+
+    private OperatorBench() {}
+
+    static int run(Opts o) throws Exception {
+        String type = o.str("quantizer", "VectorQuantize");
+        int dim = o.integer("dim", 128);
+        int k = o.integer("codebook-size", 1024);
+        Map<String, Object> args = new LinkedHashMap<>();
+        args.put("dim", dim);
+        args.put("codebook_size", k);
+        if (o.has("quantizers")) {
+            args.put("num_quantizers", o.integer("quantizers", 8));
+        }
+        List<Boolean> learns = new ArrayList<>();
+        for (String s : o.strings("learn", "false,true")) {
+            learns.add(Boolean.parseBoolean(s));
+        }
+        List<Integer> batches = o.ints("batch", "1,16,256");
+        int keys = o.integer("keys", 1000);
+        List<Integer> pars = o.ints("parallelism", "1,2");
+        int reps = o.integer("reps", 3);
+        String backend = o.str("backend", "auto");
+        long seed = o.longValue("seed", 7);
+        int publishEvery = o.integer("publish-every", 1);
+
+        // warm-up: compiles the operator, the serializers and the kernels of both paths
+        long warm = o.longValue("warmup-records", 100_000);
+        if (warm > 0) {
+            for (boolean l : learns) {
+                long t0 = System.nanoTime();
+                Run r = runOnce(type, args, l, 16, keys, pars.get(0), warm, backend, seed, publishEvery);
+                System.err.printf("warm-up (learn=%s, batch 16, %d records): %.0f records/s, job %.1f s%n", l, warm, r.recordsPerSecond(),
+                        (System.nanoTime() - t0) / 1e9);
+            }
+        }
+        for (int p : pars) {
+            for (boolean l : learns) {
+                for (int b : batches) {
+                    long records = o.has("records") ? o.longValue("records", 0) : defaultRecords(b, keys);
+                    List<Double> rates = new ArrayList<>();
+                    List<Double> secondHalf = new ArrayList<>();
+                    List<Double> jobs = new ArrayList<>();
+                    List<Double> loads = new ArrayList<>();
+                    for (int rep = 0; rep < reps; rep++) {
+                        loads.add(E2e.loadAverage());
+                        long t0 = System.nanoTime();
+                        Run r = runOnce(type, args, l, b, keys, p, records, backend, seed, publishEvery);
+                        jobs.add((System.nanoTime() - t0) / 1e9);
+                        rates.add(r.recordsPerSecond());
+                        secondHalf.add(r.secondHalfPerSecond());
+                        System.err.printf("operator %s learn=%s batch=%d p=%d rep %d: %.0f records/s (%.2f s first-to-last), second half %.0f"
+                                        + " records/s, job %.1f s%n",
+                                type, l, b, p, rep + 1, r.recordsPerSecond(), r.seconds(), r.secondHalfPerSecond(), jobs.get(jobs.size() - 1));
+                    }
+                    Map<String, Object> json = new LinkedHashMap<>();
+                    json.put("op", "operator");
+                    json.put("quantizer", type);
+                    json.put("dim", dim);
+                    json.put("codebook_size", k);
+                    json.put("learn", l);
+                    json.put("batch", b);
+                    json.put("keys", keys);
+                    json.put("parallelism", p);
+                    json.put("records", records);
+                    json.put("records_per_s", E2e.round(E2e.median(rates), 0));
+                    json.put("runs_records_per_s", rates.stream().map(x -> E2e.round(x, 0)).toList());
+                    json.put("records_per_s_second_half", E2e.round(E2e.median(secondHalf), 0));
+                    json.put("job_s_median", E2e.round(E2e.median(jobs), 2));
+                    json.put("backend", backend);
+                    json.put("publish_every", publishEvery);
+                    json.put("load_1m", loads);
+                    E2e.print(json);
+                }
+            }
+        }
+        return 0;
+    }
+
+    /**
+     * At least four micro-batches per key, and 400 000 records (200 000 at batch 1, where learning
+     * makes one EMA step per record): 10 s or more per run on this project's machine.
+     */
+    static long defaultRecords(int batch, int keys) {
+        return batch == 1 ? Math.max(200_000L, 4L * keys) : Math.max(400_000L, 4L * batch * keys);
+    }
+
+    record Run(long records, long firstNanos, long lastNanos, long halfNanos) {
+        double seconds() {
+            return (lastNanos - firstNanos) / 1e9;
+        }
+
+        /** Records after the half-way mark at the sinks over the time they took: every key initialised by then. */
+        double secondHalfPerSecond() {
+            return (records - records / 2) / ((lastNanos - halfNanos) / 1e9);
+        }
+
+        double recordsPerSecond() {
+            return records / seconds();
+        }
+    }
+
+    static Run runOnce(String type, Map<String, Object> args, boolean learn, int batch, int keys, int parallelism, long records,
+                       String backend, long seed, int publishEvery) throws Exception {
+        FIRST.set(Long.MAX_VALUE);
+        LAST.set(Long.MIN_VALUE);
+        COUNT.set(0);
+        SEEN.set(0);
+        HALF.set(Long.MAX_VALUE);
+        halfMark = records / 2;
+        Configuration conf = new Configuration();
+        conf.set(StateBackendOptions.STATE_BACKEND, "hashmap");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(parallelism);
+        int dim = (Integer) args.get("dim");
+        DataGeneratorSource<VectorRecord> source = new DataGeneratorSource<>(new Generator(keys, dim, seed), records, VectorRecord.typeInfo());
+        QuantizeOperatorConfig config = QuantizeOperatorConfig.builder(type, args).learn(learn).batchSize(batch).maxDelay(Duration.ZERO)
+                .source(CodebookSource.INIT).backend(backend).seed(seed).publishEvery(publishEvery).build();
+        VqStreams.Quantized q = VqStreams.quantize(env.fromSource(source, WatermarkStrategy.noWatermarks(), "vectors"), null, config,
+                "vq-quantize");
+        q.codes().sinkTo(new CountingSink()).name("count");
+        env.execute("bench operator " + type + " learn=" + learn + " batch=" + batch + " p=" + parallelism);
+        if (COUNT.get() != records) {
+            throw new IllegalStateException("expected " + records + " codes at the sink, counted " + COUNT.get());
+        }
+        return new Run(records, FIRST.get(), LAST.get(), HALF.get());
+    }
+
+    /** Record i: key {@code key-(i mod keys)}, a vector from a fixed pool of Gaussian vectors. */
+    static final class Generator implements GeneratorFunction<Long, VectorRecord> {
+        private static final long serialVersionUID = 1L;
+        private final int keys;
+        private final int dim;
+        private final long seed;
+        private transient float[][] pool;
+        private transient String[] keyNames;
+        private transient boolean started;
+
+        Generator(int keys, int dim, long seed) {
+            this.keys = keys;
+            this.dim = dim;
+            this.seed = seed;
+        }
+
+        @Override
+        public void open(SourceReaderContext readerContext) {
+            pool = gaussianPool(seed, POOL, dim);
+            keyNames = new String[keys];
+            for (int i = 0; i < keys; i++) {
+                keyNames[i] = "key-" + i;
+            }
+        }
+
+        @Override
+        public VectorRecord map(Long index) {
+            if (!started) {
+                started = true;
+                FIRST.accumulateAndGet(System.nanoTime(), Math::min);
+            }
+            long i = index;
+            int slot = (int) Long.remainderUnsigned(i * 0x9E3779B97F4A7C15L, POOL);
+            return new VectorRecord(keyNames[(int) (i % keys)], i / keys, 0L, pool[slot].clone());
+        }
+    }
+
+    static float[][] gaussianPool(long seed, int n, int dim) {
+        SplittableRandom rng = new SplittableRandom(seed);
+        float[][] pool = new float[n][dim];
+        for (float[] v : pool) {
+            for (int d = 0; d < dim; d++) {
+                v[d] = (float) rng.nextGaussian();
+            }
+        }
+        return pool;
+    }
+
+    /** Counts codes and notes when the last one arrived (all writers of a job share the counters). */
+    static final class CountingSink implements Sink<CodeRecord> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public SinkWriter<CodeRecord> createWriter(WriterInitContext context) {
+            return new SinkWriter<>() {
+                private long count;
+                private long last = Long.MIN_VALUE;
+
+                private long unpublished;
+
+                @Override
+                public void write(CodeRecord element, Context context) {
+                    count++;
+                    last = System.nanoTime();
+                    // the shared count in steps of 64, to keep the writers off one cache line
+                    if (++unpublished == 64) {
+                        if (SEEN.addAndGet(unpublished) >= halfMark) {
+                            HALF.accumulateAndGet(last, Math::min);
+                        }
+                        unpublished = 0;
+                    }
+                }
+
+                @Override
+                public void flush(boolean endOfInput) {}
+
+                @Override
+                public void close() {
+                    if (unpublished > 0 && SEEN.addAndGet(unpublished) >= halfMark) {
+                        HALF.accumulateAndGet(last, Math::min);
+                    }
+                    COUNT.addAndGet(count);
+                    LAST.accumulateAndGet(last, Math::max);
+                }
+            };
+        }
+    }
+}
