@@ -22,6 +22,9 @@ import java.util.Map;
 final class StrictJson {
     static final JsonFactory FACTORY = JsonFactory.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            // Jackson's bundled FastDoubleParser instead of FloatingDecimal: the same correctly rounded
+            // values, without the big-integer slow path that took half of a Kafka source thread's time
+            .enable(StreamReadFeature.USE_FAST_DOUBLE_PARSER)
             .disable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
             .disable(JsonReadFeature.ALLOW_LEADING_ZEROS_FOR_NUMBERS)
             .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(32).build())
@@ -139,18 +142,27 @@ final class StrictJson {
 
     /** A finite float32 from a JSON number (integer or decimal). */
     static float float32(JsonParser p, String field) throws IOException {
+        return float32(p, field, -1);
+    }
+
+    /** {@link #float32(JsonParser, String)} of element {@code index} of array {@code field} (named only in an error). */
+    private static float float32(JsonParser p, String field, int index) throws IOException {
         JsonToken t = p.currentToken();
         if (t == JsonToken.VALUE_STRING) {
-            throw new MalformedPayloadException(field + " is the string \"" + clip(p.getText()) + "\", expected a number");
+            throw new MalformedPayloadException(name(field, index) + " is the string \"" + clip(p.getText()) + "\", expected a number");
         }
         if (t != JsonToken.VALUE_NUMBER_INT && t != JsonToken.VALUE_NUMBER_FLOAT) {
-            throw new MalformedPayloadException(field + " is " + describe(t) + ", expected a number");
+            throw new MalformedPayloadException(name(field, index) + " is " + describe(t) + ", expected a number");
         }
         float v = p.getFloatValue();
         if (!Float.isFinite(v)) {
-            throw new MalformedPayloadException(field + " " + clip(p.getText()) + " overflows float32");
+            throw new MalformedPayloadException(name(field, index) + " " + clip(p.getText()) + " overflows float32");
         }
         return v;
+    }
+
+    private static String name(String field, int index) {
+        return index < 0 ? field : field + "[" + index + "]";
     }
 
     /** A non-empty array of finite float32 numbers. */
@@ -165,7 +177,7 @@ final class StrictJson {
             if (n == buf.length) {
                 buf = Arrays.copyOf(buf, n * 2);
             }
-            buf[n] = float32(p, field + "[" + n + "]");
+            buf[n] = float32(p, field, n);
             n++;
         }
         if (n == 0) {

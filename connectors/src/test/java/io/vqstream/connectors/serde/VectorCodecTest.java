@@ -54,6 +54,34 @@ class VectorCodecTest {
     }
 
     @Test
+    void decimalsParseAsFloatParseFloatDoes() {
+        // random bit patterns (subnormals and extreme exponents included), each written three ways:
+        // shortest (Float.toString), 9 significant digits, and 25 (near-midpoint decimals)
+        java.util.SplittableRandom rng = new java.util.SplittableRandom(11);
+        for (int round = 0; round < 200; round++) {
+            StringBuilder json = new StringBuilder("{\"key\":\"k\",\"seq\":1,\"ts\":2,\"vector\":[");
+            float[] expected = new float[3 * 64];
+            int n = 0;
+            while (n < expected.length) {
+                float f = Float.intBitsToFloat(rng.nextInt());
+                if (!Float.isFinite(f)) {
+                    continue;
+                }
+                for (String text : new String[] {Float.toString(f), String.format(java.util.Locale.ROOT, "%.8e", (double) f),
+                        new java.math.BigDecimal((double) f).add(new java.math.BigDecimal(Math.ulp(f) / 2))
+                                .round(new java.math.MathContext(25)).toString()}) {
+                    json.append(n == 0 ? "" : ",").append(text);
+                    expected[n++] = Float.parseFloat(text);
+                }
+            }
+            VectorRecord r = accepts(JSON, json.append("]}").toString());
+            for (int i = 0; i < expected.length; i++) {
+                assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(r.vector()[i]), "element " + i + " of " + json);
+            }
+        }
+    }
+
+    @Test
     void decimalsRoundOnceToFloat() {
         // just above the midpoint between 1 and 1 + 2^-23: via double it would tie and round down to 1
         VectorRecord r = accepts(JSON, "{\"key\":\"k\",\"seq\":1,\"ts\":2,\"vector\":[1.0000000596046447753906251]}");
