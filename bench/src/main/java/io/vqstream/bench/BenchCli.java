@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CyclicBarrier;
 import java.util.function.IntFunction;
 
@@ -43,32 +44,13 @@ public final class BenchCli {
             io.vqstream.bench.e2e.E2e.run(op, Arrays.copyOfRange(args, 1, args.length));
             return;
         }
-        Map<String, String> o = new LinkedHashMap<>();
-        for (int i = 1; i < args.length; i++) {
-            String a = args[i];
-            if (!a.startsWith("--")) {
-                usage("unexpected argument " + a);
-            }
-            String key = a.substring(2);
-            String value;
-            int eq = key.indexOf('=');
-            if (eq >= 0) {
-                value = key.substring(eq + 1);
-                key = key.substring(0, eq);
-            } else {
-                if (i + 1 >= args.length) {
-                    usage("missing value for " + a);
-                }
-                value = args[++i];
-            }
-            o.put(key, value);
-        }
-        List<String> known = List.of("dim", "codebook-size", "batch", "threads", "backend", "seconds", "warmup", "metric",
-                "quantizers", "levels");
-        for (String key : o.keySet()) {
-            if (!known.contains(key)) {
-                usage("unknown option --" + key);
-            }
+        Map<String, String> o;
+        try {
+            o = options(args, 1, Set.of("dim", "codebook-size", "batch", "threads", "backend", "seconds", "warmup", "metric",
+                    "quantizers", "levels"));
+        } catch (IllegalArgumentException e) {
+            usage(e.getMessage());
+            return;
         }
         String backendName = o.getOrDefault("backend", "auto");
         ComputeBackend backend = Backends.byName(backendName);
@@ -348,6 +330,40 @@ public final class BenchCli {
     private static double round(double v, int digits) {
         double f = Math.pow(10, digits);
         return Math.round(v * f) / f;
+    }
+
+    /**
+     * {@code --name value} and {@code --name=value} options from {@code args[from..]}, each
+     * checked against {@code known}.
+     *
+     * @throws IllegalArgumentException naming the argument that is not an option, lacks its value or is unknown
+     */
+    public static Map<String, String> options(String[] args, int from, Set<String> known) {
+        Map<String, String> o = new LinkedHashMap<>();
+        for (int i = from; i < args.length; i++) {
+            String a = args[i];
+            if (!a.startsWith("--")) {
+                throw new IllegalArgumentException("unexpected argument " + a);
+            }
+            String key = a.substring(2);
+            String value;
+            int eq = key.indexOf('=');
+            if (eq >= 0) {
+                value = key.substring(eq + 1);
+                key = key.substring(0, eq);
+            } else {
+                if (i + 1 >= args.length) {
+                    throw new IllegalArgumentException("missing value for " + a);
+                }
+                value = args[++i];
+            }
+            if (!known.contains(key)) {
+                throw new IllegalArgumentException("unknown option --" + key + " (known: --"
+                        + String.join(", --", known.stream().sorted().toList()) + ")");
+            }
+            o.put(key, value);
+        }
+        return o;
     }
 
     public static String toJson(Map<String, Object> m) {

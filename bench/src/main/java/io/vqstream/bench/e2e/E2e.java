@@ -3,7 +3,6 @@ package io.vqstream.bench.e2e;
 import io.vqstream.bench.BenchCli;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -114,30 +113,11 @@ public final class E2e {
         }
 
         static Opts parse(String op, String[] args, Set<String> known) {
-            Map<String, String> o = new LinkedHashMap<>();
-            for (int i = 0; i < args.length; i++) {
-                String a = args[i];
-                if (!a.startsWith("--")) {
-                    throw new UsageException("unexpected argument " + a);
-                }
-                String key = a.substring(2);
-                String value;
-                int eq = key.indexOf('=');
-                if (eq >= 0) {
-                    value = key.substring(eq + 1);
-                    key = key.substring(0, eq);
-                } else {
-                    if (i + 1 >= args.length) {
-                        throw new UsageException("missing value for " + a);
-                    }
-                    value = args[++i];
-                }
-                if (!known.contains(key)) {
-                    throw new UsageException("unknown option --" + key + " (known: --" + String.join(", --", known.stream().sorted().toList()) + ")");
-                }
-                o.put(key, value);
+            try {
+                return new Opts(BenchCli.options(args, 0, known));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(e.getMessage());
             }
-            return new Opts(o);
         }
 
         String str(String key, String def) {

@@ -50,6 +50,22 @@ final class KafkaIo {
      * JSON vectors ({@code {"key":..,"seq":..,"ts":..,"vector":[..]}}, connectors/README.md) for
      * {@code keys} keys round-robin, from a fixed pool of Gaussian vectors (seeded).
      */
+    /** A consumer of every partition of {@code topic}, from the earliest offset, without a group. */
+    static KafkaConsumer<byte[], byte[]> fromBeginning(String bootstrap, String topic, boolean readCommitted) {
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", bootstrap);
+        p.setProperty("isolation.level", readCommitted ? "read_committed" : "read_uncommitted");
+        p.setProperty("enable.auto.commit", "false");
+        p.setProperty("max.poll.records", "5000");
+        p.setProperty("fetch.max.bytes", Integer.toString(64 << 20));
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        List<TopicPartition> parts = new ArrayList<>();
+        c.partitionsFor(topic, Duration.ofSeconds(60)).forEach(i -> parts.add(new TopicPartition(topic, i.partition())));
+        c.assign(parts);
+        c.seekToBeginning(parts);
+        return c;
+    }
+
     static final class Vectors {
         private final int keys;
         private final String[] bodies;
@@ -129,17 +145,7 @@ final class KafkaIo {
 
         Counter(String bootstrap, String topic, boolean readCommitted) {
             thread = new Thread(() -> {
-                Properties p = new Properties();
-                p.setProperty("bootstrap.servers", bootstrap);
-                p.setProperty("isolation.level", readCommitted ? "read_committed" : "read_uncommitted");
-                p.setProperty("enable.auto.commit", "false");
-                p.setProperty("max.poll.records", "5000");
-                p.setProperty("fetch.max.bytes", Integer.toString(64 << 20));
-                try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-                    List<TopicPartition> parts = new ArrayList<>();
-                    c.partitionsFor(topic, Duration.ofSeconds(60)).forEach(i -> parts.add(new TopicPartition(topic, i.partition())));
-                    c.assign(parts);
-                    c.seekToBeginning(parts);
+                try (KafkaConsumer<byte[], byte[]> c = fromBeginning(bootstrap, topic, readCommitted)) {
                     while (!stop.get()) {
                         long n = 0;
                         long lo = Long.MAX_VALUE;

@@ -15,16 +15,12 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * {@code bench soak}: the {@code quantize} command with learning on, checkpoints every
@@ -365,15 +361,7 @@ final class SoakBench {
 
         LatencyCounter(String bootstrap, String topic) {
             thread = new Thread(() -> {
-                Properties p = new Properties();
-                p.setProperty("bootstrap.servers", bootstrap);
-                p.setProperty("enable.auto.commit", "false");
-                p.setProperty("max.poll.records", "5000");
-                try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-                    List<TopicPartition> parts = new ArrayList<>();
-                    c.partitionsFor(topic, Duration.ofSeconds(60)).forEach(i -> parts.add(new TopicPartition(topic, i.partition())));
-                    c.assign(parts);
-                    c.seekToBeginning(parts);
+                try (KafkaConsumer<byte[], byte[]> c = KafkaIo.fromBeginning(bootstrap, topic, false)) {
                     while (!stop.get()) {
                         long n = 0;
                         for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
