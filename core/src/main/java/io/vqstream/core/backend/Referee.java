@@ -70,7 +70,8 @@ final class Referee {
         double f = floor(xx, h[hOff + fastBest]);
         Metric metric = l2 ? Metric.L2 : Metric.DOT;
         if (!Double.isFinite(f) || !Float.isFinite(h[hOff + fastBest])) {
-            return referenceRow(x, xo, codebook, cbOff, k, metric);
+            // the reference's row loop with its comparisons (NaN keeps code 0)
+            return ScalarBackend.nearest(x, xo, d, codebook, cbOff, k, metric, null);
         }
         int best = -1;
         float bestScore = 0f;
@@ -83,28 +84,6 @@ final class Referee {
             if (best < 0 || better) {
                 best = j;
                 bestScore = s;
-            }
-        }
-        return best;
-    }
-
-    /** The reference's row loop with its comparisons (NaN keeps code 0), for non-finite rows. */
-    private int referenceRow(float[] x, int xo, float[] codebook, int cbOff, int k, Metric metric) {
-        float xx = metric == Metric.L2 ? ScalarBackend.dot(x, xo, x, xo, d) : 0f;
-        int best = 0;
-        float bestScore = 0f;
-        for (int j = 0; j < k; j++) {
-            int co = cbOff + j * d;
-            float dp = ScalarBackend.dot(x, xo, codebook, co, d);
-            if (metric == Metric.L2) {
-                float s = ScalarBackend.l2(xx, ScalarBackend.dot(codebook, co, codebook, co, d), dp);
-                if (j == 0 || s < bestScore) {
-                    bestScore = s;
-                    best = j;
-                }
-            } else if (j == 0 || dp > bestScore) {
-                bestScore = dp;
-                best = j;
             }
         }
         return best;

@@ -18,28 +18,39 @@ public final class ScalarBackend implements ComputeBackend {
     public void assign(float[] x, int n, int d, float[] codebook, int cbOff, int k, Metric metric, int[] outIdx, float[] outScore) {
         float[] norms = metric == Metric.L2 ? rowNorms(codebook, cbOff, k, d) : null;
         for (int i = 0; i < n; i++) {
-            int xo = i * d;
-            float xx = metric == Metric.L2 ? dot(x, xo, x, xo, d) : 0f;
-            int best = 0;
-            float bestScore = 0f;
-            for (int j = 0; j < k; j++) {
-                float dp = dot(x, xo, codebook, cbOff + j * d, d);
-                if (metric == Metric.L2) {
-                    float s = l2(xx, norms[j], dp);
-                    if (j == 0 || s < bestScore) {
-                        bestScore = s;
-                        best = j;
-                    }
-                } else if (j == 0 || dp > bestScore) {
-                    bestScore = dp;
-                    best = j;
-                }
-            }
+            int best = nearest(x, i * d, d, codebook, cbOff, k, metric, norms);
             outIdx[i] = best;
             if (outScore != null) {
-                outScore[i] = bestScore;
+                outScore[i] = score(x, i * d, d, codebook, cbOff + best * d, metric);
             }
         }
+    }
+
+    /**
+     * The reference's row loop: the code with the best score for the row at {@code xo}, the
+     * lowest index on ties, code 0 when every comparison fails (a NaN row).
+     *
+     * @param norms the codes' ‖c‖² from {@link #rowNorms} (L2), or null to compute each here
+     */
+    static int nearest(float[] x, int xo, int d, float[] codebook, int cbOff, int k, Metric metric, float[] norms) {
+        float xx = metric == Metric.L2 ? dot(x, xo, x, xo, d) : 0f;
+        int best = 0;
+        float bestScore = 0f;
+        for (int j = 0; j < k; j++) {
+            int co = cbOff + j * d;
+            float dp = dot(x, xo, codebook, co, d);
+            if (metric == Metric.L2) {
+                float s = l2(xx, norms != null ? norms[j] : dot(codebook, co, codebook, co, d), dp);
+                if (j == 0 || s < bestScore) {
+                    bestScore = s;
+                    best = j;
+                }
+            } else if (j == 0 || dp > bestScore) {
+                bestScore = dp;
+                best = j;
+            }
+        }
+        return best;
     }
 
     @Override
