@@ -2,24 +2,13 @@ package io.vqstream.jobs;
 
 import io.vqstream.connectors.audio.AudioChunk;
 import io.vqstream.connectors.audio.WavChunkSource;
-import io.vqstream.connectors.serde.CodeCodec;
-import io.vqstream.connectors.serde.WireFormat;
 import io.vqstream.jobs.config.JobConfig;
-import io.vqstream.operators.record.CodeRecord;
-import io.vqstream.operators.record.DeadLetter;
-import java.io.OutputStream;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.java.typeutils.EitherTypeInfo;
-import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.types.Either;
-import org.apache.flink.util.CloseableIterator;
 
 /**
  * {@code tokenize-audio --input WAV_OR_DIR --output CODES.jsonl} on the embedded mini-cluster:
@@ -39,36 +28,15 @@ final class TokenizeAudioFiles {
         DataStream<AudioChunk> chunks = env.fromSource(WavChunkSource.create(files, c.chunkSamples, 0L),
                 WatermarkStrategy.noWatermarks(), "wav-chunks").setParallelism(1).uid("vq-wav-source");
         AudioPipeline.Built p = AudioPipeline.build(c, chunks);
-        TypeInformation<Either<CodeRecord, DeadLetter>> type = new EitherTypeInfo<>(CodeRecord.typeInfo(), DeadLetter.typeInfo());
-        DataStream<Either<CodeRecord, DeadLetter>> events = p.quantized().codes()
-                .map(r -> Either.<CodeRecord, DeadLetter>Left(r)).returns(type)
-                .union(p.deadLetters().map(d -> Either.<CodeRecord, DeadLetter>Right(d)).returns(type));
-        CloseableIterator<Either<CodeRecord, DeadLetter>> it = events.collectAsync();
-        JobEnvironment.start(env, c.jobName != null ? c.jobName : "vqstream-tokenize-audio");
-        Path abs = output.toAbsolutePath();
-        if (abs.getParent() != null) {
-            Files.createDirectories(abs.getParent());
-        }
-        Path tmp = abs.resolveSibling(abs.getFileName() + ".part");
-        long codes = 0;
-        long dead = 0;
-        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp))) {
-            while (it.hasNext()) {
-                Either<CodeRecord, DeadLetter> e = it.next();
-                if (e.isLeft()) {
-                    out.write(CodeCodec.encode(e.left(), WireFormat.JSON));
-                    out.write('\n');
-                    codes++;
-                } else {
-                    dead++;
-                    err.println("vqstream tokenize-audio: dead letter (" + e.right().stage() + ", key " + e.right().key() + "): "
-                            + e.right().reason());
-                }
-            }
-        }
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        err.println("vqstream tokenize-audio: " + files.size() + " file(s), " + codes + " code records written to " + abs
-                + (dead > 0 ? ", " + dead + " dead letters" : ""));
+        StagedFileSink.Staged staged = new StagedFileSink.Staged(output, null, null);
+        FileJobs.sinkTo(p.quantized().codes().map(new FileJobs.CodeLine()).returns(StagedFileSink.itemType())
+                .union(p.deadLetters().map(new FileJobs.DeadLetterLine()).returns(StagedFileSink.itemType())), staged);
+        FileJobs.run(env, c.jobName != null ? c.jobName : "vqstream-tokenize-audio", staged);
+        long codes = FileJobs.countLines(staged.stagedLines());
+        long dead = FileJobs.reportDeadLetters(err, "vqstream tokenize-audio", staged.stagedDeadLetters());
+        staged.commit();
+        err.println("vqstream tokenize-audio: " + files.size() + " file(s), " + codes + " code records written to "
+                + output.toAbsolutePath() + (dead > 0 ? ", " + dead + " dead letters" : ""));
         return 0;
     }
 }

@@ -58,12 +58,9 @@ public final class VqstreamCli implements Callable<Integer> {
                 cmd.getErr().println("vqstream " + cmd.getCommandName() + ": " + t.getMessage());
                 return 2;
             }
-            cmd.getErr().println("vqstream " + cmd.getCommandName() + ": failed: " + e);
-            Throwable c = e.getCause();
-            while (c != null) {
-                cmd.getErr().println("  caused by: " + c);
-                c = c.getCause();
-            }
+            // a failure: one line naming the root cause (Flink's wrappers say only "Job restarted")
+            cmd.getErr().println("vqstream " + cmd.getCommandName() + ": failed: "
+                    + (e instanceof JobFailedException ? e.getMessage() : JobFailedException.rootCause(e)));
             return 1;
         });
         return cl.execute(args);
