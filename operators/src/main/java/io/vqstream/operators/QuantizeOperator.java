@@ -181,10 +181,18 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         if (v.length != quantizer.dim()) {
             return "wrong dimension: vector has " + v.length + " values, the quantizer expects " + quantizer.dim();
         }
+        double squaredNorm = 0;
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i])) {
                 return "non-finite value " + v[i] + " at index " + i;
             }
+            squaredNorm += (double) v[i] * v[i];
+        }
+        // distances and the error term are float32: a finite but huge vector (1e30) would make
+        // them Infinity and, when learning, carry that into the key's codebook
+        if (squaredNorm > Float.MAX_VALUE) {
+            return "vector too large: its squared norm " + (float) Math.sqrt(squaredNorm) + "^2 exceeds the float32 range ("
+                    + Float.MAX_VALUE + ")";
         }
         return null;
     }
@@ -305,14 +313,19 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         long[] codes = out.indices().data();
         // RandomProjectionQuantizer yields codes only: no quantized vector, no error
         float[] q = out.quantized() == null ? null : out.quantized().data();
-        int count = batch.size() - from;
-        long[] emittedCodes = new long[count * cpt];
-        float[] errors = config.emitError() && q != null ? new float[count] : null;
+        long[] emittedCodes = new long[(batch.size() - from) * cpt];
+        float[] errors = config.emitError() && q != null ? new float[batch.size() - from] : null;
+        int count = 0;
         for (int t = from; t < batch.size(); t++) {
             VectorRecord r = batch.get(t);
+            String nonFinite = nonFiniteOutput(q, t, dim);
+            if (nonFinite != null) {
+                deadLetter(r, nonFinite);
+                continue;
+            }
             long[] c = new long[cpt];
             System.arraycopy(codes, t * cpt, c, 0, cpt);
-            System.arraycopy(c, 0, emittedCodes, (t - from) * cpt, cpt);
+            System.arraycopy(c, 0, emittedCodes, count * cpt, cpt);
             float[] qv = null;
             if (config.emitQuantized() && q != null) {
                 qv = new float[dim];
@@ -327,14 +340,33 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                     s += d * d;
                 }
                 err = (float) (s / dim);
-                errors[t - from] = err;
+                if (!Float.isFinite(err)) {
+                    deadLetter(r, "non-finite quantization error " + err + " (the vector or the codebook holds values too large for float32)");
+                    continue;
+                }
+                errors[count] = err;
             }
+            count++;
             output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, qv, err, r.attributes()),
                     r.eventTime()));
         }
         if (count > 0) {
-            metrics.batch(emittedCodes, count, errors);
+            metrics.batch(count * cpt == emittedCodes.length ? emittedCodes : java.util.Arrays.copyOf(emittedCodes, count * cpt), count,
+                    errors == null || count == errors.length ? errors : java.util.Arrays.copyOf(errors, count));
         }
+    }
+
+    /** Why a record's quantized output cannot be emitted (a non-finite value), or null. */
+    private static String nonFiniteOutput(float[] q, int t, int dim) {
+        if (q != null) {
+            for (int e = 0; e < dim; e++) {
+                if (!Float.isFinite(q[t * dim + e])) {
+                    return "non-finite quantized value " + q[t * dim + e] + " at index " + e
+                            + " (the vector or the codebook holds values too large for float32)";
+                }
+            }
+        }
+        return null;
     }
 
     // ------------------------------------------------------------------ keys and codebooks
