@@ -35,8 +35,10 @@ import org.apache.flink.util.OutputTag;
  * waits (up to {@code maxWaiting} per key); when its version arrives it is decoded exactly.
  * If newer versions arrive but never its own (a snapshot lost, or publishing thinned out by
  * {@code publish.every}), it is decoded with the newest older version and the output carries
- * the attribute {@code vq.decoded_version}; with no older version it is dead-lettered. At end
- * of input, codes still waiting are decoded the same way or dead-lettered.
+ * the attribute {@code vq.decoded_version}; with no older version it is dead-lettered. When the
+ * codebook input ends, codes still waiting, and codes arriving later, are decoded the same way
+ * or dead-lettered: no code is ever dropped. While it runs, at most {@code maxWaiting} codes of
+ * a key wait; one more is dead-lettered.
  */
 public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
         implements TwoInputStreamOperator<CodeRecord, CodebookSnapshot, VectorRecord>, BoundedMultiInput {
@@ -51,6 +53,8 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
     private transient MapState<Long, CodebookSnapshot> versions;
     private transient ListState<CodeRecord> waiting;
     private transient Map<String, Quantizer> quantizers;
+    /** Input 2 (codebooks) has ended: a code whose version is unknown now can never be decoded exactly. */
+    private transient boolean codebooksEnded;
 
     public DecodeOperator(int maxVersions, int maxWaiting) {
         if (maxVersions < 1 || maxWaiting < 0) {
@@ -77,7 +81,7 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
             return;
         }
         TreeMap<Long, CodebookSnapshot> known = known();
-        if (!known.isEmpty() && known.lastKey() > c.codebookVersion()) {
+        if (codebooksEnded || (!known.isEmpty() && known.lastKey() > c.codebookVersion())) {
             decodeNearest(c, known);
             return;
         }
@@ -118,6 +122,10 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
 
     @Override
     public void endInput(int inputId) throws Exception {
+        if (inputId != 2) {
+            return;
+        }
+        codebooksEnded = true;
         List<Object> keys;
         try (Stream<Object> s = getKeyedStateBackend().getKeys(WAITING_STATE, VoidNamespace.INSTANCE)) {
             keys = s.toList();
@@ -128,19 +136,17 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
             if (w.isEmpty()) {
                 continue;
             }
-            if (inputId == 2) {
-                // no more codebooks will come: decode with what there is
-                TreeMap<Long, CodebookSnapshot> known = known();
-                for (CodeRecord c : w) {
-                    CodebookSnapshot exact = known.get(c.codebookVersion());
-                    if (exact != null) {
-                        decode(c, exact, false);
-                    } else {
-                        decodeNearest(c, known);
-                    }
+            // no more codebooks will come: decode with what there is, dead-letter the rest
+            TreeMap<Long, CodebookSnapshot> known = known();
+            for (CodeRecord c : w) {
+                CodebookSnapshot exact = known.get(c.codebookVersion());
+                if (exact != null) {
+                    decode(c, exact, false);
+                } else {
+                    decodeNearest(c, known);
                 }
-                waiting.clear();
             }
+            waiting.clear();
         }
     }
 
@@ -155,7 +161,13 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
     }
 
     private void decode(CodeRecord c, CodebookSnapshot s, boolean approximate) {
-        Quantizer q = quantizers.computeIfAbsent(s.quantizerType() + s.quantizerArgs(), k -> Quantizers.create(s.quantizerType(), args(s)));
+        Quantizer q;
+        try {
+            q = quantizers.computeIfAbsent(s.quantizerType() + s.quantizerArgs(), k -> Quantizers.create(s.quantizerType(), args(s)));
+        } catch (RuntimeException e) {
+            dead(c, "codebook version " + s.version() + " of key '" + c.key() + "' names no usable quantizer: " + e.getMessage());
+            return;
+        }
         int cpt = q.codesPerToken();
         if (c.codes().length != cpt) {
             dead(c, "code record has " + c.codes().length + " codes, the " + s.quantizerType() + " codebook needs " + cpt);

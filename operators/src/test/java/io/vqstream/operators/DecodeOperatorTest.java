@@ -93,6 +93,30 @@ class DecodeOperatorTest {
     }
 
     @Test
+    void codesArrivingAfterTheCodebookInputEndedAreDecodedOrDeadLetteredNeverDropped() throws Exception {
+        Quantizer q = Quantizers.create("ResidualVQ", RVQ);
+        Params v1 = q.initParams(1);
+        try (var h = harness()) {
+            h.open();
+            h.processElement2(snap("a", 1, v1), 0);
+            h.endInput2();
+            h.processElement1(new CodeRecord("a", 0, 0, new long[] {1, 2}, 1), 0);
+            h.processElement1(new CodeRecord("a", 1, 0, new long[] {1, 2}, 7), 0);
+            h.processElement1(new CodeRecord("a", 2, 0, new long[] {1, 2}, 0), 0);
+            h.processElement1(new CodeRecord("nobody", 0, 0, new long[] {1, 2}, 1), 0);
+            h.endInput1();
+            List<VectorRecord> out = h.extractOutputValues();
+            assertEquals(2, out.size(), "version 1 exactly, version 7 with the newest older one");
+            assertEquals("1", out.get(1).attributes().get("vq.decoded_version"));
+            List<DeadLetter> dead = h.getSideOutput(DecodeOperator.DEAD_LETTERS).stream().map(StreamRecord::getValue).toList();
+            assertEquals(2, dead.size());
+            assertEquals("decode", dead.get(0).stage());
+            assertTrue(dead.get(0).reason().contains("version 0 of key 'a' is not available"), dead.get(0).reason());
+            assertTrue(dead.get(1).reason().contains("no codebook received"), dead.get(1).reason());
+        }
+    }
+
+    @Test
     void roundTripWithTheQuantizeOperatorReconstructsTheQuantizedVectors() {
         Quantizer q = Quantizers.create("ResidualVQ", RVQ);
         Params p = q.initParams(5);
