@@ -45,6 +45,12 @@ final class FileJobs {
 
     /** Vectors file → codes JSON lines (+ codebook snapshots directory). */
     int quantize(JobConfig c, Path input, Path output, Path codebooksOut, Path deadLettersOut) throws Exception {
+        if (FileSources.holdsNoRecords(input)) {
+            OperatorConfigs.quantize(c);
+            writeEmpty(new StagedFileSink.Staged(output, deadLettersOut, codebooksOut));
+            err.println("vqstream: " + input + " holds no vectors; 0 code records written to " + output.toAbsolutePath());
+            return 0;
+        }
         StreamExecutionEnvironment env = JobEnvironment.create(c, false, true);
         DataStream<VectorRecord> vectors;
         DataStream<DeadLetter> inputDead = null;
@@ -105,6 +111,11 @@ final class FileJobs {
         if (snapshots.isEmpty()) {
             throw new ConfigException("--codebooks: no codebook snapshots (*.safetensors) in " + codebooksDir);
         }
+        if (FileSources.holdsNoRecords(codesIn)) {
+            writeEmpty(new StagedFileSink.Staged(output, deadLettersOut, null));
+            err.println("vqstream: " + codesIn + " holds no codes; 0 vectors written to " + output.toAbsolutePath());
+            return 0;
+        }
         StreamExecutionEnvironment env = JobEnvironment.create(c, false, true);
         DecodedStreams.Split<CodeRecord> codes = DecodedStreams.split(env.fromSource(FileSources.jsonLines(codesIn, CodeCodec.json()),
                 WatermarkStrategy.noWatermarks(), "jsonl-codes").setParallelism(1).uid("vq-file-codes"), "vq-file-codes-decode");
@@ -150,6 +161,13 @@ final class FileJobs {
             }
             throw new JobFailedException(JobFailedException.rootCause(e) + "; " + staged.partial(), e);
         }
+    }
+
+    /** The outputs of a job over an input with no records: empty files (a job over zero records is not run). */
+    private static void writeEmpty(StagedFileSink.Staged staged) throws IOException {
+        Files.write(staged.stagedLines(), new byte[0]);
+        Files.write(staged.stagedDeadLetters(), new byte[0]);
+        staged.commit();
     }
 
     static long countLines(Path file) throws IOException {

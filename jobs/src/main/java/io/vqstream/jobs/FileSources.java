@@ -32,6 +32,33 @@ import org.apache.flink.connector.datagen.source.GeneratorFunction;
 final class FileSources {
     private FileSources() {}
 
+    /**
+     * Whether an input file holds no records: a JSON-lines file of whitespace only, or an .npy of
+     * shape (0, D). (A bounded generator source over zero records still asks for record 0.)
+     */
+    static boolean holdsNoRecords(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return false;
+        }
+        if (file.getFileName().toString().toLowerCase().endsWith(".npy")) {
+            try {
+                int[] shape = Npy.read(file).shape();
+                return shape.length == 2 && shape[0] == 0;
+            } catch (RuntimeException e) {
+                return false; // reported by the source
+            }
+        }
+        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            int b;
+            while ((b = in.read()) >= 0) {
+                if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** One decoded record per non-empty line; the origin's offset is the 0-based line number. */
     static <T> DataGeneratorSource<Decoded<T>> jsonLines(Path file, PayloadDecoder<T> decoder) throws IOException {
         if (!Files.isRegularFile(file)) {
