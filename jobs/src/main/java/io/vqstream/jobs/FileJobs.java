@@ -7,6 +7,7 @@ import io.vqstream.connectors.serde.DecodedStreams;
 import io.vqstream.connectors.serde.Origin;
 import io.vqstream.connectors.serde.VectorCodec;
 import io.vqstream.connectors.serde.WireFormat;
+import io.vqstream.core.io.KeyFileNames;
 import io.vqstream.jobs.config.ConfigException;
 import io.vqstream.jobs.config.JobConfig;
 import io.vqstream.operators.VqStreams;
@@ -16,8 +17,6 @@ import io.vqstream.operators.record.DeadLetter;
 import io.vqstream.operators.record.VectorRecord;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.URLDecoder;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +32,7 @@ import org.apache.flink.api.java.tuple.Tuple3;
 /**
  * The embedded mode of quantize, learn and decode: vectors from JSON lines (the Kafka JSON
  * format, one per line) or an {@code (N, D)} .npy, codes to JSON lines, codebook snapshots to a
- * directory ({@code <key>@<version>.safetensors}, URL-encoded key, the Kafka snapshot payload),
+ * directory ({@code <name>@<version>.safetensors}, the key named by {@link KeyFileNames}, the Kafka snapshot payload),
  * dead letters reported on stderr and optionally written as JSON lines.
  */
 final class FileJobs {
@@ -134,12 +133,9 @@ final class FileJobs {
         return 0;
     }
 
+    /** {@code <name>@<version>.safetensors}, the key's name by {@link KeyFileNames} (the snapshot's metadata holds the key). */
     static String snapshotFileName(String key, long version) {
-        return URLEncoder.encode(key, StandardCharsets.UTF_8) + "@" + version + ".safetensors";
-    }
-
-    static String keyOfSnapshotFile(String fileName) {
-        return URLDecoder.decode(fileName.substring(0, fileName.lastIndexOf('@')), StandardCharsets.UTF_8);
+        return KeyFileNames.nameOf(key) + "@" + version + ".safetensors";
     }
 
     /** The single writer of a file job's output (uid {@code vq-sink-file}). */

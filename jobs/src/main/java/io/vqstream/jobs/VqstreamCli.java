@@ -346,9 +346,6 @@ public final class VqstreamCli implements Callable<Integer> {
                 System.out.println("keys on the shared default codebook (no own state; give codebook.file in the config to write them): "
                         + r.sharedDefault());
             }
-            if (!r.notFileNames().isEmpty()) {
-                System.out.println("keys that cannot be file names, skipped: " + r.notFileNames());
-            }
             return 0;
         }
     }

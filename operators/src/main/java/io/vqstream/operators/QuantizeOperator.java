@@ -2,6 +2,7 @@ package io.vqstream.operators;
 
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
+import io.vqstream.core.io.KeyFileNames;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.ForwardOptions;
 import io.vqstream.core.quantize.ParamSpec;
@@ -153,10 +154,19 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             return;
         }
         KeyMeta m = metaOf();
-        if (!m.hasCodebook && !initializeKey(r.key(), m)) {
+        boolean initialized;
+        try {
+            initialized = m.hasCodebook || initializeKey(r.key(), m);
+        } catch (KeyCodebookException e) {
+            // the key's own codebook file is unreadable: that key's records are dead letters, the job goes on
+            deadLetter(r, e.getMessage());
+            return;
+        }
+        if (!initialized) {
             meta.update(m);
             deadLetter(r, "no codebook for key '" + r.key() + "' (codebook source " + config.source().name().toLowerCase()
-                    + (config.source() == CodebookSource.PER_KEY ? ": no " + r.key() + ".safetensors in " + config.perKeyDir() : "")
+                    + (config.source() == CodebookSource.PER_KEY
+                            ? ": no " + KeyFileNames.nameOf(r.key()) + ".safetensors in " + config.perKeyDir() : "")
                     + "; install one through the control stream)");
             return;
         }
@@ -382,7 +392,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                 case PER_KEY -> {
                     Path file = perKeyFile(key);
                     if (file != null && Files.isRegularFile(file)) {
-                        own = QuantizerFiles.load(quantizer, file);
+                        try {
+                            own = QuantizerFiles.load(quantizer, file);
+                        } catch (RuntimeException e) {
+                            throw new KeyCodebookException("the codebook file of key '" + key + "' cannot be used: " + e.getMessage());
+                        }
                     } else if (configDefault != null) {
                         own = null;
                     } else {
@@ -410,10 +424,19 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private Path perKeyFile(String key) {
-        if (config.perKeyDir() == null || key.isEmpty() || key.contains("/") || key.contains("\\") || key.startsWith(".")) {
+        if (config.perKeyDir() == null) {
             return null;
         }
-        return Path.of(config.perKeyDir(), key + ".safetensors");
+        return Path.of(config.perKeyDir(), KeyFileNames.nameOf(key) + ".safetensors");
+    }
+
+    /** A key's own codebook file exists but cannot be loaded: a problem of that key's records only. */
+    private static final class KeyCodebookException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        KeyCodebookException(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /**

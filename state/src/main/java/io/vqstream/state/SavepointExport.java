@@ -1,5 +1,6 @@
 package io.vqstream.state;
 
+import io.vqstream.core.io.KeyFileNames;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
@@ -23,7 +24,7 @@ import org.apache.flink.util.Collector;
 
 /**
  * Writes every key's codebook held in a savepoint (or retained checkpoint) of a quantize operator
- * as {@code <key>.safetensors}: the key's tensors by the reference's state_dict names, bit for
+ * as {@code <name>.safetensors} ({@link KeyFileNames}): the key's tensors by the reference's state_dict names, bit for
  * bit, including the EMA buffers, with metadata {@code key}, {@code version}, {@code step},
  * {@code quantizer_type} and {@code quantizer_args}. The files load back with
  * {@link QuantizerFiles#load} and bootstrap with {@link SavepointBootstrap}.
@@ -33,8 +34,9 @@ import org.apache.flink.util.Collector;
  * which is configuration, not keyed state). {@link #export(Quantizer, Path, Path, String)} skips
  * such keys and lists them in {@link Result#sharedDefault()};
  * {@link #export(Quantizer, Path, Path, String, Params)} writes the given shared parameters for
- * them instead (metadata {@code shared_default = true}). Keys whose name cannot be a file name
- * (empty, starting with '.', containing '/' or '\') are listed in {@link Result#notFileNames()}.
+ * them instead (metadata {@code shared_default = true}). Every key has a file: its name is
+ * {@link KeyFileNames#nameOf} of the key (escaped or hashed where the key is not a plain name),
+ * and the metadata {@code key} holds the key itself.
  * Keys without a codebook (reset, or never given one) have nothing to export and are not listed.
  *
  * <p>The export job reads the savepoint in the environment of the calling JVM and writes the
@@ -43,7 +45,6 @@ import org.apache.flink.util.Collector;
 public final class SavepointExport {
     private static final String EXPORTED = "exported";
     private static final String SHARED = "shared";
-    private static final String NOT_A_FILE_NAME = "not-a-file-name";
 
     private SavepointExport() {}
 
@@ -52,9 +53,8 @@ public final class SavepointExport {
      *
      * @param exported      keys written, sorted
      * @param sharedDefault keys that use the shared default (skipped, or written with the given default), sorted
-     * @param notFileNames  keys not exported because they cannot be file names, sorted
      */
-    public record Result(List<String> exported, List<String> sharedDefault, List<String> notFileNames) {}
+    public record Result(List<String> exported, List<String> sharedDefault) {}
 
     /** Exports the keys with their own codebooks; keys on the shared default are only listed. */
     public static Result export(Quantizer q, Path savepointDir, Path outputDir, String operatorUid) throws Exception {
@@ -81,7 +81,6 @@ public final class SavepointExport {
                 sharedDefault == null ? null : sharedDefault.copy());
         List<String> exported = new ArrayList<>();
         List<String> shared = new ArrayList<>();
-        List<String> bad = new ArrayList<>();
         try (CloseableIterator<String> it = reader.readKeyedState(OperatorIdentifier.forUid(operatorUid), fn, Types.STRING, Types.STRING)
                 .executeAndCollect("vqstream savepoint export")) {
             while (it.hasNext()) {
@@ -92,19 +91,13 @@ public final class SavepointExport {
                 switch (kind) {
                     case EXPORTED -> exported.add(key);
                     case SHARED -> shared.add(key);
-                    case NOT_A_FILE_NAME -> bad.add(key);
                     default -> throw new IllegalStateException(line);
                 }
             }
         }
         exported.sort(null);
         shared.sort(null);
-        bad.sort(null);
-        return new Result(List.copyOf(exported), List.copyOf(shared), List.copyOf(bad));
-    }
-
-    static boolean usableAsFileName(String key) {
-        return !key.isEmpty() && !key.startsWith(".") && !key.contains("/") && !key.contains("\\") && key.indexOf('\0') < 0;
+        return new Result(List.copyOf(exported), List.copyOf(shared));
     }
 
     /** Reads one key's codebook and writes its file; emits "kind\tkey". */
@@ -149,10 +142,6 @@ public final class SavepointExport {
             if (s == null) {
                 return;
             }
-            if (!usableAsFileName(key)) {
-                out.collect(NOT_A_FILE_NAME + "\t" + key);
-                return;
-            }
             Params p = s.params();
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("key", key);
@@ -168,7 +157,7 @@ public final class SavepointExport {
                 p = shared;
                 meta.put("shared_default", "true");
             }
-            QuantizerFiles.save(p, Path.of(dir, key + ".safetensors"), meta);
+            QuantizerFiles.save(p, Path.of(dir, KeyFileNames.nameOf(key) + ".safetensors"), meta);
             out.collect((s.params() == null ? SHARED : EXPORTED) + "\t" + key);
         }
     }

@@ -161,12 +161,27 @@ class SavepointBootstrapExportTest {
     }
 
     @Test
-    void keysThatCannotBeFileNamesAreRecognised() {
-        for (String ok : List.of("alice", "speaker-7", "a.b", "ключ")) {
-            assertTrue(SavepointExport.usableAsFileName(ok), ok);
+    void keysThatAreNoPlainFileNamesExportAndBootstrapBackUnderTheirOwnKeys(@TempDir Path tmp) throws Exception {
+        String nul = "nul\u0000byte";
+        String slash = "a/b";
+        String longKey = "k".repeat(300);
+        Path in = Files.createDirectories(tmp.resolve("in"));
+        for (String key : List.of(nul, slash, longKey)) {
+            QuantizerFiles.save(VQ.initParams(key.length()), in.resolve(io.vqstream.core.io.KeyFileNames.nameOf(key) + ".safetensors"),
+                    Map.of("key", key));
         }
-        for (String bad : List.of("", ".hidden", "..", "a/b", "a\\b", "nul\0byte")) {
-            assertFalse(SavepointExport.usableAsFileName(bad), bad);
+        Path sp = tmp.resolve("sp");
+        List<String> keys = SavepointBootstrap.bootstrap(VQ, in, sp, UID, 128);
+        assertEquals(List.of(slash, longKey, nul).stream().sorted().toList(), keys);
+        Path out = tmp.resolve("out");
+        SavepointExport.Result r = SavepointExport.export(VQ, sp, out, UID);
+        assertEquals(keys, r.exported());
+        for (String key : keys) {
+            Path f = out.resolve(io.vqstream.core.io.KeyFileNames.nameOf(key) + ".safetensors");
+            assertEquals(key, SafeTensors.read(f).metadata("key"));
+            assertBitEqual(VQ.initParams(key.length()).get("_codebook.embed"), QuantizerFiles.load(VQ, f).get("_codebook.embed"), key);
         }
+        // the exported directory bootstraps again, hashed names included
+        assertEquals(keys, SavepointBootstrap.bootstrap(VQ, out, tmp.resolve("sp2"), UID, 128));
     }
 }
