@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.io.SafeTensors;
 import io.vqstream.core.io.SafeTensorsFile;
+import io.vqstream.core.quantize.FSP;
 import io.vqstream.core.quantize.ForwardOptions;
 import io.vqstream.core.quantize.ImplicitCodebook;
 import io.vqstream.core.quantize.Mode;
@@ -249,6 +250,10 @@ public final class ConformanceRunner {
             boolean integer = !f.entry(name).dtype().isFloating();
             if (integer) {
                 LongTensor got = switch (key) {
+                    case "level_indices_from_indices" -> q instanceof FSP fsp
+                            ? fsp.levelIndicesFromIndices(f.longTensor(prefix + "indices")) : null;
+                    case "indices_from_level_indices" -> q instanceof FSP fsp
+                            ? fsp.indicesFromLevelIndices(f.longTensor(prefix + "level_indices")) : null;
                     default -> out.longOrNull(key);
                 };
                 c.compareLong(name, f.longTensor(name), got);
@@ -258,7 +263,7 @@ public final class ConformanceRunner {
             Tensor got = switch (key) {
                 case "codes_from_indices" -> q.codesFromIndices(p, f.longTensor(prefix + "indices"));
                 case "output_from_indices" -> q.outputFromIndices(p, f.longTensor(prefix + "indices"));
-                case "implicit_codebook", "codebook", "codebooks" -> q instanceof ImplicitCodebook ic ? ic.implicitCodebook(p) : null;
+                case "codes_from_all_indices", "implicit_codebook", "codebook", "codebooks" -> q instanceof ImplicitCodebook ic ? ic.implicitCodebook(p) : null;
                 default -> out.floatOrNull(key);
             };
             if (expired != null && (key.equals("embed") || key.equals("embed_avg") || key.equals("cluster_size"))) {
