@@ -290,6 +290,17 @@ public final class ResidualVQ implements Quantizer {
 
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
+        return forwardTokens(params, tokens, options, lastKeptLayer(options));
+    }
+
+    /** The last layer kept in this call: drawn in training with quantize dropout, else the last layer. */
+    int lastKeptLayer(ForwardOptions options) {
+        return QuantizeDropout.lastLayer(options.training() && quantizeDropout, options.random(), numQuantizers,
+                dropoutCutoff, dropoutMultipleOf);
+    }
+
+    /** The residual loop with a given last kept layer (GroupedResidualVQ draws it once for all groups). */
+    QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastLayer) {
         Layouts.requireLastDim(type(), tokens, dim);
         Layouts.requireFinite(type(), tokens);
         int b = tokens.dim(0);
@@ -307,13 +318,6 @@ public final class ResidualVQ implements Quantizer {
         float[] sum = new float[count * d];
         long[] indices = new long[count * numQuantizers];
         float[] losses = new float[numQuantizers];
-        int lastLayer = numQuantizers - 1;
-        if (train && quantizeDropout) {
-            lastLayer = dropoutCutoff + (int) Math.floor(options.random().uniform() * (numQuantizers - dropoutCutoff));
-            if (dropoutMultipleOf != 1) {
-                lastLayer = Math.min(numQuantizers - 1, ((lastLayer + 1 + dropoutMultipleOf - 1) / dropoutMultipleOf) * dropoutMultipleOf - 1);
-            }
-        }
         float[] allResiduals = shared && train ? new float[count * numQuantizers * d] : null;
         ForwardOptions layerOptions = options.toBuilder().trace(false).build();
         QuantizerOutput out = new QuantizerOutput();

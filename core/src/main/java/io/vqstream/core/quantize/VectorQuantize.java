@@ -27,9 +27,22 @@ import java.util.TreeSet;
  * Token-major codes are {@code (b, n, heads)}.
  */
 public final class VectorQuantize implements Quantizer {
+    /** Arguments that only change gradients, not forward values or EMA state: accepted without effect. */
     private static final List<String> GRADIENT_ONLY = List.of(
             "straight_through", "rotation_trick", "sync_update_v", "route_gradients_to_input",
-            "sync_codebook", "sync_kmeans", "sync_affine_param", "manual_in_place_optimizer_update");
+            "manual_in_place_optimizer_update");
+    /**
+     * Data-parallel synchronisation: in the reference these all-reduce the EMA statistics
+     * ({@code sync_codebook}), the kmeans and dead-code samples ({@code sync_kmeans}) and the affine
+     * batch statistics ({@code sync_affine_param}) across torch.distributed workers. A vqstream
+     * codebook is learnt by exactly one keyed operator instance (one writer per key), so there is
+     * nothing to synchronise and each step already equals the reference's step on that key's
+     * batch; they are accepted and have no effect. Combining statistics from several batches is
+     * {@link CodebookStatistics#add}.
+     */
+    private static final List<String> SINGLE_WRITER = List.of("sync_codebook", "sync_kmeans", "sync_affine_param");
+    private static final List<String> ACCEPTED_WITHOUT_EFFECT =
+            java.util.stream.Stream.concat(GRADIENT_ONLY.stream(), SINGLE_WRITER.stream()).toList();
     private static final Map<String, Object> UNSUPPORTED = unsupported();
 
     private static Map<String, Object> unsupported() {
@@ -122,7 +135,7 @@ public final class VectorQuantize implements Quantizer {
             throw new IllegalArgumentException("VectorQuantize: affine_param is only compatible with a euclidean codebook");
         }
         if (strict) {
-            k.rejectUnused(GRADIENT_ONLY, UNSUPPORTED);
+            k.rejectUnused(ACCEPTED_WITHOUT_EFFECT, UNSUPPORTED);
         }
 
         if (dim <= 0) {
