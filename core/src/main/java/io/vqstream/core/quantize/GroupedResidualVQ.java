@@ -165,9 +165,11 @@ public final class GroupedResidualVQ implements Quantizer {
         Tensor[] allCodes = new Tensor[groups];
         Tensor[][] state = new Tensor[3][groups];
         float replaced = 0;
+        // one quantize-dropout cut-off for every group, as the reference draws it
+        int lastLayer = rvqs[0].lastKeptLayer(options);
         for (int g = 0; g < groups; g++) {
             float[] chunk = FeatureGroups.columns(x, count, dim, g * groupDim, groupDim);
-            QuantizerOutput go = rvqs[g].forwardTokens(params, new Tensor(chunk, b, n, groupDim), options);
+            QuantizerOutput go = rvqs[g].forwardTokens(params, new Tensor(chunk, b, n, groupDim), options, lastLayer);
             quantized[g] = go.quantized();
             perGroupCodes[g] = go.indices().data();
             losses[g] = go.floatOrNull("losses");

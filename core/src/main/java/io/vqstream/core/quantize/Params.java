@@ -45,6 +45,11 @@ public final class Params {
         return this;
     }
 
+    /** Removes {@code name}; returns the tensor it held, or null. */
+    public Tensor remove(String name) {
+        return tensors.remove(name);
+    }
+
     public Set<String> names() {
         return Collections.unmodifiableSet(tensors.keySet());
     }

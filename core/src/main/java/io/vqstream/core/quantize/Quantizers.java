@@ -13,7 +13,7 @@ public final class Quantizers {
     /** Every reference class this port implements. */
     public static final List<String> TYPES = List.of(
             "VectorQuantize", "ResidualVQ", "GroupedResidualVQ",
-            "FSQ", "ResidualFSQ", "GroupedResidualFSQ",
+            "FSQ", "ResidualFSQ", "GroupedResidualFSQ", "FSP",
             "LFQ", "ResidualLFQ", "GroupedResidualLFQ",
             "LatentQuantize", "SimVQ", "ResidualSimVQ", "RandomProjectionQuantizer");
 

@@ -232,19 +232,8 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
 
     /** The last layer kept in this call: drawn in training with quantize dropout, else the last layer. */
     int lastKeptLayer(ForwardOptions options) {
-        if (!(options.training() && quantizeDropout)) {
-            return numQuantizers - 1;
-        }
-        int span = numQuantizers - dropoutCutoffIndex;
-        int cut = dropoutCutoffIndex + Math.min(span - 1, (int) Math.floor(options.random().uniform() * span));
-        if (dropoutMultipleOf != 1) {
-            cut = ceilDiv(cut + 1, dropoutMultipleOf) * dropoutMultipleOf - 1;
-        }
-        return cut;
-    }
-
-    private static int ceilDiv(int a, int b) {
-        return (a + b - 1) / b;
+        return QuantizeDropout.lastLayer(options.training() && quantizeDropout, options.random(), numQuantizers,
+                dropoutCutoffIndex, dropoutMultipleOf);
     }
 
     @Override

@@ -199,14 +199,8 @@ public final class ResidualLFQ implements Quantizer {
      * random layer in {@code [cutoff, q)}, rounded up to a multiple as the reference does.
      */
     int lastActiveLayer(ForwardOptions options) {
-        if (!options.training() || !quantizeDropout) {
-            return numQuantizers - 1;
-        }
-        int last = dropoutCutoff + (int) Math.floor(options.random().uniform() * (numQuantizers - dropoutCutoff));
-        if (dropoutMultipleOf != 1) {
-            last = ((last + 1 + dropoutMultipleOf - 1) / dropoutMultipleOf) * dropoutMultipleOf - 1;
-        }
-        return Math.min(last, numQuantizers - 1);
+        return QuantizeDropout.lastLayer(options.training() && quantizeDropout, options.random(), numQuantizers,
+                dropoutCutoff, dropoutMultipleOf);
     }
 
     /** The residual loop with a given last active layer (GroupedResidualLFQ draws it once for all groups). */

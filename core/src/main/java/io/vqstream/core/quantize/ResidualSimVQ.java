@@ -179,12 +179,7 @@ public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
 
     /** {@code L ~ U[cutoff, q)}, rounded up so that {@code L + 1} is a multiple of {@code multiple_of}. */
     int dropoutLayer(RandomSource random) {
-        int span = numQuantizers - dropoutCutoff;
-        int layer = dropoutCutoff + Math.min((int) (random.uniform() * span), span - 1);
-        if (dropoutMultipleOf != 1) {
-            layer = (int) Math.ceil((layer + 1) / (double) dropoutMultipleOf) * dropoutMultipleOf - 1;
-        }
-        return layer;
+        return QuantizeDropout.lastLayer(true, random, numQuantizers, dropoutCutoff, dropoutMultipleOf);
     }
 
     @Override
