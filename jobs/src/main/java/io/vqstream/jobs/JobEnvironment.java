@@ -96,6 +96,7 @@ final class JobEnvironment {
             underFlinkClient = false;
         } else {
             env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            remoteDetached = false;
             underFlinkClient = !(env instanceof org.apache.flink.streaming.api.environment.LocalStreamEnvironment);
         }
         if (c.parallelism != null) {
