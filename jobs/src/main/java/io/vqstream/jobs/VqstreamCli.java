@@ -24,7 +24,8 @@ import picocli.CommandLine.Parameters;
 @Command(name = "vqstream", mixinStandardHelpOptions = true, version = "vqstream 0.1.0",
         description = "Vector quantizers (vector-quantize-pytorch semantics) as keyed, stateful Flink operators.",
         subcommands = {VqstreamCli.Demo.class, VqstreamCli.TokenizeAudio.class, VqstreamCli.Quantize.class, VqstreamCli.Learn.class,
-                VqstreamCli.Decode.class, VqstreamCli.Savepoint.class, VqstreamCli.Conformance.class})
+                VqstreamCli.Decode.class, VqstreamCli.Savepoint.class, VqstreamCli.Conformance.class,
+                ClusterCommand.class})
 public final class VqstreamCli implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -85,8 +86,9 @@ public final class VqstreamCli implements Callable<Integer> {
 
     static int runForeground(StreamExecutionEnvironment env, String name) throws Exception {
         JobClient client = JobEnvironment.start(env, name);
-        if (JobEnvironment.underFlinkClient() && !env.getConfiguration().get(org.apache.flink.configuration.DeploymentOptions.ATTACHED)) {
+        if (JobEnvironment.detached(env)) {
             System.err.println("vqstream: submitted job " + client.getJobID() + " (" + name + ")");
+            System.out.println(client.getJobID()); // alone on stdout: JOB=$(vqstream quantize ... --detached)
             return 0;
         }
         System.err.println("vqstream: job " + client.getJobID() + " running (" + name + "); Ctrl-C or SIGTERM stops it");
@@ -201,6 +203,9 @@ public final class VqstreamCli implements Callable<Integer> {
     }
 
     static int runFiles(JobConfig c, VectorFiles f) throws Exception {
+        if (c.jobManager != null) {
+            throw new ConfigException("--jobmanager submits the Kafka jobs; --input/--output run embedded");
+        }
         if (f.input == null || f.output == null) {
             throw new ConfigException("give both --input and --output (or the Kafka flags)");
         }

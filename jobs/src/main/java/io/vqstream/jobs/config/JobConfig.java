@@ -84,6 +84,10 @@ public final class JobConfig {
     public Path checkpointDir;
     public Duration checkpointInterval;
     public Path restoreFrom;
+    /** HOST:PORT of a cluster's REST endpoint to submit to (command line only); null: embedded or under flink run. */
+    public String jobManager;
+    /** With {@link #jobManager}: return once the job is submitted (command line only). */
+    public boolean detached;
 
     private JobConfig() {}
 
