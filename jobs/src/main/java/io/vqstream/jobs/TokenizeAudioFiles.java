@@ -3,9 +3,11 @@ package io.vqstream.jobs;
 import io.vqstream.connectors.audio.AudioChunk;
 import io.vqstream.connectors.audio.WavChunkSource;
 import io.vqstream.connectors.serde.CodeCodec;
+import io.vqstream.connectors.serde.CodebookSnapshotCodec;
 import io.vqstream.connectors.serde.WireFormat;
 import io.vqstream.jobs.config.JobConfig;
 import io.vqstream.operators.record.CodeRecord;
+import io.vqstream.operators.record.CodebookSnapshot;
 import io.vqstream.operators.record.DeadLetter;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -24,7 +26,9 @@ import org.apache.flink.util.CloseableIterator;
 /**
  * {@code tokenize-audio --input WAV_OR_DIR --output CODES.jsonl} on the embedded mini-cluster:
  * every file is one stream (key = file name without extension); the codes are written as
- * JSON lines in the codes topic's JSON format, in the order they were produced.
+ * JSON lines in the codes topic's JSON format, in the order they were produced. With a
+ * codebooks directory, every codebook version is written there as {@code <key>@<version>.safetensors}
+ * (as {@code learn --codebooks-out} does), so that {@code decode} can turn the codes back into features.
  */
 final class TokenizeAudioFiles {
     private final PrintStream err;
@@ -33,17 +37,23 @@ final class TokenizeAudioFiles {
         this.err = err;
     }
 
-    int run(JobConfig c, Path input, Path output) throws Exception {
+    int run(JobConfig c, Path input, Path output, Path codebooksOut) throws Exception {
         List<Path> files = WavChunkSource.wavFiles(input);
         StreamExecutionEnvironment env = JobEnvironment.create(c, false, true);
         DataStream<AudioChunk> chunks = env.fromSource(WavChunkSource.create(files, c.chunkSamples, 0L),
                 WatermarkStrategy.noWatermarks(), "wav-chunks").setParallelism(1).uid("vq-wav-source");
         AudioPipeline.Built p = AudioPipeline.build(c, chunks);
-        TypeInformation<Either<CodeRecord, DeadLetter>> type = new EitherTypeInfo<>(CodeRecord.typeInfo(), DeadLetter.typeInfo());
-        DataStream<Either<CodeRecord, DeadLetter>> events = p.quantized().codes()
-                .map(r -> Either.<CodeRecord, DeadLetter>Left(r)).returns(type)
-                .union(p.deadLetters().map(d -> Either.<CodeRecord, DeadLetter>Right(d)).returns(type));
-        CloseableIterator<Either<CodeRecord, DeadLetter>> it = events.collectAsync();
+        TypeInformation<Either<CodebookSnapshot, DeadLetter>> inner = new EitherTypeInfo<>(CodebookSnapshot.typeInfo(), DeadLetter.typeInfo());
+        TypeInformation<Either<CodeRecord, Either<CodebookSnapshot, DeadLetter>>> type = new EitherTypeInfo<>(CodeRecord.typeInfo(), inner);
+        DataStream<Either<CodeRecord, Either<CodebookSnapshot, DeadLetter>>> events = p.quantized().codes()
+                .map(r -> Either.<CodeRecord, Either<CodebookSnapshot, DeadLetter>>Left(r)).returns(type)
+                .union(p.deadLetters().map(d -> Either.<CodeRecord, Either<CodebookSnapshot, DeadLetter>>Right(Either.Right(d))).returns(type));
+        if (codebooksOut != null) {
+            events = events.union(p.quantized().codebooks()
+                    .map(s -> Either.<CodeRecord, Either<CodebookSnapshot, DeadLetter>>Right(Either.Left(s))).returns(type));
+            Files.createDirectories(codebooksOut);
+        }
+        CloseableIterator<Either<CodeRecord, Either<CodebookSnapshot, DeadLetter>>> it = events.collectAsync();
         JobEnvironment.start(env, c.jobName != null ? c.jobName : "vqstream-tokenize-audio");
         Path abs = output.toAbsolutePath();
         if (abs.getParent() != null) {
@@ -51,24 +61,30 @@ final class TokenizeAudioFiles {
         }
         Path tmp = abs.resolveSibling(abs.getFileName() + ".part");
         long codes = 0;
+        long snapshots = 0;
         long dead = 0;
         try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp))) {
             while (it.hasNext()) {
-                Either<CodeRecord, DeadLetter> e = it.next();
+                Either<CodeRecord, Either<CodebookSnapshot, DeadLetter>> e = it.next();
                 if (e.isLeft()) {
                     out.write(CodeCodec.encode(e.left(), WireFormat.JSON));
                     out.write('\n');
                     codes++;
+                } else if (e.right().isLeft()) {
+                    CodebookSnapshot s = e.right().left();
+                    Files.write(codebooksOut.resolve(FileJobs.snapshotFileName(s.key(), s.version())), CodebookSnapshotCodec.encode(s));
+                    snapshots++;
                 } else {
+                    DeadLetter d = e.right().right();
                     dead++;
-                    err.println("vqstream tokenize-audio: dead letter (" + e.right().stage() + ", key " + e.right().key() + "): "
-                            + e.right().reason());
+                    err.println("vqstream tokenize-audio: dead letter (" + d.stage() + ", key " + d.key() + "): " + d.reason());
                 }
             }
         }
         Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         err.println("vqstream tokenize-audio: " + files.size() + " file(s), " + codes + " code records written to " + abs
+                + (codebooksOut != null ? ", " + snapshots + " codebook snapshots to " + codebooksOut.toAbsolutePath() : "")
                 + (dead > 0 ? ", " + dead + " dead letters" : ""));
-        return 0;
+        return FileJobs.exitCode(codes, dead);
     }
 }
