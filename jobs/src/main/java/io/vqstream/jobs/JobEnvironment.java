@@ -9,14 +9,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.FileUtils;
 
 /**
  * Builds the execution environment of a job from its configuration, the same way on the
@@ -28,8 +31,26 @@ final class JobEnvironment {
     static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
     private static volatile boolean underFlinkClient;
     private static volatile boolean remoteDetached;
+    private static Path embeddedTempDir;
 
     private JobEnvironment() {}
+
+    /**
+     * The temporary directory of the embedded mini-cluster, one per JVM under java.io.tmpdir,
+     * removed when the JVM exits (also after Ctrl-C or SIGTERM).
+     */
+    static synchronized Path embeddedTempDir() {
+        if (embeddedTempDir == null) {
+            try {
+                embeddedTempDir = Files.createTempDirectory("vqstream-");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot create a temporary directory in " + System.getProperty("java.io.tmpdir"), e);
+            }
+            Path dir = embeddedTempDir;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> FileUtils.deleteDirectoryQuietly(dir.toFile()), "vqstream-tmp-cleanup"));
+        }
+        return embeddedTempDir;
+    }
 
     /** True when the job runs under {@code flink run} (Flink's client), not on the embedded mini-cluster. */
     static boolean underFlinkClient() {
@@ -98,6 +119,13 @@ final class JobEnvironment {
             env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
             remoteDetached = false;
             underFlinkClient = !(env instanceof org.apache.flink.streaming.api.environment.LocalStreamEnvironment);
+            if (!underFlinkClient) {
+                // the mini-cluster unpacks its RPC system (a 21 MB flink-rpc-akka jar) and blobs into
+                // io.tmp.dirs and removes them only if it shuts down before the JVM exits
+                conf.set(CoreOptions.TMP_DIRS, embeddedTempDir().toString());
+                conf.set(WebOptions.TMP_DIR, embeddedTempDir().toString());
+                env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            }
         }
         if (c.parallelism != null) {
             env.setParallelism(c.parallelism);

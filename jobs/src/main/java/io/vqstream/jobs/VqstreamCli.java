@@ -39,7 +39,10 @@ public final class VqstreamCli implements Callable<Integer> {
         }
     }
 
-    /** Runs a command line and returns its exit code: 0 ok, 1 failure, 2 usage or configuration error. */
+    /**
+     * Runs a command line and returns its exit code: 0 ok, 1 failure, 2 usage or configuration
+     * error, 3 a run over files in which every record became a dead letter.
+     */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new VqstreamCli());
         // a bad flag or command: one line naming it (picocli would print the whole usage after it)
@@ -149,6 +152,10 @@ public final class VqstreamCli implements Callable<Integer> {
         @Option(names = "--output", paramLabel = "CODES.jsonl", description = "Where to write the codes, one JSON object per line.")
         Path output;
 
+        @Option(names = "--codebooks-out", paramLabel = "DIR",
+                description = "Write each codebook version as DIR/<key>@<version>.safetensors, for decode --codebooks DIR.")
+        Path codebooksOut;
+
         @Override
         public Integer call() throws Exception {
             JobConfig c = options.resolve(DemoCommand.defaultConfig());
@@ -162,7 +169,7 @@ public final class VqstreamCli implements Callable<Integer> {
             if (input == null || output == null) {
                 throw new ConfigException("give --input WAV_OR_DIR and --output CODES.jsonl (or Kafka flags)");
             }
-            return new TokenizeAudioFiles(System.err).run(c, input, output);
+            return new TokenizeAudioFiles(System.err).run(c, input, output, codebooksOut);
         }
     }
 

@@ -431,7 +431,7 @@ class StandaloneClusterRecoveryITCase {
             long version = lastVersion.get(name);
             Path refFile = refCodebooks.resolve(FileJobs.snapshotFileName(key(k), version));
             try (Stream<Path> files = Files.list(refCodebooks)) {
-                long refLast = files.map(p -> p.getFileName().toString()).filter(f -> FileJobs.keyOfSnapshotFile(f).equals(name))
+                long refLast = files.map(p -> p.getFileName().toString()).filter(f -> name.equals(io.vqstream.core.io.KeyFileNames.keyOf(f.substring(0, f.lastIndexOf('@')))))
                         .mapToLong(f -> Long.parseLong(f.substring(f.lastIndexOf('@') + 1, f.length() - ".safetensors".length()))).max().orElse(-1);
                 assertEquals(refLast, version, "final codebook version of " + key(k));
             }
