@@ -62,4 +62,25 @@ class ConfigBoundsTest {
     void aKeyGivenTwiceIsRefused() throws Exception {
         assertRefused(quantize(vq("  codebook_size: 8\nseed: 1\nseed: 2\n")), "duplicate key seed");
     }
+
+    @Test
+    void kafkaOnlySettingsAreRefusedInFileModeInsteadOfIgnored() throws Exception {
+        String q = vq("  codebook_size: 8\n");
+        assertRefused(quantize(q + "output:\n  format: binary\n"), "files are read and written as JSON lines");
+        assertRefused(quantize(q + "input:\n  format: binary\n"), "files are read and written as JSON lines");
+        Path chk = java.nio.file.Files.createDirectories(dir.resolve("chk-1"));
+        java.nio.file.Files.write(chk.resolve("_metadata"), new byte[] {1});
+        assertRefused(quantize(q + "job:\n  restore-from: " + chk + "\n"), "a job over files does not resume from a checkpoint");
+    }
+
+    @Test
+    void aPipeAsInputIsReportedAsSuch() throws Exception {
+        Path fifo = dir.resolve("in.jsonl");
+        Process p = new ProcessBuilder("mkfifo", fifo.toString()).start();
+        org.junit.jupiter.api.Assumptions.assumeTrue(p.waitFor() == 0, "mkfifo failed");
+        Path c = dir.resolve("job.yaml");
+        Files.writeString(c, vq("  codebook_size: 8\n"));
+        assertRefused(Cli.run("quantize", "--config", c.toString(), "--input", fifo.toString(), "--output", dir.resolve("o.jsonl").toString()),
+                "is not a regular file");
+    }
 }
