@@ -40,7 +40,7 @@ class ConfigBoundsTest {
         assertRefused(quantize(vq("  codebook_size: 200000000\n")), "bound is 268435456", "1 GiB");
         assertRefused(quantize(vq("  codebook_size: 8\n  heads: 2147483647\n")), "quantizer");
         assertRefused(quantize("quantizer:\n  type: ResidualVQ\n  dim: 4\n  codebook_size: 2\n  num_quantizers: 20000\n"),
-                "state tensors per key; the bound is 65536");
+                "'quantizer.num_quantizers' must be at most 16384");
     }
 
     @Test

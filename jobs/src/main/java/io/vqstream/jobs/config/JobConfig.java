@@ -308,10 +308,49 @@ public final class JobConfig {
 
     /** The configured quantizer; argument errors name the argument. */
     public Quantizer createQuantizer() {
+        checkSizeArgs();
         try {
             return Quantizers.create(quantizerType, quantizerArgs);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("quantizer: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // a constructor that failed on values no check above foresaw: still the configuration's fault
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            throw new ConfigException("quantizer: cannot create " + quantizerType + " with these arguments: " + root, e);
+        }
+    }
+
+    /** Most layers, heads or codebooks of one quantizer: each is at least one state tensor, and a key holds at most 65,536. */
+    public static final int MAX_LAYERS = 1 << 14;
+    /** Largest codebook size or dimension: one tensor of the state serializer holds at most 2^28 values. */
+    public static final long MAX_SIZE_ARG = 1L << 28;
+
+    /** Counts and sizes bounded before the quantizer is built (a huge layer count would exhaust memory building it). */
+    private void checkSizeArgs() {
+        if (quantizerArgs == null) {
+            return;
+        }
+        for (Map.Entry<String, Object> e : quantizerArgs.entrySet()) {
+            if (!(e.getValue() instanceof Number n) || e.getValue() instanceof Double || e.getValue() instanceof Float) {
+                continue;
+            }
+            long v = n instanceof java.math.BigInteger b ? (b.bitLength() > 62 ? Long.MAX_VALUE : b.longValue()) : n.longValue();
+            String k = e.getKey();
+            long max = switch (k) {
+                case "num_quantizers", "heads", "num_codebooks", "num_residual_streams" -> MAX_LAYERS;
+                case "codebook_size", "dim", "codebook_dim", "input_dim" -> MAX_SIZE_ARG;
+                default -> Long.MAX_VALUE;
+            };
+            if (max != Long.MAX_VALUE && v < 1) {
+                throw new ConfigException("config key 'quantizer." + k + "' must be at least 1, got " + n);
+            }
+            if (v > max) {
+                throw new ConfigException("config key 'quantizer." + k + "' must be at most " + max + ", got " + n
+                        + (max == MAX_LAYERS ? " (each is a state tensor; a key holds at most 65536)" : " (the state serializer's bound)"));
+            }
         }
     }
 }
