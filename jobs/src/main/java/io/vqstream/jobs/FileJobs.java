@@ -45,6 +45,7 @@ final class FileJobs {
 
     /** Vectors file → codes JSON lines (+ codebook snapshots directory). */
     int quantize(JobConfig c, Path input, Path output, Path codebooksOut, Path deadLettersOut) throws Exception {
+        requireFileMode(c);
         if (FileSources.holdsNoRecords(input)) {
             OperatorConfigs.quantize(c);
             writeEmpty(new StagedFileSink.Staged(output, deadLettersOut, codebooksOut));
@@ -71,9 +72,7 @@ final class FileJobs {
         DataStream<DeadLetter> dead = inputDead == null ? q.deadLetters() : q.deadLetters().union(inputDead);
 
         StagedFileSink.Staged staged = new StagedFileSink.Staged(output, deadLettersOut, codebooksOut);
-        if (c.restoreFrom == null) {
-            staged.clearFiles();
-        }
+        staged.clearFiles();
         DataStream<Tuple3<Integer, String, byte[]>> items = q.codes().map(new CodeLine()).returns(StagedFileSink.itemType())
                 .union(dead.map(new DeadLetterLine()).returns(StagedFileSink.itemType()));
         if (codebooksOut != null) {
@@ -94,6 +93,7 @@ final class FileJobs {
     /** Codes JSON lines + a directory of codebook snapshots → vectors JSON lines. */
     int decode(JobConfig c, Path codesIn, Path codebooksDir, Path output, Path deadLettersOut, int maxVersions, int maxWaiting)
             throws Exception {
+        requireFileMode(c);
         if (!Files.isDirectory(codebooksDir)) {
             throw new ConfigException("--codebooks: not a directory: " + codebooksDir);
         }
@@ -156,6 +156,21 @@ final class FileJobs {
     /** {@code <name>@<version>.safetensors}, the key's name by {@link KeyFileNames} (the snapshot's metadata holds the key). */
     static String snapshotFileName(String key, long version) {
         return KeyFileNames.nameOf(key) + "@" + version + ".safetensors";
+    }
+
+    /**
+     * Settings that apply to Kafka jobs only are refused in file mode rather than ignored: a file
+     * job reads JSON lines (or .npy) and writes JSON lines, and reads its whole input on every run.
+     */
+    static void requireFileMode(JobConfig c) {
+        if (c.restoreFrom != null) {
+            throw new ConfigException("--restore-from: a job over files does not resume from a checkpoint or savepoint; run it again"
+                    + " without --restore-from (it reads its whole input and replaces its output)");
+        }
+        if (c.inputFormat == JobConfig.Format.BINARY || c.outputFormat == JobConfig.Format.BINARY) {
+            throw new ConfigException("input.format/output.format binary applies to Kafka topics; files are read and written as JSON lines"
+                    + " (.npy also as input)");
+        }
     }
 
     /** The single writer of a file job's output (uid {@code vq-sink-file}). */

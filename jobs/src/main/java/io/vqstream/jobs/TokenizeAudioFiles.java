@@ -26,6 +26,7 @@ final class TokenizeAudioFiles {
     }
 
     int run(JobConfig c, Path input, Path output, Path codebooksOut) throws Exception {
+        FileJobs.requireFileMode(c);
         List<Path> files = WavChunkSource.wavFiles(input);
         StreamExecutionEnvironment env = JobEnvironment.create(c, false, true);
         DataStream<AudioChunk> chunks = env.fromSource(WavChunkSource.create(files, c.chunkSamples, 0L),

@@ -350,9 +350,15 @@ public final class VqstreamCli implements Callable<Integer> {
             if (!java.nio.file.Files.exists(savepoint.resolve("_metadata"))) {
                 throw new ConfigException("--savepoint: " + savepoint + " holds no _metadata");
             }
-            SavepointExport.Result r = c.codebookFile != null
-                    ? SavepointExport.export(q, savepoint, output, "vq-quantize", CodebookFiles.load(q, c.codebookFile, c.seed))
-                    : SavepointExport.export(q, savepoint, output, "vq-quantize");
+            SavepointExport.Result r;
+            try {
+                r = c.codebookFile != null
+                        ? SavepointExport.export(q, savepoint, output, "vq-quantize", CodebookFiles.load(q, c.codebookFile, c.seed))
+                        : SavepointExport.export(q, savepoint, output, "vq-quantize");
+            } catch (IllegalArgumentException e) {
+                // a savepoint that is none, or state that does not fit the configuration: the user's input
+                throw new ConfigException("--savepoint: " + e.getMessage(), e);
+            }
             System.out.println("exported " + r.exported().size() + " keys to " + output.toAbsolutePath());
             if (!r.sharedDefault().isEmpty()) {
                 System.out.println("keys on the shared default codebook (no own state; give codebook.file in the config to write them): "

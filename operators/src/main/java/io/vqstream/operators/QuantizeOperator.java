@@ -492,11 +492,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         ControlMessage normalized;
         try {
             normalized = c.kind() == ControlMessage.Kind.INSTALL
-                    ? ControlMessage.install(c.key(), QuantizerFiles.complete(quantizer, c.params(), "control message", ""))
+                    ? ControlMessage.install(c.key(), QuantizerFiles.completeExact(quantizer, c.params(), "control message"))
                     : c;
         } catch (RuntimeException e) {
             output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), "control",
-                    "rejected " + c.kind() + " message: " + e.getMessage(), new byte[0], now())));
+                    "rejected " + c.kind() + " message: " + e.getMessage(), controlPayload(c), now())));
             metrics.deadLetters.inc();
             return;
         }
@@ -522,6 +522,20 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             setCurrentKey(normalized.key());
             applyControl(normalized);
         }
+    }
+
+    /** The message in its wire layout (safetensors, metadata kind and key), so a rejected one can be fixed and sent again. */
+    private static byte[] controlPayload(ControlMessage c) {
+        io.vqstream.core.io.SafeTensors.Writer w = io.vqstream.core.io.SafeTensors.writer().metadata("kind", c.kind().name());
+        if (c.key() != null) {
+            w.metadata("key", c.key());
+        }
+        if (c.params() != null) {
+            for (String n : new java.util.TreeSet<>(c.params().names())) {
+                w.put(n, c.params().get(n));
+            }
+        }
+        return w.toBytes();
     }
 
     private boolean ownsKey(String key) {

@@ -44,6 +44,7 @@ import org.apache.flink.util.Collector;
  */
 public final class SavepointExport {
     private static final String EXPORTED = "exported";
+    private static final String MISMATCH = "mismatch";
     private static final String SHARED = "shared";
 
     private SavepointExport() {}
@@ -81,6 +82,7 @@ public final class SavepointExport {
                 sharedDefault == null ? null : sharedDefault.copy());
         List<String> exported = new ArrayList<>();
         List<String> shared = new ArrayList<>();
+        List<String> mismatched = new ArrayList<>();
         try (CloseableIterator<String> it = reader.readKeyedState(OperatorIdentifier.forUid(operatorUid), fn, Types.STRING, Types.STRING)
                 .executeAndCollect("vqstream savepoint export")) {
             while (it.hasNext()) {
@@ -89,11 +91,25 @@ public final class SavepointExport {
                 String kind = line.substring(0, tab);
                 String key = line.substring(tab + 1);
                 switch (kind) {
+                    case MISMATCH -> mismatched.add(key.replace("\t", ": "));
                     case EXPORTED -> exported.add(key);
                     case SHARED -> shared.add(key);
                     default -> throw new IllegalStateException(line);
                 }
             }
+        }
+        if (!mismatched.isEmpty()) {
+            // nothing half-written: remove what this export wrote before refusing
+            for (String key : exported) {
+                Files.deleteIfExists(outputDir.resolve(KeyFileNames.nameOf(key) + ".safetensors"));
+            }
+            for (String key : shared) {
+                Files.deleteIfExists(outputDir.resolve(KeyFileNames.nameOf(key) + ".safetensors"));
+            }
+            mismatched.sort(null);
+            throw new IllegalArgumentException("the savepoint's state does not fit the configured " + q.type() + " ("
+                    + mismatched.size() + " key(s), first: key " + mismatched.get(0)
+                    + "); give the configuration the job ran with");
         }
         exported.sort(null);
         shared.sort(null);
@@ -109,6 +125,7 @@ public final class SavepointExport {
         /** Travels as safetensors bytes (Params is not serializable). */
         private final byte[] sharedDefault;
         private transient Params shared;
+        private transient Quantizer quantizer;
         private transient ValueState<CodebookState> codebook;
 
         Reader(String type, String kwargsJson, String dir, Params sharedDefault) throws java.io.IOException {
@@ -131,6 +148,7 @@ public final class SavepointExport {
         @Override
         public void open(OpenContext ctx) {
             Quantizer q = SavepointBootstrap.quantizer(type, kwargsJson);
+            quantizer = q;
             shared = sharedDefault == null ? null
                     : QuantizerFiles.load(q, io.vqstream.core.io.SafeTensors.read(sharedDefault, "shared default"), "");
             codebook = getRuntimeContext().getState(CodebookStateDescriptors.codebook());
@@ -143,6 +161,15 @@ public final class SavepointExport {
                 return;
             }
             Params p = s.params();
+            if (p != null) {
+                try {
+                    quantizer.validate(p);
+                } catch (IllegalArgumentException e) {
+                    // written with this config's metadata the file would describe another quantizer
+                    out.collect(MISMATCH + "\t" + key + "\t" + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
+                    return;
+                }
+            }
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("key", key);
             meta.put("version", Long.toString(s.version()));

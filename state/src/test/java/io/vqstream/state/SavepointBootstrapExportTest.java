@@ -184,4 +184,20 @@ class SavepointBootstrapExportTest {
         // the exported directory bootstraps again, hashed names included
         assertEquals(keys, SavepointBootstrap.bootstrap(VQ, out, tmp.resolve("sp2"), UID, 128));
     }
+
+    @Test
+    void exportWithAConfigThatDoesNotFitTheStateRefusesAndWritesNothing(@TempDir Path tmp) throws Exception {
+        Path in = Files.createDirectories(tmp.resolve("in"));
+        QuantizerFiles.save(VQ.initParams(1), in.resolve("alice.safetensors"), Map.of());
+        Path sp = tmp.resolve("sp");
+        SavepointBootstrap.bootstrap(VQ, in, sp, UID, 128);
+        Quantizer other = Quantizers.create("VectorQuantize", Map.of("dim", 8, "codebook_size", 32));
+        Path out = tmp.resolve("out");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SavepointExport.export(other, sp, out, UID));
+        assertTrue(e.getMessage().startsWith("the savepoint's state does not fit the configured VectorQuantize (1 key(s), first: key alice"),
+                e.getMessage());
+        try (var files = Files.list(out)) {
+            assertEquals(0, files.count(), "no file with inconsistent metadata is left");
+        }
+    }
 }

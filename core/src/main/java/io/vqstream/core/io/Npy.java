@@ -148,7 +148,7 @@ public final class Npy {
         Matcher f = FORTRAN.matcher(header);
         Matcher s = SHAPE.matcher(header);
         if (!d.find() || !f.find() || !s.find()) {
-            throw new TensorFormatException(source + ": cannot parse .npy header " + header.trim());
+            throw new TensorFormatException(source + ": cannot parse .npy header " + oneLine(header.trim()));
         }
         ByteOrder order = d.group(1).equals(">") ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
         DType dtype = switch (d.group(2) + d.group(3)) {
@@ -223,5 +223,19 @@ public final class Npy {
         b.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) h.length());
         b.put(h.getBytes(StandardCharsets.ISO_8859_1));
         return b;
+    }
+
+    /** A header quoted in an error: control characters escaped, at most 200 characters, so the error stays one line. */
+    private static String oneLine(String header) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < header.length() && b.length() < 200; i++) {
+            char c = header.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\x%02x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return header.length() > 200 ? b + "..." : b.toString();
     }
 }
