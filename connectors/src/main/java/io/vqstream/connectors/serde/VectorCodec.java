@@ -158,8 +158,11 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
 
     private static VectorRecord parseBinary(byte[] payload, Partial partial) {
         BinaryReader r = new BinaryReader(payload, "binary vector");
-        int version = payload.length > 0 ? payload[0] & 0xff : -1;
-        r.version(version == BINARY_VERSION_FLAGS ? BINARY_VERSION_FLAGS : BINARY_VERSION);
+        int version = r.u8("the format version");
+        if (version != BINARY_VERSION && version != BINARY_VERSION_FLAGS) {
+            throw new MalformedPayloadException("binary vector has format version byte " + version + ", expected "
+                    + BINARY_VERSION + " or " + BINARY_VERSION_FLAGS);
+        }
         String key = partial.key = r.key();
         long seq = r.i64("seq");
         long ts = partial.ts = r.i64("ts");
