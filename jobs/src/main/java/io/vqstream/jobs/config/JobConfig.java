@@ -131,7 +131,7 @@ public final class JobConfig {
         c.quantizerType = type == null ? null : String.valueOf(type);
         c.quantizerArgs = qa;
         // learn: true | false, or a mapping {enabled: true, accumulate: N}
-        if (root.has("learn") && !(root.raw("learn") instanceof Boolean) && root.raw("learn") != null) {
+        if (root.has("learn") && root.raw("learn") instanceof Map<?, ?>) {
             Section learn = root.section("learn");
             c.learn = learn.bool("enabled", true);
             c.accumulate = learn.integer("accumulate", 1);
