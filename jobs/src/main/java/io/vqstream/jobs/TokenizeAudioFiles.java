@@ -51,6 +51,7 @@ final class TokenizeAudioFiles {
         }
         Path tmp = abs.resolveSibling(abs.getFileName() + ".part");
         long codes = 0;
+        long gated = 0;
         long dead = 0;
         try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp))) {
             while (it.hasNext()) {
@@ -59,6 +60,7 @@ final class TokenizeAudioFiles {
                     out.write(CodeCodec.encode(e.left(), WireFormat.JSON));
                     out.write('\n');
                     codes++;
+                    gated += DemoCommand.isGated(e.left()) ? 1 : 0;
                 } else {
                     dead++;
                     err.println("vqstream tokenize-audio: dead letter (" + e.right().stage() + ", key " + e.right().key() + "): "
@@ -68,6 +70,7 @@ final class TokenizeAudioFiles {
         }
         Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         err.println("vqstream tokenize-audio: " + files.size() + " file(s), " + codes + " code records written to " + abs
+                + (Double.isNaN(c.gateDb) ? "" : ", " + gated + " frames gated below " + c.gateDb + " dB (code -1)")
                 + (dead > 0 ? ", " + dead + " dead letters" : ""));
         return 0;
     }

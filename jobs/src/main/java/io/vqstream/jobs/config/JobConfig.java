@@ -79,6 +79,8 @@ public final class JobConfig {
     public Features features;
     public int chunkSamples;
     public int maxBufferedChunks;
+    /** {@code audio.gate-db}: frames below this energy (dBFS) are masked; NaN = no gate. */
+    public double gateDb;
     // job
     public String jobName;
     /** Null: the cluster's default parallelism. */
@@ -201,6 +203,10 @@ public final class JobConfig {
         c.features = a.choice("features", Features.class, Features.LOG_MEL);
         c.chunkSamples = a.integer("chunk-samples", 1600);
         c.maxBufferedChunks = a.integer("max-buffered-chunks", 64);
+        c.gateDb = a.number("gate-db", Double.NaN);
+        if (c.gateDb > 0) {
+            throw new ConfigException("config key 'audio.gate-db' is a level in dB full scale and must be <= 0, got " + c.gateDb);
+        }
         a.rejectUnknown();
 
         Section j = root.section("job");
