@@ -46,12 +46,31 @@ final class TokenizeAudioFiles {
         FileJobs.run(env, c.jobName != null ? c.jobName : "vqstream-tokenize-audio", staged);
         long codes = FileJobs.countLines(staged.stagedLines());
         long snapshots = codebooksOut == null ? 0 : FileJobs.countFiles(Path.of(staged.files));
+        long gated = Double.isNaN(c.gateDb) ? 0 : countGated(staged.stagedLines());
         long dead = FileJobs.reportDeadLetters(err, "vqstream tokenize-audio", staged.stagedDeadLetters());
         staged.commit();
         err.println("vqstream tokenize-audio: " + files.size() + " file(s), " + codes + " code records written to "
                 + output.toAbsolutePath()
                 + (codebooksOut != null ? ", " + snapshots + " codebook snapshots to " + codebooksOut.toAbsolutePath() : "")
+                + (Double.isNaN(c.gateDb) ? "" : ", " + gated + " frames gated below " + c.gateDb + " dB (code -1)")
                 + (dead > 0 ? ", " + dead + " dead letters" : ""));
         return FileJobs.exitCode(codes, dead);
+    }
+
+    /** Code records whose every code is −1: frames below {@code audio.gate-db}. */
+    private static long countGated(Path codes) throws java.io.IOException {
+        io.vqstream.connectors.serde.CodeCodec codec = io.vqstream.connectors.serde.CodeCodec.json();
+        long gated = 0;
+        long n = 0;
+        try (java.io.BufferedReader r = Files.newBufferedReader(codes, java.nio.charset.StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                var d = codec.decode(line.getBytes(java.nio.charset.StandardCharsets.UTF_8), new io.vqstream.connectors.serde.Origin(null, n++, 0));
+                if (d.ok() && DemoCommand.isGated(d.value())) {
+                    gated++;
+                }
+            }
+        }
+        return gated;
     }
 }

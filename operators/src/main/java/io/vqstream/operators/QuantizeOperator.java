@@ -238,11 +238,15 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         long version = cs.version();
         long step = cs.step();
         long keyHash = keyHash(currentKey());
-        Tensor x = tokens(batch);
+        // masked records ("mask": false, gated silence) pass through with code −1 and never learn
+        List<VectorRecord> real = real(batch);
+        Tensor x = real.isEmpty() ? null : tokens(real);
         long t0 = System.nanoTime();
         QuantizerOutput codesOut = null;
         boolean changed = false;
-        if (m.initPending) {
+        if (x == null) {
+            // nothing to learn from: the masked records are emitted below
+        } else if (m.initPending) {
             ForwardOptions init = ForwardOptions.builder().mode(io.vqstream.core.quantize.Mode.TRAIN).freezeCodebook(true)
                     .backend(backend).random(config.randomSources().create(config.seed(), keyHash, step, RandomSourceFactory.Purpose.INIT)).build();
             codesOut = quantizer.forwardTokens(p, x, init);
@@ -252,23 +256,30 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             publish(version, step, p);
         }
         long codesVersion = version;
-        if (learning(m)) {
+        // top-k with the codebook that selects this batch's codes (before its EMA step)
+        QuantizerOutput top = x == null ? null : topk(p, x);
+        if (learning(m) && x != null) {
+            // learn.accumulate N: micro-batches 1..N−1 of a cycle only add their statistics
+            boolean accumulateOnly = config.accumulate() > 1 && (step + 1) % config.accumulate() != 0;
             ForwardOptions train = ForwardOptions.builder().mode(io.vqstream.core.quantize.Mode.TRAIN).backend(backend)
+                    .accumEmaUpdate(accumulateOnly)
                     .random(config.randomSources().create(config.seed(), keyHash, step, RandomSourceFactory.Purpose.STEP)).build();
             QuantizerOutput out = quantizer.forwardTokens(p, x, train);
             if (codesOut == null) {
                 codesOut = out;
             }
             step++;
-            version = nextVersion(m);
             changed = true;
-            metrics.emaSteps.inc();
+            if (!accumulateOnly) {
+                version = nextVersion(m);
+                metrics.emaSteps.inc();
+            }
             metrics.trainingLoss(out.totalLoss());
             Tensor replaced = out.floatOrNull("dead_codes_replaced");
             if (replaced != null) {
                 metrics.deadCodesReplaced.inc((long) replaced.item());
             }
-            if (config.publishEvery() > 0 && step % config.publishEvery() == 0) {
+            if (!accumulateOnly && config.publishEvery() > 0 && step % config.publishEvery() == 0) {
                 publish(version, step, p);
             }
         }
@@ -276,10 +287,10 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         if (changed) {
             codebook.update(new CodebookState(version, step, p));
         }
-        if (codesOut == null) {
+        if (codesOut == null && x != null) {
             codesOut = quantizer.forwardTokens(p, x, evalOptions());
         }
-        emit(batch, m.emitted, codesOut, codesVersion);
+        emit(batch, m.emitted, codesOut, codesVersion, top);
         List<VectorRecord> rest = new ArrayList<>(all.subList(n, all.size()));
         buffer.update(rest);
         m.buffered = rest.size();
@@ -298,9 +309,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             CodebookState cs = codebook.value();
             Params p = cs.params() != null ? checked(cs.params()) : sharedDefault();
             long t0 = System.nanoTime();
-            QuantizerOutput out = quantizer.forwardTokens(p, tokens(pending), evalOptions());
+            List<VectorRecord> real = real(pending);
+            Tensor x = real.isEmpty() ? null : tokens(real);
+            QuantizerOutput out = x == null ? null : quantizer.forwardTokens(p, x, evalOptions());
             metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
-            emit(pending, 0, out, cs.version());
+            emit(pending, 0, out, cs.version(), x == null ? null : topk(p, x));
         }
         if (keepForLearning) {
             m.emitted = m.buffered;
@@ -317,36 +330,57 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         emitPending(m, false);
     }
 
-    private void emit(List<VectorRecord> batch, int from, QuantizerOutput out, long version) {
+    /**
+     * Emits the code records of {@code batch[from..]}; {@code out} (and {@code top}) hold the
+     * rows of the batch's real records only, in order. A masked record gets code −1 everywhere,
+     * no quantized vector and no error, and is left out of the usage metrics.
+     */
+    private void emit(List<VectorRecord> batch, int from, QuantizerOutput out, long version, QuantizerOutput top) {
         int cpt = quantizer.codesPerToken();
         int dim = quantizer.dim();
-        long[] codes = out.indices().data();
+        long[] codes = out == null ? null : out.indices().data();
         // RandomProjectionQuantizer yields codes only: no quantized vector, no error
-        float[] q = out.quantized() == null ? null : out.quantized().data();
-        long[] emittedCodes = new long[(batch.size() - from) * cpt];
-        float[] errors = config.emitError() && q != null ? new float[batch.size() - from] : null;
+        float[] q = out == null || out.quantized() == null ? null : out.quantized().data();
+        int k = top == null ? 0 : top.indices().dim(-1);
+        int row = 0;
+        for (int t = 0; t < from; t++) {
+            row += batch.get(t).mask() ? 1 : 0;
+        }
+        int real = 0;
+        for (int t = from; t < batch.size(); t++) {
+            real += batch.get(t).mask() ? 1 : 0;
+        }
+        long[] emittedCodes = new long[real * cpt];
+        float[] errors = config.emitError() && q != null ? new float[real] : null;
         int count = 0;
         for (int t = from; t < batch.size(); t++) {
             VectorRecord r = batch.get(t);
-            String nonFinite = nonFiniteOutput(q, t, dim);
+            long[] c = new long[cpt];
+            if (!r.mask()) {
+                java.util.Arrays.fill(c, -1L);
+                output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, null, Float.NaN,
+                        r.attributes()), r.eventTime()));
+                continue;
+            }
+            int thisRow = row++;
+            String nonFinite = nonFiniteOutput(q, thisRow, dim);
             if (nonFinite != null) {
                 deadLetter(r, nonFinite);
                 continue;
             }
-            long[] c = new long[cpt];
-            System.arraycopy(codes, t * cpt, c, 0, cpt);
+            System.arraycopy(codes, thisRow * cpt, c, 0, cpt);
             System.arraycopy(c, 0, emittedCodes, count * cpt, cpt);
             float[] qv = null;
             if (config.emitQuantized() && q != null) {
                 qv = new float[dim];
-                System.arraycopy(q, t * dim, qv, 0, dim);
+                System.arraycopy(q, thisRow * dim, qv, 0, dim);
             }
             float err = Float.NaN;
             if (errors != null) {
                 double s = 0;
                 float[] v = r.vector();
                 for (int e = 0; e < dim; e++) {
-                    double d = (double) v[e] - q[t * dim + e];
+                    double d = (double) v[e] - q[thisRow * dim + e];
                     s += d * d;
                 }
                 err = (float) (s / dim);
@@ -356,9 +390,15 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                 }
                 errors[count] = err;
             }
+            long[] topCodes = null;
+            float[] topDist = null;
+            if (top != null) {
+                topCodes = java.util.Arrays.copyOfRange(top.indices().data(), thisRow * cpt * k, (thisRow + 1) * cpt * k);
+                topDist = java.util.Arrays.copyOfRange(top.floatOrNull("distances").data(), thisRow * cpt * k, (thisRow + 1) * cpt * k);
+            }
             count++;
-            output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, qv, err, r.attributes()),
-                    r.eventTime()));
+            output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, qv, err, r.attributes(),
+                    topCodes, topDist), r.eventTime()));
         }
         if (count > 0) {
             metrics.batch(count * cpt == emittedCodes.length ? emittedCodes : java.util.Arrays.copyOf(emittedCodes, count * cpt), count,
@@ -377,6 +417,24 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             }
         }
         return null;
+    }
+
+    /** The {@code output.topk} nearest codes of {@code x} under {@code p}, or null when not configured. */
+    private QuantizerOutput topk(Params p, Tensor x) {
+        if (config.topk() <= 0 || !(quantizer instanceof io.vqstream.core.quantize.VectorQuantize vq)) {
+            return null;
+        }
+        return vq.nearestCodes(p, x, config.topk(), backend);
+    }
+
+    private static List<VectorRecord> real(List<VectorRecord> records) {
+        List<VectorRecord> l = new ArrayList<>(records.size());
+        for (VectorRecord r : records) {
+            if (r.mask()) {
+                l.add(r);
+            }
+        }
+        return l;
     }
 
     // ------------------------------------------------------------------ keys and codebooks
@@ -480,8 +538,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private void publish(long version, long step, Params p) {
+        Params snapshot = p.copy();
+        // statistics pending under learn.accumulate are operator state, not part of a codebook
+        List.copyOf(snapshot.names()).stream().filter(n -> n.contains("_codebook.accum.")).forEach(snapshot::remove);
         output.collect(CODEBOOKS, new StreamRecord<>(new CodebookSnapshot(currentKey(), version, step, quantizer.type(),
-                config.quantizerArgsJson(), p.copy())));
+                config.quantizerArgsJson(), snapshot)));
     }
 
     // ------------------------------------------------------------------ control

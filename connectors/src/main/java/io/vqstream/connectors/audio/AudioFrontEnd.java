@@ -153,7 +153,8 @@ public final class AudioFrontEnd {
             frame(resampler.flush(), out);
         }
         for (Framer.Frame f : framer.flush()) {
-            out.add(new FeatureFrame(f.index(), f.startSample(), features.extract(f.samples())));
+            double energy = FeatureFrame.energyDb(f.samples());
+            out.add(new FeatureFrame(f.index(), f.startSample(), features.extract(f.samples()), energy));
         }
         flushed = true;
         return out;
@@ -161,7 +162,8 @@ public final class AudioFrontEnd {
 
     private void frame(float[] samples, List<FeatureFrame> out) {
         for (Framer.Frame f : framer.push(samples)) {
-            out.add(new FeatureFrame(f.index(), f.startSample(), features.extract(f.samples())));
+            double energy = FeatureFrame.energyDb(f.samples());
+            out.add(new FeatureFrame(f.index(), f.startSample(), features.extract(f.samples()), energy));
         }
     }
 

@@ -36,6 +36,8 @@ public final class JobConfig {
     public String quantizerType;
     public Map<String, Object> quantizerArgs;
     public boolean learn;
+    /** {@code learn.accumulate}: micro-batches of statistics per EMA step (1: every micro-batch). */
+    public int accumulate;
     public long seed;
     /** Compute backend name, or null for the {@code vqstream.backend} system property / auto. */
     public String backend;
@@ -51,6 +53,8 @@ public final class JobConfig {
     // outputs
     public boolean emitQuantized;
     public boolean emitError;
+    /** {@code output.topk}: nearest codes with distances on each code record (0: none). */
+    public int topk;
     public Format outputFormat;
     public Format inputFormat;
     // kafka
@@ -75,6 +79,8 @@ public final class JobConfig {
     public Features features;
     public int chunkSamples;
     public int maxBufferedChunks;
+    /** {@code audio.gate-db}: frames below this energy (dBFS) are masked; NaN = no gate. */
+    public double gateDb;
     // job
     public String jobName;
     /** Null: the cluster's default parallelism. */
@@ -137,7 +143,19 @@ public final class JobConfig {
         }
         c.quantizerType = type == null ? null : String.valueOf(type);
         c.quantizerArgs = qa;
-        c.learn = root.bool("learn", false);
+        // learn: true | false, or a mapping {enabled: true, accumulate: N}
+        if (root.has("learn") && root.raw("learn") instanceof Map<?, ?>) {
+            Section learn = root.section("learn");
+            c.learn = learn.bool("enabled", true);
+            c.accumulate = learn.integer("accumulate", 1);
+            learn.rejectUnknown();
+        } else {
+            c.learn = root.bool("learn", false);
+            c.accumulate = 1;
+        }
+        if (c.accumulate < 1) {
+            throw new ConfigException("config key 'learn.accumulate' must be at least 1, got " + c.accumulate);
+        }
         c.seed = root.longValue("seed", 0);
         c.backend = root.string("backend", null);
 
@@ -161,6 +179,10 @@ public final class JobConfig {
         Section out = root.section("output");
         c.emitQuantized = out.bool("quantized", false);
         c.emitError = out.bool("error", true);
+        c.topk = out.integer("topk", 0);
+        if (c.topk < 0) {
+            throw new ConfigException("config key 'output.topk' must be 0 (off) or a positive number of codes, got " + c.topk);
+        }
         c.outputFormat = out.choice("format", Format.class, Format.JSON);
         out.rejectUnknown();
         Section in = root.section("input");
@@ -192,6 +214,10 @@ public final class JobConfig {
         c.features = a.choice("features", Features.class, Features.LOG_MEL);
         c.chunkSamples = a.integer("chunk-samples", 1600);
         c.maxBufferedChunks = a.integer("max-buffered-chunks", 64);
+        c.gateDb = a.number("gate-db", Double.NaN);
+        if (c.gateDb > 0) {
+            throw new ConfigException("config key 'audio.gate-db' is a level in dB full scale and must be <= 0, got " + c.gateDb);
+        }
         a.rejectUnknown();
 
         Section j = root.section("job");
