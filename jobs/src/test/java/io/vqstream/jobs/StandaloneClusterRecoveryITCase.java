@@ -69,6 +69,12 @@ class StandaloneClusterRecoveryITCase {
     private static final String CODES = "cr-codes";
     private static final String DEAD = "cr-dead";
     private static final String CODEBOOKS = "cr-codebooks";
+    /**
+     * A control topic (left empty): without one the job's control input is an empty source that
+     * finishes at once, and a checkpoint or savepoint triggered while a restarted copy of it is
+     * finishing can fail with "checkpoint request for unknown task".
+     */
+    private static final String CONTROL = "cr-control";
 
     private static EmbeddedKafka kafka;
 
@@ -341,7 +347,7 @@ class StandaloneClusterRecoveryITCase {
         assertEquals(List.of("taskmanager-1", "taskmanager-2", "taskmanager-3"), cluster.taskManagerIds().stream().sorted().toList());
 
         String[] job = {"quantize", "--config", cfg.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--input-topic", IN,
-            "--output-topic", CODES, "--dead-letter-topic", DEAD, "--codebook-topic", CODEBOOKS, "--exactly-once",
+            "--output-topic", CODES, "--dead-letter-topic", DEAD, "--codebook-topic", CODEBOOKS, "--control-topic", CONTROL, "--exactly-once",
             "--checkpoint-interval", "1000", "--jobmanager", cluster.restAddress(), "--detached"};
         String jobId = vqstream(Stream.concat(Stream.of(job), Stream.of("--parallelism", "4")).toArray(String[]::new)).trim();
         assertTrue(jobId.matches("[0-9a-f]{32}"), "job id printed: " + jobId);
