@@ -392,8 +392,9 @@ class StandaloneClusterRecoveryITCase {
         victimProcess.destroyForcibly();
         assertTrue(victimProcess.onExit().get(30, TimeUnit.SECONDS) != null && !victim.alive(), "killed " + victim);
         afterKill.countDown();
-        String replacement = vqstream("cluster", "start-taskmanager", "--dir", clusterDir.toString());
-        assertTrue(replacement.startsWith("taskmanager 4 pid "), replacement);
+        // the replacement starts alongside: the recovery time below does not include its JVM start
+        java.util.concurrent.CompletableFuture<String> replacement = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> vqstream("cluster", "start-taskmanager", "--dir", clusterDir.toString()));
 
         awaitJob(cluster, jobId, "the job restarted after the kill", Duration.ofSeconds(180),
                 () -> rest(cluster, "/jobs/" + jobId + "/checkpoints").path("counts").path("restored").asInt() >= 1
@@ -402,6 +403,9 @@ class StandaloneClusterRecoveryITCase {
         await("a checkpoint after the recovery", Duration.ofSeconds(120),
                 () -> rest(cluster, "/jobs/" + jobId + "/checkpoints").path("counts").path("completed").asInt() > checkpointsBeforeKill);
         long checkpointAfterKillMs = (System.nanoTime() - killedAt) / 1_000_000;
+        String replaced = replacement.get(180, TimeUnit.SECONDS);
+        assertTrue(replaced.startsWith("taskmanager 4 pid "), replaced);
+        long replacedMs = (System.nanoTime() - killedAt) / 1_000_000;
         assertFalse(taskManagersOf(cluster, jobId, null).contains(victim.name()), "nothing runs on the killed TaskManager");
         producer.join(TimeUnit.SECONDS.toMillis(120));
         assertTrue(producerError.get() == null, "producer: " + producerError.get());
@@ -499,7 +503,8 @@ class StandaloneClusterRecoveryITCase {
         assertTrue(vectorApi, "a TaskManager log names the Vector API kernels");
 
         System.out.println("cluster recovery: job " + jobId + " all subtasks running again " + recoveredMs + " ms after SIGKILL of "
-                + victim.name() + ", first checkpoint after it at " + checkpointAfterKillMs + " ms");
+                + victim.name() + ", first checkpoint after it at " + checkpointAfterKillMs + " ms, replacement TaskManager registered at "
+                + replacedMs + " ms");
         System.out.println("cluster recovery: checkpoints of the p=4 job: " + firstJobCheckpoints);
         System.out.println("cluster recovery: checkpoints of the p=2 job: " + secondJobCheckpoints);
         System.out.println("cluster recovery: rescaled 4 -> 2 from " + savepoint + ": " + valid + " records coded exactly once, "
