@@ -69,6 +69,12 @@ class StandaloneClusterRecoveryITCase {
     private static final String CODES = "cr-codes";
     private static final String DEAD = "cr-dead";
     private static final String CODEBOOKS = "cr-codebooks";
+    /**
+     * A control topic (left empty): without one the job's control input is an empty source that
+     * finishes at once, and a checkpoint or savepoint triggered while a restarted copy of it is
+     * finishing can fail with "checkpoint request for unknown task".
+     */
+    private static final String CONTROL = "cr-control";
 
     private static EmbeddedKafka kafka;
 
@@ -186,11 +192,47 @@ class StandaloneClusterRecoveryITCase {
         }
     }
 
+    /** {@link #await} that reports the job's state, checkpoint counts and latest exceptions when it times out. */
+    private static void awaitJob(StandaloneCluster c, String jobId, String what, Duration timeout, Check check) throws Exception {
+        try {
+            await(what, timeout, check);
+        } catch (AssertionError e) {
+            String state;
+            try {
+                JsonNode job = rest(c, "/jobs/" + jobId);
+                StringBuilder b = new StringBuilder("job " + job.path("state").asText());
+                for (JsonNode v : job.path("vertices")) {
+                    b.append("\n  ").append(v.path("name").asText()).append(" p=").append(v.path("parallelism").asInt()).append(' ')
+                            .append(v.path("tasks"));
+                }
+                b.append("\ncheckpoints ").append(rest(c, "/jobs/" + jobId + "/checkpoints").path("counts"));
+                b.append("\nexceptions ").append(rest(c, "/jobs/" + jobId + "/exceptions").toString(), 0,
+                        Math.min(3000, rest(c, "/jobs/" + jobId + "/exceptions").toString().length()));
+                b.append("\ntaskmanagers ").append(c.taskManagerIds());
+                state = b.toString();
+            } catch (Exception x) {
+                state = "(no job state: " + x + ")";
+            }
+            throw new AssertionError(e.getMessage() + "\n" + state + "\nlogs in " + c.dir().resolve("logs"), e);
+        }
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            for (Path f : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(f);
+            }
+        }
+    }
+
     interface Check {
         boolean done() throws Exception;
     }
 
-    /** Whether the job and every subtask of it are RUNNING. */
+    /** Whether the job is RUNNING and every subtask of it RUNNING or FINISHED (the empty control source ends at once). */
     private static boolean allRunning(StandaloneCluster c, String jobId) throws Exception {
         JsonNode job = rest(c, "/jobs/" + jobId);
         if (!"RUNNING".equals(job.path("state").asText())) {
@@ -198,7 +240,7 @@ class StandaloneClusterRecoveryITCase {
         }
         for (JsonNode v : job.path("vertices")) {
             JsonNode counts = v.path("tasks");
-            if (counts.path("RUNNING").asInt() != v.path("parallelism").asInt()) {
+            if (counts.path("RUNNING").asInt() + counts.path("FINISHED").asInt() != v.path("parallelism").asInt()) {
                 return false;
             }
         }
@@ -289,7 +331,9 @@ class StandaloneClusterRecoveryITCase {
         produce(phaseA);
 
         // the cluster: 3 TaskManagers x 2 slots, as `vqstream cluster start` starts it
-        clusterDir = tmp.resolve("cluster");
+        // under target/, so that its logs stay for a look after a failure
+        clusterDir = Path.of("target", "cluster-itcase").toAbsolutePath();
+        deleteTree(clusterDir);
         String started = vqstream("cluster", "start", "--dir", clusterDir.toString(), "--taskmanagers", "3", "--slots", "2",
                 "--port", "0");
         StandaloneCluster cluster = StandaloneCluster.attach(clusterDir);
@@ -303,14 +347,16 @@ class StandaloneClusterRecoveryITCase {
         assertEquals(List.of("taskmanager-1", "taskmanager-2", "taskmanager-3"), cluster.taskManagerIds().stream().sorted().toList());
 
         String[] job = {"quantize", "--config", cfg.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--input-topic", IN,
-            "--output-topic", CODES, "--dead-letter-topic", DEAD, "--codebook-topic", CODEBOOKS, "--exactly-once",
+            "--output-topic", CODES, "--dead-letter-topic", DEAD, "--codebook-topic", CODEBOOKS, "--control-topic", CONTROL, "--exactly-once",
             "--checkpoint-interval", "1000", "--jobmanager", cluster.restAddress(), "--detached"};
         String jobId = vqstream(Stream.concat(Stream.of(job), Stream.of("--parallelism", "4")).toArray(String[]::new)).trim();
         assertTrue(jobId.matches("[0-9a-f]{32}"), "job id printed: " + jobId);
-        await("the job running on the cluster", Duration.ofSeconds(120), () -> allRunning(cluster, jobId));
+        awaitJob(cluster, jobId, "the job running on the cluster", Duration.ofSeconds(120), () -> allRunning(cluster, jobId));
 
-        // phase B comes in while the job runs, through the kill
+        // phase B comes in while the job runs: the first half before the kill, the rest after it
         AtomicInteger producedRounds = new AtomicInteger();
+        java.util.concurrent.CountDownLatch afterKill = new java.util.concurrent.CountDownLatch(1);
+        int roundsB = PHASE_B - PHASE_A;
         AtomicReference<Throwable> producerError = new AtomicReference<>();
         int roundSize = KEYS;
         Thread producer = new Thread(() -> {
@@ -320,7 +366,9 @@ class StandaloneClusterRecoveryITCase {
                     int n = i == 0 ? roundSize + malformed('b').size() : roundSize;
                     produce(phaseB.subList(i, i + n));
                     i += n;
-                    producedRounds.incrementAndGet();
+                    if (producedRounds.incrementAndGet() == roundsB / 2) {
+                        afterKill.await();
+                    }
                     Thread.sleep(60);
                 }
             } catch (Throwable t) {
@@ -332,7 +380,7 @@ class StandaloneClusterRecoveryITCase {
 
         await("two completed checkpoints", Duration.ofSeconds(120),
                 () -> rest(cluster, "/jobs/" + jobId + "/checkpoints").path("counts").path("completed").asInt() >= 2);
-        assertTrue(producer.isAlive(), "input still coming in at the kill");
+        await("half of phase B produced", Duration.ofSeconds(60), () -> producedRounds.get() >= roundsB / 2);
 
         // SIGKILL a TaskManager that runs the quantizer, start a replacement
         Set<String> quantizing = taskManagersOf(cluster, jobId, "quantize");
@@ -343,16 +391,21 @@ class StandaloneClusterRecoveryITCase {
         long killedAt = System.nanoTime();
         victimProcess.destroyForcibly();
         assertTrue(victimProcess.onExit().get(30, TimeUnit.SECONDS) != null && !victim.alive(), "killed " + victim);
-        String replacement = vqstream("cluster", "start-taskmanager", "--dir", clusterDir.toString());
-        assertTrue(replacement.startsWith("taskmanager 4 pid "), replacement);
+        afterKill.countDown();
+        // the replacement starts alongside: the recovery time below does not include its JVM start
+        java.util.concurrent.CompletableFuture<String> replacement = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> vqstream("cluster", "start-taskmanager", "--dir", clusterDir.toString()));
 
-        await("the job restarted after the kill", Duration.ofSeconds(180),
+        awaitJob(cluster, jobId, "the job restarted after the kill", Duration.ofSeconds(180),
                 () -> rest(cluster, "/jobs/" + jobId + "/checkpoints").path("counts").path("restored").asInt() >= 1
                         && allRunning(cluster, jobId));
         long recoveredMs = (System.nanoTime() - killedAt) / 1_000_000;
         await("a checkpoint after the recovery", Duration.ofSeconds(120),
                 () -> rest(cluster, "/jobs/" + jobId + "/checkpoints").path("counts").path("completed").asInt() > checkpointsBeforeKill);
         long checkpointAfterKillMs = (System.nanoTime() - killedAt) / 1_000_000;
+        String replaced = replacement.get(180, TimeUnit.SECONDS);
+        assertTrue(replaced.startsWith("taskmanager 4 pid "), replaced);
+        long replacedMs = (System.nanoTime() - killedAt) / 1_000_000;
         assertFalse(taskManagersOf(cluster, jobId, null).contains(victim.name()), "nothing runs on the killed TaskManager");
         producer.join(TimeUnit.SECONDS.toMillis(120));
         assertTrue(producerError.get() == null, "producer: " + producerError.get());
@@ -364,7 +417,7 @@ class StandaloneClusterRecoveryITCase {
         assertTrue(Files.exists(Path.of(savepoint).resolve("_metadata")), "savepoint printed: " + savepoint);
         String jobId2 = vqstream(Stream.concat(Stream.of(job), Stream.of("--parallelism", "2", "--restore-from", savepoint))
                 .toArray(String[]::new)).trim();
-        await("the rescaled job running", Duration.ofSeconds(120), () -> allRunning(cluster, jobId2));
+        awaitJob(cluster, jobId2, "the rescaled job running", Duration.ofSeconds(120), () -> allRunning(cluster, jobId2));
         assertEquals(2, rest(cluster, "/jobs/" + jobId2).path("vertices").findValues("parallelism").stream()
                 .mapToInt(JsonNode::asInt).max().orElse(0));
         produce(phaseC);
@@ -450,7 +503,8 @@ class StandaloneClusterRecoveryITCase {
         assertTrue(vectorApi, "a TaskManager log names the Vector API kernels");
 
         System.out.println("cluster recovery: job " + jobId + " all subtasks running again " + recoveredMs + " ms after SIGKILL of "
-                + victim.name() + ", first checkpoint after it at " + checkpointAfterKillMs + " ms");
+                + victim.name() + ", first checkpoint after it at " + checkpointAfterKillMs + " ms, replacement TaskManager registered at "
+                + replacedMs + " ms");
         System.out.println("cluster recovery: checkpoints of the p=4 job: " + firstJobCheckpoints);
         System.out.println("cluster recovery: checkpoints of the p=2 job: " + secondJobCheckpoints);
         System.out.println("cluster recovery: rescaled 4 -> 2 from " + savepoint + ": " + valid + " records coded exactly once, "
