@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.CodebookVersions;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -307,8 +308,10 @@ public final class VectorQuantize implements Quantizer {
             codebook.kmeansInit(params, rows, counts, be, options.random(), trace);
         }
 
-        // 5. scores / assignment with the codebook before this step's update
+        // 5. scores / assignment with the codebook before this step's update; versioned, so the
+        //    backend packs it once per version (EmaCodebook marks every in-place change)
         float[] embed = params.get(codebook.embedName()).data();
+        CodebookVersions.track(embed);
         Metric metric = codebook.metric();
         boolean sample = train && stochastic && temperature(options) > 0;
         boolean needScores = sample || (train && diversityWeight > 0) || (train && commitmentWeight > 0 && commitCrossEntropy);
