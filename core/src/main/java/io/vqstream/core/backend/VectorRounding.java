@@ -21,6 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  * of a rounding boundary (about 2⁻¹⁸ relative, 2⁶ times the tanh error allowed for) is
  * recomputed on the scalar path, so every code and every output float equals the scalar one.
+ * Digits leave through a small float buffer and a scalar int cast: JDK 17's F2I
+ * {@code convertShape} is not intrinsified and ran the whole loop 4× slower.
  */
 final class VectorRounding implements BoundedRounding.Kernels {
     private static final VectorSpecies<Float> S = species();
@@ -34,8 +36,6 @@ final class VectorRounding implements BoundedRounding.Kernels {
         return lanes == preferred ? FloatVector.SPECIES_PREFERRED
                 : VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(lanes * 32));
     }
-
-    private static final VectorSpecies<Integer> SI = S.withLanes(int.class);
 
     /** {@code p[j] = c[j mod d]} for j &lt; d + L. */
     private static float[] pattern(float[] c, int d, float scale, float add) {
@@ -70,6 +70,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
             }
         }
         float[] keep = new float[L];
+        float[] fd = new float[L];
         int f = 0;
         int ph = 0;
         for (; f + L <= total; f += L) {
@@ -91,8 +92,10 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 }
             }
             r.div(width).intoArray(z, f);
-            ((IntVector) r.convertShape(VectorOperators.F2I, SI, 0)).add((IntVector) width.convertShape(VectorOperators.F2I, SI, 0))
-                    .intoArray(digits, f);
+            r.add(width).intoArray(fd, 0);
+            for (int l = 0; l < L; l++) {
+                digits[f + l] = (int) fd[l];
+            }
             if (close != null) {
                 for (int l = 0; l < L; l++) {
                     if (close.laneIsSet(l)) {
@@ -120,6 +123,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
             }
         }
         float[] keep = new float[L];
+        float[] fd = new float[L];
         int f = 0;
         int ph = 0;
         for (; f + L <= total; f += L) {
@@ -140,7 +144,10 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 }
             }
             FloatVector.fromArray(S, pStep, ph).mul(k).sub(1f).intoArray(z, f);
-            ((IntVector) k.convertShape(VectorOperators.F2I, SI, 0)).intoArray(digits, f);
+            k.intoArray(fd, 0);
+            for (int l = 0; l < L; l++) {
+                digits[f + l] = (int) fd[l];
+            }
             if (close != null) {
                 for (int l = 0; l < L; l++) {
                     if (close.laneIsSet(l)) {
