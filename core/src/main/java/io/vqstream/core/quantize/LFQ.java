@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.BoundedRounding;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -389,15 +390,7 @@ public final class LFQ implements Quantizer {
         }
         float[] q = new float[u.length];
         long[] indices = new long[rows];
-        for (int r = 0; r < rows; r++) {
-            long index = 0;
-            for (int j = 0; j < d; j++) {
-                boolean positive = u[r * d + j] > 0;
-                q[r * d + j] = positive ? s : -s;
-                index = (index << 1) | (positive ? 1 : 0);
-            }
-            indices[r] = index;
-        }
+        BoundedRounding.lfqSigns(u, rows, d, s, q, indices);
         if (spherical) {
             Nn.l2normRows(q, 0, rows, d, 1e-12f);
             for (int i = 0; i < q.length; i++) {

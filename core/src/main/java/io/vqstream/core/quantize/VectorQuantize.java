@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.CodebookVersions;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -371,7 +372,9 @@ public final class VectorQuantize implements Quantizer {
             return topk(params, tokens, rows[0], rowsPer, embed, topk, tokenMask, b, n, be, train, trace);
         }
 
-        // 5. scores / assignment with the codebook before this step's update
+        // 5. scores / assignment with the codebook before this step's update; versioned, so the
+        //    backend packs it once per version (every in-place change marks it modified)
+        CodebookVersions.track(embed);
         Metric metric = codebook.metric();
         boolean sample = train && stochastic && temperature(options) > 0;
         boolean needScores = sample || (train && diversityWeight > 0) || (train && commitmentWeight > 0 && commitCrossEntropy);
