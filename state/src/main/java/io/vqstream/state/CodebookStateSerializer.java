@@ -140,6 +140,14 @@ public final class CodebookStateSerializer extends TypeSerializer<CodebookState>
 
     @Override
     public CodebookState deserialize(DataInputView in) throws IOException {
+        // the format of the state being read (from its serializer snapshot), not the newest one
+        return switch (formatVersion) {
+            case 1 -> readFormat1(in);
+            default -> throw new IOException("unknown CodebookState format version " + formatVersion);
+        };
+    }
+
+    private static CodebookState readFormat1(DataInputView in) throws IOException {
         long version = in.readLong();
         long step = in.readLong();
         return new CodebookState(version, step, ParamsSerialization.read(in));

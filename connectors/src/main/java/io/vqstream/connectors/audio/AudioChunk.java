@@ -60,8 +60,11 @@ public record AudioChunk(String key, long seq, long eventTime, int sampleRate, i
 
     /** Format 1: nullable key, seq, eventTime, sampleRate, channels, encoding ordinal, PCM bytes. */
     public static final class Serializer extends RecordSerializer<AudioChunk> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 1;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -70,7 +73,7 @@ public record AudioChunk(String key, long seq, long eventTime, int sampleRate, i
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -92,6 +95,13 @@ public record AudioChunk(String key, long seq, long eventTime, int sampleRate, i
 
         @Override
         protected AudioChunk read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1 -> readFormat1(in);
+                default -> throw new IOException("AudioChunk: unknown data format " + format);
+            };
+        }
+
+        private AudioChunk readFormat1(DataInputView in) throws IOException {
             String key = readNullableString(in);
             long seq = in.readLong();
             long ts = in.readLong();

@@ -64,8 +64,11 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
     }
 
     public static final class Serializer extends RecordSerializer<CodeRecord> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 1;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -74,7 +77,7 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -100,6 +103,13 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
 
         @Override
         protected CodeRecord read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1 -> readFormat1(in);
+                default -> throw new IOException("CodeRecord: unknown data format " + format);
+            };
+        }
+
+        private CodeRecord readFormat1(DataInputView in) throws IOException {
             String key = readNullableString(in);
             long seq = in.readLong();
             long ts = in.readLong();

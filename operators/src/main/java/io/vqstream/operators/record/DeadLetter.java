@@ -51,8 +51,11 @@ public record DeadLetter(String key, String stage, String reason, byte[] payload
     }
 
     public static final class Serializer extends RecordSerializer<DeadLetter> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 1;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -61,7 +64,7 @@ public record DeadLetter(String key, String stage, String reason, byte[] payload
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -82,6 +85,13 @@ public record DeadLetter(String key, String stage, String reason, byte[] payload
 
         @Override
         protected DeadLetter read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1 -> readFormat1(in);
+                default -> throw new IOException("DeadLetter: unknown data format " + format);
+            };
+        }
+
+        private DeadLetter readFormat1(DataInputView in) throws IOException {
             String key = readNullableString(in);
             String stage = in.readUTF();
             String reason = new String(readBytes(in, 1 << 24), java.nio.charset.StandardCharsets.UTF_8);

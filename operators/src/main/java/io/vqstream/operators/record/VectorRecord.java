@@ -59,8 +59,11 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
 
     /** Format 1: nullable UTF key, seq, eventTime, float[] vector (−1 = null), attributes. */
     public static final class Serializer extends RecordSerializer<VectorRecord> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 1;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -69,7 +72,7 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -89,6 +92,13 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
 
         @Override
         protected VectorRecord read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1 -> readFormat1(in);
+                default -> throw new IOException("VectorRecord: unknown data format " + format);
+            };
+        }
+
+        private VectorRecord readFormat1(DataInputView in) throws IOException {
             String key = readNullableString(in);
             long seq = in.readLong();
             long ts = in.readLong();
