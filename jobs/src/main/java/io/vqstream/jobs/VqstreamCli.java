@@ -1,5 +1,6 @@
 package io.vqstream.jobs;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.connectors.audio.AudioFormatException;
 import io.vqstream.connectors.kafka.KafkaUnreachableException;
 import io.vqstream.core.conformance.ConformanceMain;
@@ -25,6 +26,7 @@ import picocli.CommandLine.Parameters;
         description = "Vector quantizers (vector-quantize-pytorch semantics) as keyed, stateful Flink operators.",
         subcommands = {VqstreamCli.Demo.class, VqstreamCli.TokenizeAudio.class, VqstreamCli.Quantize.class, VqstreamCli.Learn.class,
                 VqstreamCli.Decode.class, VqstreamCli.Savepoint.class, VqstreamCli.Conformance.class, VqstreamCli.Bench.class})
+@Internal
 public final class VqstreamCli implements Callable<Integer> {
 
     public static void main(String[] args) {

@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.Quantizers;
@@ -52,6 +53,7 @@ import org.apache.flink.util.OutputTag;
  * waiting codes. State written under the earlier layout ({@value #LEGACY_VERSIONS_STATE}, whole
  * snapshot objects) is moved to this one on restore.
  */
+@Internal
 public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
         implements TwoInputStreamOperator<CodeRecord, CodebookSnapshot, VectorRecord>, BoundedMultiInput {
     private static final long serialVersionUID = 1L;

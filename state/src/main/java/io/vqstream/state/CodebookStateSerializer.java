@@ -1,5 +1,6 @@
 package io.vqstream.state;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -23,6 +24,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * Tensors are written as one byte block each, so an 8 MiB codebook costs one copy, not
  * two million virtual calls.
  */
+@Internal
 public final class CodebookStateSerializer extends TypeSerializer<CodebookState> {
     public static final int CURRENT_VERSION = 1;
     /** Largest tensor accepted on read: a corrupt length must not allocate gigabytes. */

@@ -1,5 +1,6 @@
 package io.vqstream.state;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
@@ -40,6 +41,7 @@ import org.apache.flink.util.Collector;
  * <p>The export job reads the savepoint in the environment of the calling JVM and writes the
  * files from there: the output directory must be writable by it.
  */
+@Internal
 public final class SavepointExport {
     private static final String EXPORTED = "exported";
     private static final String SHARED = "shared";

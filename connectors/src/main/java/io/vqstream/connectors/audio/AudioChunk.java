@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.operators.record.RecordSerializer;
 import io.vqstream.operators.record.RecordTypeInfo;
 import java.io.IOException;
@@ -24,6 +25,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param pcm        interleaved little-endian samples
  */
 @TypeInfo(AudioChunk.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record AudioChunk(String key, long seq, long eventTime, int sampleRate, int channels, PcmEncoding encoding, byte[] pcm) {
 
     public AudioChunk {

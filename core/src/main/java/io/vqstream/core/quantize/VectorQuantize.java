@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -26,6 +27,7 @@ import java.util.TreeSet;
  * </pre>
  * Token-major codes are {@code (b, n, heads)}.
  */
+@Internal
 public final class VectorQuantize implements Quantizer {
     private static final List<String> GRADIENT_ONLY = List.of(
             "straight_through", "rotation_trick", "sync_update_v", "route_gradients_to_input", "learnable_codebook",

@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Map;
@@ -24,6 +25,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param attributes      the input's attributes
  */
 @TypeInfo(CodeRecord.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record CodeRecord(String key, long seq, long eventTime, long[] codes, long codebookVersion, float[] quantized,
                          float error, Map<String, String> attributes) {
 

@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.state.ParamsSerialization;
 import java.io.IOException;
@@ -23,6 +24,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param params         the tensors
  */
 @TypeInfo(CodebookSnapshot.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record CodebookSnapshot(String key, long version, long step, String quantizerType, String quantizerArgs, Params params) {
 
     @Override

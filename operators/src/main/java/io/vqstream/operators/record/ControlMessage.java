@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.state.ParamsSerialization;
 import java.io.IOException;
@@ -20,6 +21,7 @@ import org.apache.flink.core.memory.DataOutputView;
  *               buffers may be omitted and start as the reference starts them)
  */
 @TypeInfo(ControlMessage.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record ControlMessage(Kind kind, String key, Params params) {
 
     public enum Kind {

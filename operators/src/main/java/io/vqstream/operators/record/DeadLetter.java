@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Map;
@@ -21,6 +22,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param eventTime the record's event time, or the processing time when unknown
  */
 @TypeInfo(DeadLetter.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record DeadLetter(String key, String stage, String reason, byte[] payload, long eventTime) {
 
     @Override

@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Objects;
@@ -19,6 +20,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param attributes free-form string attributes passed through to the code record
  */
 @TypeInfo(VectorRecord.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record VectorRecord(String key, long seq, long eventTime, float[] vector, Map<String, String> attributes) {
 
     public VectorRecord {
