@@ -16,7 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * An embedded run in its own JVM, as bin/vqstream starts it, with java.io.tmpdir pointed at an
  * empty directory: the mini-cluster unpacks its RPC system jar (21 MB) and blobs there, and
- * nothing of it may be left once the process has exited.
+ * nothing of it may be left once the process has exited. With the launcher's logging
+ * configuration, a routine run prints no warnings.
  */
 class EmbeddedTempFilesITCase {
 
@@ -50,6 +51,7 @@ class EmbeddedTempFilesITCase {
             }
         }
         cmd.add("-Djava.io.tmpdir=" + tmp);
+        cmd.add("-Dlog4j2.configurationFile=classpath:vqstream-log4j2.properties");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(VqstreamCli.class.getName());
@@ -59,6 +61,8 @@ class EmbeddedTempFilesITCase {
         assertTrue(p.waitFor(180, TimeUnit.SECONDS), "the run ends");
         assertEquals(0, p.exitValue(), Files.readString(log));
         assertEquals(20, Files.readAllLines(output).size(), Files.readString(log));
+        List<String> warnings = Files.readAllLines(log).stream().filter(l -> l.contains(" WARN ") || l.contains(" ERROR ")).toList();
+        assertEquals(List.of(), warnings, "a routine run logs no warnings");
         try (Stream<Path> left = Files.list(tmp)) {
             assertEquals(List.of(), left.map(f -> f.getFileName().toString()).toList(), "left in java.io.tmpdir");
         }

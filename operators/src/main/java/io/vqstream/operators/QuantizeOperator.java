@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.io.KeyFileNames;
@@ -76,6 +77,7 @@ import org.apache.flink.util.OutputTag;
  * message falls relative to the data depends on arrival; every code carries the codebook
  * version that produced it.
  */
+@Internal
 public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         implements TwoInputStreamOperator<VectorRecord, ControlMessage, CodeRecord>, Triggerable<String, VoidNamespace>,
         BoundedMultiInput {

@@ -1,5 +1,6 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,6 +14,7 @@ import org.slf4j.LoggerFactory;
  * window by exact rescoring, and winning scores are recomputed exactly, so indices and scores
  * equal {@link ScalarBackend}'s.
  */
+@Internal
 public final class JvmBackend implements ComputeBackend {
     private static final Logger LOG = LoggerFactory.getLogger(JvmBackend.class);
     /** System property: {@code false} skips the background JIT warm-up of the shared instance. */

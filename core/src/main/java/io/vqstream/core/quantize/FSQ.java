@@ -1,6 +1,7 @@
 package io.vqstream.core.quantize;
 
 import io.vqstream.core.backend.BoundedRounding;
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -40,6 +41,7 @@ import java.util.SplittableRandom;
  * Indices are computed exactly in integers; the reference sums them in float32, which is exact
  * up to codebooks of 2^24 codes.
  */
+@Internal
 public final class FSQ implements Quantizer, ImplicitCodebook {
     private static final List<String> NO_EFFECT = List.of("scale", "allowed_dtypes", "force_quantization_f32");
 

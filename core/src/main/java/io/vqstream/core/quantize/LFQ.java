@@ -1,6 +1,7 @@
 package io.vqstream.core.quantize;
 
 import io.vqstream.core.backend.BoundedRounding;
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -35,6 +36,7 @@ import java.util.SplittableRandom;
  * {@code orthogonal_rotation} keeps its matrix as the persistent buffer {@code orthogonal_rot}.
  * The reference's persistent {@code mask} buffer (powers of two) is a constant and not read.
  */
+@Internal
 public final class LFQ implements Quantizer {
     /** The reference's default {@code inv_temperature} of {@code forward}. */
     static final double DEFAULT_INV_TEMPERATURE = 100.0;

@@ -1,6 +1,7 @@
 package io.vqstream.core.quantize;
 
 import io.vqstream.core.backend.CodebookVersions;
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -27,6 +28,7 @@ import java.util.TreeSet;
  * </pre>
  * Token-major codes are {@code (b, n, heads)}.
  */
+@Internal
 public final class VectorQuantize implements Quantizer {
     /** Arguments that only change gradients, not forward values or EMA state: accepted without effect. */
     private static final List<String> GRADIENT_ONLY = List.of(

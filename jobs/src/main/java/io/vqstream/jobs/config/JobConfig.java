@@ -1,5 +1,6 @@
 package io.vqstream.jobs.config;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.Quantizers;
 import io.vqstream.operators.CodebookSource;
@@ -22,6 +23,7 @@ import org.yaml.snakeyaml.error.YAMLException;
  * Settings left out defer to the cluster's Flink configuration (state backend, parallelism,
  * checkpointing, restart strategy) or, for the backend, to the {@code vqstream.backend} property.
  */
+@Internal
 public final class JobConfig {
 
     public enum Delivery { AT_LEAST_ONCE, EXACTLY_ONCE }
