@@ -159,6 +159,11 @@ final class EmaCodebook {
         float[] counts = new float[size];
         float[] sums = new float[size * dim];
         be.accumulateStatistics(x, m, dim, idx, counts, sums);
+        lerpToward(p, k, counts, sums);
+    }
+
+    /** The lerp half of {@link #track}, toward counts and sums gathered elsewhere (possibly over several batches). */
+    void lerpToward(Params p, int k, float[] counts, float[] sums) {
         float w = (float) (1.0 - (double) decay);
         float[] cs = p.get(clusterSizeName()).data();
         float[] avg = p.get(embedAvgName()).data();

@@ -17,6 +17,7 @@ public final class ForwardOptions {
     private final Double sampleCodebookTemp;
     private final boolean freezeCodebook;
     private final boolean trace;
+    private final EmaStatistics emaStatistics;
 
     private ForwardOptions(Builder b) {
         this.mode = b.mode;
@@ -26,6 +27,7 @@ public final class ForwardOptions {
         this.sampleCodebookTemp = b.sampleCodebookTemp;
         this.freezeCodebook = b.freezeCodebook;
         this.trace = b.trace;
+        this.emaStatistics = b.emaStatistics;
     }
 
     public static ForwardOptions eval() {
@@ -49,6 +51,7 @@ public final class ForwardOptions {
         b.sampleCodebookTemp = sampleCodebookTemp;
         b.freezeCodebook = freezeCodebook;
         b.trace = trace;
+        b.emaStatistics = emaStatistics;
         return b;
     }
 
@@ -86,6 +89,15 @@ public final class ForwardOptions {
         return trace;
     }
 
+    /**
+     * When set in training mode, EMA codebooks record this batch's sufficient statistics here
+     * instead of updating the parameters; {@link EmaStatistics#applyTo} makes the step later,
+     * possibly over the statistics of several batches.
+     */
+    public EmaStatistics emaStatistics() {
+        return emaStatistics;
+    }
+
     public static final class Builder {
         private Mode mode = Mode.EVAL;
         private RandomSource random = RandomSource.seeded(0);
@@ -94,6 +106,7 @@ public final class ForwardOptions {
         private Double sampleCodebookTemp;
         private boolean freezeCodebook;
         private boolean trace;
+        private EmaStatistics emaStatistics;
 
         public Builder mode(Mode m) {
             this.mode = Objects.requireNonNull(m);
@@ -127,6 +140,11 @@ public final class ForwardOptions {
 
         public Builder trace(boolean t) {
             this.trace = t;
+            return this;
+        }
+
+        public Builder emaStatistics(EmaStatistics s) {
+            this.emaStatistics = s;
             return this;
         }
 

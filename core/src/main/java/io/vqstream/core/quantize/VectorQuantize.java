@@ -332,7 +332,25 @@ public final class VectorQuantize implements Quantizer {
         // 6. EMA update, then dead-code expiry
         boolean updates = train && !freeze && !options.freezeCodebook();
         int replaced = 0;
-        if (updates && (emaUpdate || codebook.threshold > 0)) {
+        EmaStatistics deferred = options.emaStatistics();
+        if (updates && (emaUpdate || codebook.threshold > 0) && deferred != null) {
+            if (sample) {
+                throw new IllegalArgumentException(type() + ": statistics for a later EMA step need deterministic codes;"
+                        + " stochastic_sample_codes draws them at random");
+            }
+            EmaStatistics.Layer layer = deferred.startLayer(codebook.prefix, numCb, codebookSize, codebookDim, codebook.threshold > 0);
+            for (int k = 0; k < numCb; k++) {
+                float[] c = new float[codebookSize];
+                float[] sums = new float[codebookSize * codebookDim];
+                be.accumulateStatistics(rows[k], rowsPer, codebookDim, idx[k], c, sums);
+                layer.counts[k] = c;
+                layer.sums[k] = sums;
+                layer.rowCounts[k] = counts[k];
+                if (layer.rows != null) {
+                    layer.rows[k] = Arrays.copyOf(rows[k], counts[k] * codebookDim);
+                }
+            }
+        } else if (updates && (emaUpdate || codebook.threshold > 0)) {
             for (int k = 0; k < numCb; k++) {
                 codebook.track(params, k, rows[k], rowsPer, idx[k], be);
             }
@@ -381,6 +399,26 @@ public final class VectorQuantize implements Quantizer {
         out.put("quantized", new Tensor(result, b, n, dim));
         out.put("indices", new LongTensor(indices, b, n, heads));
         return out;
+    }
+
+    @Override
+    public int applyEmaLayer(Params params, EmaStatistics.Layer layer, RandomSource random) {
+        if (!layer.prefix.equals(codebook.prefix)) {
+            return -1;
+        }
+        if (layer.numCodebooks != codebook.numCodebooks || layer.size != codebook.size || layer.dim != codebook.dim) {
+            throw new IllegalArgumentException(type() + ": statistics of codebook '" + layer.prefix + "' have another shape");
+        }
+        for (int k = 0; k < layer.numCodebooks; k++) {
+            codebook.lerpToward(params, k, layer.counts[k], layer.sums[k]);
+        }
+        if (emaUpdate && !manualEmaUpdate) {
+            codebook.renormalize(params);
+        }
+        if (layer.rows == null) {
+            return 0;
+        }
+        return codebook.expire(params, layer.rows, layer.rowCounts, random, null);
     }
 
     private double temperature(ForwardOptions o) {
