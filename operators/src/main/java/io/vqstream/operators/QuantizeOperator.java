@@ -10,6 +10,8 @@ import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.core.quantize.RandomSource;
 import io.vqstream.core.tensor.Tensor;
+import io.vqstream.operators.batch.CodeEmitter;
+import io.vqstream.operators.batch.MicroBatch;
 import io.vqstream.operators.metrics.QuantizerMetrics;
 import io.vqstream.operators.record.CodeRecord;
 import io.vqstream.operators.record.CodebookSnapshot;
@@ -103,6 +105,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     private transient BroadcastState<String, ControlMessage> globalControl;
     private transient InternalTimerService<VoidNamespace> timers;
     private transient QuantizerMetrics metrics;
+    private transient CodeEmitter emitter;
 
     public QuantizeOperator(QuantizeOperatorConfig config) {
         this.config = config;
@@ -131,6 +134,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         buffer = getRuntimeContext().getListState(new ListStateDescriptor<>(BUFFER_STATE, VectorRecord.typeInfo()));
         timers = getInternalTimerService("vq-batch-timers", VoidNamespaceSerializer.INSTANCE, this);
         metrics = new QuantizerMetrics(getMetricGroup(), config.metricsWindow(), quantizer.codebookSizes());
+        emitter = new CodeEmitter(quantizer.codesPerToken(), quantizer.dim(), config.emitQuantized(), config.emitError(), metrics);
     }
 
     @Override
@@ -171,22 +175,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private String validate(VectorRecord r) {
-        if (r.key() == null) {
-            return "missing key";
-        }
-        float[] v = r.vector();
-        if (v == null) {
-            return "missing vector";
-        }
-        if (v.length != quantizer.dim()) {
-            return "wrong dimension: vector has " + v.length + " values, the quantizer expects " + quantizer.dim();
-        }
-        for (int i = 0; i < v.length; i++) {
-            if (!Float.isFinite(v[i])) {
-                return "non-finite value " + v[i] + " at index " + i;
-            }
-        }
-        return null;
+        return MicroBatch.problem(r, quantizer.dim());
     }
 
     private boolean learning(KeyMeta m) {
@@ -300,41 +289,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private void emit(List<VectorRecord> batch, int from, QuantizerOutput out, long version) {
-        int cpt = quantizer.codesPerToken();
-        int dim = quantizer.dim();
-        long[] codes = out.indices().data();
-        // RandomProjectionQuantizer yields codes only: no quantized vector, no error
-        float[] q = out.quantized() == null ? null : out.quantized().data();
-        int count = batch.size() - from;
-        long[] emittedCodes = new long[count * cpt];
-        float[] errors = config.emitError() && q != null ? new float[count] : null;
-        for (int t = from; t < batch.size(); t++) {
-            VectorRecord r = batch.get(t);
-            long[] c = new long[cpt];
-            System.arraycopy(codes, t * cpt, c, 0, cpt);
-            System.arraycopy(c, 0, emittedCodes, (t - from) * cpt, cpt);
-            float[] qv = null;
-            if (config.emitQuantized() && q != null) {
-                qv = new float[dim];
-                System.arraycopy(q, t * dim, qv, 0, dim);
-            }
-            float err = Float.NaN;
-            if (errors != null) {
-                double s = 0;
-                float[] v = r.vector();
-                for (int e = 0; e < dim; e++) {
-                    double d = (double) v[e] - q[t * dim + e];
-                    s += d * d;
-                }
-                err = (float) (s / dim);
-                errors[t - from] = err;
-            }
-            output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, qv, err, r.attributes()),
-                    r.eventTime()));
-        }
-        if (count > 0) {
-            metrics.batch(emittedCodes, count, errors);
-        }
+        emitter.emit(output, batch, from, out, version);
     }
 
     // ------------------------------------------------------------------ keys and codebooks
@@ -611,19 +566,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private Tensor tokens(List<VectorRecord> records) {
-        int dim = quantizer.dim();
-        float[] x = new float[records.size() * dim];
-        for (int i = 0; i < records.size(); i++) {
-            float[] v = records.get(i).vector();
-            if (v.length != dim) {
-                // only possible for records buffered before a restore under another quantizer dim
-                throw new IllegalStateException("key '" + records.get(i).key() + "' has a buffered record of dimension " + v.length
-                        + " but the configured " + quantizer.type() + " expects " + dim
-                        + "; the quantizer configuration changed incompatibly since the checkpoint or savepoint was taken");
-            }
-            System.arraycopy(v, 0, x, i * dim, dim);
-        }
-        return new Tensor(x, records.size(), 1, dim);
+        return MicroBatch.tokens(records, quantizer.dim(), quantizer.type());
     }
 
     private ForwardOptions evalOptions() {
@@ -644,7 +587,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     /** 64-bit FNV-1a of the key's UTF-8 bytes: a stable hash, the same on every JVM. */
-    static long keyHash(String key) {
+    public static long keyHash(String key) {
         long h = 0xcbf29ce484222325L;
         for (byte b : key.getBytes(StandardCharsets.UTF_8)) {
             h ^= b & 0xff;

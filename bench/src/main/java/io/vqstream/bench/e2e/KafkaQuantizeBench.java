@@ -29,7 +29,7 @@ import java.util.Set;
  */
 final class KafkaQuantizeBench {
     static final Set<String> OPTIONS = Set.of("vectors", "keys", "dim", "codebook-size", "delivery", "reps", "batch", "max-delay",
-            "parallelism", "backend", "seed", "checkpoint-interval", "learn", "timeout");
+            "parallelism", "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook");
 
     private KafkaQuantizeBench() {}
 
@@ -38,7 +38,18 @@ final class KafkaQuantizeBench {
         int keys = o.integer("keys", 1000);
         int dim = o.integer("dim", 128);
         int k = o.integer("codebook-size", 1024);
-        List<String> deliveries = o.strings("delivery", "at-least-once,exactly-once");
+        List<String> deliveries = Boolean.parseBoolean(o.str("exactly-once", "false")) ? List.of("exactly-once")
+                : o.strings("delivery", "at-least-once,exactly-once");
+        String scope = o.str("scope", "key");
+        if (!scope.equals("key") && !scope.equals("shared")) {
+            throw new Opts.UsageException("--scope takes key or shared, got " + scope);
+        }
+        String format = o.str("format", "json");
+        if (!format.equals("json") && !format.equals("binary")) {
+            throw new Opts.UsageException("--format takes json or binary, got " + format);
+        }
+        // file: one frozen (or starting) codebook from a .npy, as a trained codebook is deployed; init: seeded per key/scope
+        String codebook = o.str("codebook", "file");
         for (String d : deliveries) {
             if (!d.equals("at-least-once") && !d.equals("exactly-once")) {
                 throw new Opts.UsageException("--delivery takes at-least-once and/or exactly-once, got " + d);
@@ -57,13 +68,23 @@ final class KafkaQuantizeBench {
         Path work = Files.createTempDirectory("vq-bench-kafka-quantize");
         try (ChildBroker broker = ChildBroker.start("1g")) {
             String bs = broker.bootstrapServers();
-            KafkaIo.Vectors vectors = new KafkaIo.Vectors(keys, dim, seed);
+            KafkaIo.Vectors vectors = new KafkaIo.Vectors(keys, dim, seed, format.equals("binary"));
+            Path npy = null;
+            if (codebook.equals("file")) {
+                npy = work.resolve("codebook.npy");
+                float[][] rows = OperatorBench.gaussianPool(seed + 1, k, dim);
+                float[] flat = new float[k * dim];
+                for (int j = 0; j < k; j++) {
+                    System.arraycopy(rows[j], 0, flat, j * dim, dim);
+                }
+                io.vqstream.core.io.Npy.write(npy, new io.vqstream.core.tensor.Tensor(flat, k, dim));
+            }
             int run = 0;
             for (int p : pars) {
                 String input = "vectors-p" + p;
                 KafkaIo.createTopic(bs, input, p, false);
                 double fill = KafkaIo.prefill(bs, input, n, vectors);
-                System.err.printf("input topic %s (%d partitions): %d JSON vectors (~%d bytes each) written in %.1f s (%.0f/s)%n", input, p, n,
+                System.err.printf("input topic %s (%d partitions): %d " + format + " vectors (~%d bytes each) written in %.1f s (%.0f/s)%n", input, p, n,
                         vectors.averageBytes(), fill, n / fill);
                 for (String delivery : deliveries) {
                     boolean eo = delivery.equals("exactly-once");
@@ -78,7 +99,9 @@ final class KafkaQuantizeBench {
                         String out = "codes-" + run;
                         KafkaIo.createTopic(bs, out, p, true);
                         Path cfg = work.resolve("quantize-" + run + ".yaml");
-                        Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval));
+                        Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval)
+                                + "codebook:\n  scope: " + scope + "\n" + (npy != null ? "  file: " + npy + "\n" : "")
+                                + "input:\n  format: " + format + "\noutput:\n  format: " + format + "\n");
                         loads.add(E2e.loadAverage());
                         List<String> args = new ArrayList<>(List.of("quantize", "--config", cfg.toString(), "--bootstrap-servers", bs,
                                 "--input-topic", input, "--output-topic", out, "--dead-letter-topic", "dead-letters-" + run,
@@ -108,7 +131,7 @@ final class KafkaQuantizeBench {
                                 toSubmit.add((submitted - t0) / 1e9);
                                 Thread.sleep(1000);
                                 counted = counter.count();
-                                System.err.printf("kafka-quantize %s p=%d rep %d: %.0f vectors/s from submission (%.2f s), %.0f/s while flowing"
+                                System.err.printf("kafka-quantize " + scope + " " + format + " %s p=%d rep %d: %.0f vectors/s from submission (%.2f s), %.0f/s while flowing"
                                                 + " (%.2f s of appends), first code readable %.2f s after submission; %d codes counted%n",
                                         delivery, p, rep + 1, n / s, s, n / span, span, firstCode.get(firstCode.size() - 1), counted);
                             }
@@ -122,6 +145,9 @@ final class KafkaQuantizeBench {
                     json.put("dim", dim);
                     json.put("codebook_size", k);
                     json.put("learn", learn);
+                    json.put("scope", scope);
+                    json.put("format", format);
+                    json.put("codebook", codebook);
                     json.put("delivery", delivery);
                     json.put("vectors", n);
                     json.put("keys", keys);
