@@ -124,6 +124,23 @@ final class KafkaIo {
         }
     }
 
+    /** The first code of every JSON code record of a topic, by "key/seq" (read until n records or 60 s of nothing new). */
+    static Map<String, Long> jsonCodes(String bootstrap, String topic, long n) throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Map<String, Long> out = new java.util.HashMap<>();
+        try (KafkaConsumer<byte[], byte[]> c = fromBeginning(bootstrap, topic, true)) {
+            long idleSince = System.nanoTime();
+            while (out.size() < n && System.nanoTime() - idleSince < 60_000_000_000L) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    com.fasterxml.jackson.databind.JsonNode t = json.readTree(r.value());
+                    out.put(t.get("key").asText() + "/" + t.get("seq").asLong(), t.get("codes").get(0).asLong());
+                    idleSince = System.nanoTime();
+                }
+            }
+        }
+        return out;
+    }
+
     /** Writes n vectors and waits until the broker has all of them; returns the seconds it took. */
     static double prefill(String bootstrap, String topic, long n, Vectors vectors) throws Exception {
         long t0 = System.nanoTime();

@@ -29,9 +29,20 @@ import java.util.Set;
  */
 final class KafkaQuantizeBench {
     static final Set<String> OPTIONS = Set.of("vectors", "keys", "dim", "codebook-size", "delivery", "reps", "batch", "max-delay",
-            "parallelism", "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook");
+            "parallelism", "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook", "peer");
+
+    static final String PYTHON = "/usr/bin/python3";
 
     private KafkaQuantizeBench() {}
+
+    /** bench/peer_kafka_quantize.py, found from the working directory (the repository root, as bin/vqstream runs). */
+    static Path peerScript() {
+        Path p = Path.of("bench", "peer_kafka_quantize.py").toAbsolutePath();
+        if (!Files.isRegularFile(p)) {
+            throw new IllegalStateException("the Python peer " + p + " is missing; run from the repository root or pass --peer false");
+        }
+        return p;
+    }
 
     static int run(Opts o) throws Exception {
         long n = o.longValue("vectors", 200_000);
@@ -64,6 +75,9 @@ final class KafkaQuantizeBench {
         String cpInterval = o.str("checkpoint-interval", null);
         boolean learn = Boolean.parseBoolean(o.str("learn", "false"));
         long timeout = o.longValue("timeout", 900);
+        // the Python peer reads the same JSON topic with the same frozen codebook, after each of our runs
+        boolean peer = Boolean.parseBoolean(o.str("peer", "true")) && codebook.equals("file") && format.equals("json") && !learn
+                && Files.isExecutable(Path.of(PYTHON));
 
         Path work = Files.createTempDirectory("vq-bench-kafka-quantize");
         try (ChildBroker broker = ChildBroker.start("1g")) {
@@ -93,6 +107,9 @@ final class KafkaQuantizeBench {
                     List<Double> firstCode = new ArrayList<>();
                     List<Double> toSubmit = new ArrayList<>();
                     List<Double> loads = new ArrayList<>();
+                    List<Double> peerTotal = new ArrayList<>();
+                    List<Double> peerFlowing = new ArrayList<>();
+                    String agree = null;
                     long counted = -1;
                     for (int rep = 0; rep < reps; rep++) {
                         run++;
@@ -138,6 +155,36 @@ final class KafkaQuantizeBench {
                         } finally {
                             ChildBroker.deleteTree(work.resolve("checkpoints-" + run));
                         }
+                        if (peer) {
+                            String peerOut = "peer-codes-" + run;
+                            KafkaIo.createTopic(bs, peerOut, p, true);
+                            try (KafkaIo.Counter counter = new KafkaIo.Counter(bs, peerOut, eo)) {
+                                List<String> cmd = new ArrayList<>(List.of(PYTHON, peerScript().toString(), bs, input, peerOut, npy.toString(),
+                                        Long.toString(n), "--group", "peer-" + run));
+                                if (eo) {
+                                    cmd.add("--exactly-once");
+                                }
+                                long started = System.nanoTime();
+                                Process proc = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                                long done = counter.awaitCount(n, Duration.ofSeconds(timeout));
+                                String line = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+                                proc.waitFor();
+                                if (done < 0) {
+                                    throw new IllegalStateException("the Python peer wrote only " + counter.count() + " of " + n + " codes");
+                                }
+                                double span = (counter.maxTimestamp() - counter.minTimestamp()) / 1000.0;
+                                peerTotal.add(n / ((done - started) / 1e9));
+                                peerFlowing.add(n / span);
+                                System.err.printf("python peer %s rep %d: %.0f vectors/s from start (incl. interpreter and torch import), %.0f/s"
+                                        + " while flowing; %s%n", delivery, rep + 1, peerTotal.get(peerTotal.size() - 1), n / span, line);
+                                if (rep == 0) {
+                                    Map<String, Long> ours = KafkaIo.jsonCodes(bs, out, n);
+                                    Map<String, Long> theirs = KafkaIo.jsonCodes(bs, peerOut, n);
+                                    long same = ours.entrySet().stream().filter(e -> e.getValue().equals(theirs.get(e.getKey()))).count();
+                                    agree = same + " of " + ours.size();
+                                }
+                            }
+                        }
                     }
                     Map<String, Object> json = new LinkedHashMap<>();
                     json.put("op", "kafka-quantize");
@@ -163,6 +210,15 @@ final class KafkaQuantizeBench {
                     json.put("command_to_submission_s_median", E2e.round(E2e.median(toSubmit), 2));
                     json.put("codes_counted_last_run", counted);
                     json.put("backend", backend);
+                    if (!peerFlowing.isEmpty()) {
+                        double ours = E2e.median(flowing);
+                        double theirs = E2e.median(peerFlowing);
+                        json.put("peer", "python confluent-kafka + ujson + torch oneDNN, one batch per poll of 500");
+                        json.put("peer_vectors_per_s", E2e.round(E2e.median(peerTotal), 0));
+                        json.put("peer_vectors_per_s_flowing", E2e.round(theirs, 0));
+                        json.put("ratio_flowing_vs_peer", E2e.round(ours / theirs, 2));
+                        json.put("codes_equal_to_peer", agree);
+                    }
                     json.put("load_1m", loads);
                     E2e.print(json);
                 }
