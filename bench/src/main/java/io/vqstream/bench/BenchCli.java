@@ -355,10 +355,10 @@ public final class BenchCli {
             if (eq >= 0) {
                 value = key.substring(eq + 1);
                 key = key.substring(0, eq);
+            } else if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
+                // a switch such as --exactly-once
+                value = "true";
             } else {
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException("missing value for " + a);
-                }
                 value = args[++i];
             }
             if (!known.contains(key)) {

@@ -19,6 +19,8 @@ final class OperatorConfigs {
                 .batchSize(c.batchSize)
                 .maxDelay(c.maxDelay)
                 .source(c.source)
+                .scope(c.scope)
+                .roundTimeout(c.roundTimeout)
                 .seed(c.seed)
                 .publishEvery(c.publishEvery)
                 .emitQuantized(c.emitQuantized)

@@ -12,6 +12,8 @@ import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.core.quantize.RandomSource;
 import io.vqstream.core.tensor.Tensor;
+import io.vqstream.operators.batch.CodeEmitter;
+import io.vqstream.operators.batch.MicroBatch;
 import io.vqstream.operators.metrics.QuantizerMetrics;
 import io.vqstream.operators.record.CodeRecord;
 import io.vqstream.operators.record.CodebookSnapshot;
@@ -106,6 +108,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     private transient BroadcastState<String, ControlMessage> globalControl;
     private transient InternalTimerService<VoidNamespace> timers;
     private transient QuantizerMetrics metrics;
+    private transient CodeEmitter emitter;
 
     public QuantizeOperator(QuantizeOperatorConfig config) {
         this.config = config;
@@ -134,6 +137,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         buffer = getRuntimeContext().getListState(new ListStateDescriptor<>(BUFFER_STATE, VectorRecord.typeInfo()));
         timers = getInternalTimerService("vq-batch-timers", VoidNamespaceSerializer.INSTANCE, this);
         metrics = new QuantizerMetrics(getMetricGroup(), config.metricsWindow(), quantizer.codebookSizes());
+        emitter = new CodeEmitter(quantizer.codesPerToken(), quantizer.dim(), config.emitQuantized(), config.emitError(), metrics);
     }
 
     @Override
@@ -183,30 +187,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private String validate(VectorRecord r) {
-        if (r.key() == null) {
-            return "missing key";
-        }
-        float[] v = r.vector();
-        if (v == null) {
-            return "missing vector";
-        }
-        if (v.length != quantizer.dim()) {
-            return "wrong dimension: vector has " + v.length + " values, the quantizer expects " + quantizer.dim();
-        }
-        double squaredNorm = 0;
-        for (int i = 0; i < v.length; i++) {
-            if (!Float.isFinite(v[i])) {
-                return "non-finite value " + v[i] + " at index " + i;
-            }
-            squaredNorm += (double) v[i] * v[i];
-        }
-        // distances and the error term are float32: a finite but huge vector (1e30) would make
-        // them Infinity and, when learning, carry that into the key's codebook
-        if (squaredNorm > Float.MAX_VALUE) {
-            return "vector too large: its squared norm " + (float) Math.sqrt(squaredNorm) + "^2 exceeds the float32 range ("
-                    + Float.MAX_VALUE + ")";
-        }
-        return null;
+        return MicroBatch.problem(r, quantizer.dim());
     }
 
     private boolean learning(KeyMeta m) {
@@ -241,7 +222,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         long step = cs.step();
         long keyHash = keyHash(currentKey());
         // masked records ("mask": false, gated silence) pass through with code −1 and never learn
-        List<VectorRecord> real = real(batch);
+        List<VectorRecord> real = MicroBatch.unmasked(batch);
         Tensor x = real.isEmpty() ? null : tokens(real);
         long t0 = System.nanoTime();
         QuantizerOutput codesOut = null;
@@ -311,7 +292,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             CodebookState cs = codebook.value();
             Params p = cs.params() != null ? checked(cs.params()) : sharedDefault();
             long t0 = System.nanoTime();
-            List<VectorRecord> real = real(pending);
+            List<VectorRecord> real = MicroBatch.unmasked(pending);
             Tensor x = real.isEmpty() ? null : tokens(real);
             QuantizerOutput out = x == null ? null : quantizer.forwardTokens(p, x, evalOptions());
             metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
@@ -332,93 +313,8 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         emitPending(m, false);
     }
 
-    /**
-     * Emits the code records of {@code batch[from..]}; {@code out} (and {@code top}) hold the
-     * rows of the batch's real records only, in order. A masked record gets code −1 everywhere,
-     * no quantized vector and no error, and is left out of the usage metrics.
-     */
     private void emit(List<VectorRecord> batch, int from, QuantizerOutput out, long version, QuantizerOutput top) {
-        int cpt = quantizer.codesPerToken();
-        int dim = quantizer.dim();
-        long[] codes = out == null ? null : out.indices().data();
-        // RandomProjectionQuantizer yields codes only: no quantized vector, no error
-        float[] q = out == null || out.quantized() == null ? null : out.quantized().data();
-        int k = top == null ? 0 : top.indices().dim(-1);
-        int row = 0;
-        for (int t = 0; t < from; t++) {
-            row += batch.get(t).mask() ? 1 : 0;
-        }
-        int real = 0;
-        for (int t = from; t < batch.size(); t++) {
-            real += batch.get(t).mask() ? 1 : 0;
-        }
-        long[] emittedCodes = new long[real * cpt];
-        float[] errors = config.emitError() && q != null ? new float[real] : null;
-        int count = 0;
-        for (int t = from; t < batch.size(); t++) {
-            VectorRecord r = batch.get(t);
-            long[] c = new long[cpt];
-            if (!r.mask()) {
-                java.util.Arrays.fill(c, -1L);
-                output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, null, Float.NaN,
-                        r.attributes()), r.eventTime()));
-                continue;
-            }
-            int thisRow = row++;
-            String nonFinite = nonFiniteOutput(q, thisRow, dim);
-            if (nonFinite != null) {
-                deadLetter(r, nonFinite);
-                continue;
-            }
-            System.arraycopy(codes, thisRow * cpt, c, 0, cpt);
-            System.arraycopy(c, 0, emittedCodes, count * cpt, cpt);
-            float[] qv = null;
-            if (config.emitQuantized() && q != null) {
-                qv = new float[dim];
-                System.arraycopy(q, thisRow * dim, qv, 0, dim);
-            }
-            float err = Float.NaN;
-            if (errors != null) {
-                double s = 0;
-                float[] v = r.vector();
-                for (int e = 0; e < dim; e++) {
-                    double d = (double) v[e] - q[thisRow * dim + e];
-                    s += d * d;
-                }
-                err = (float) (s / dim);
-                if (!Float.isFinite(err)) {
-                    deadLetter(r, "non-finite quantization error " + err + " (the vector or the codebook holds values too large for float32)");
-                    continue;
-                }
-                errors[count] = err;
-            }
-            long[] topCodes = null;
-            float[] topDist = null;
-            if (top != null) {
-                topCodes = java.util.Arrays.copyOfRange(top.indices().data(), thisRow * cpt * k, (thisRow + 1) * cpt * k);
-                topDist = java.util.Arrays.copyOfRange(top.floatOrNull("distances").data(), thisRow * cpt * k, (thisRow + 1) * cpt * k);
-            }
-            count++;
-            output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, qv, err, r.attributes(),
-                    topCodes, topDist), r.eventTime()));
-        }
-        if (count > 0) {
-            metrics.batch(count * cpt == emittedCodes.length ? emittedCodes : java.util.Arrays.copyOf(emittedCodes, count * cpt), count,
-                    errors == null || count == errors.length ? errors : java.util.Arrays.copyOf(errors, count));
-        }
-    }
-
-    /** Why a record's quantized output cannot be emitted (a non-finite value), or null. */
-    private static String nonFiniteOutput(float[] q, int t, int dim) {
-        if (q != null) {
-            for (int e = 0; e < dim; e++) {
-                if (!Float.isFinite(q[t * dim + e])) {
-                    return "non-finite quantized value " + q[t * dim + e] + " at index " + e
-                            + " (the vector or the codebook holds values too large for float32)";
-                }
-            }
-        }
-        return null;
+        emitter.emit(output, batch, from, out, version, top, this::deadLetter);
     }
 
     /** The {@code output.topk} nearest codes of {@code x} under {@code p}, or null when not configured. */
@@ -429,15 +325,6 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         return vq.nearestCodes(p, x, config.topk(), backend);
     }
 
-    private static List<VectorRecord> real(List<VectorRecord> records) {
-        List<VectorRecord> l = new ArrayList<>(records.size());
-        for (VectorRecord r : records) {
-            if (r.mask()) {
-                l.add(r);
-            }
-        }
-        return l;
-    }
 
     // ------------------------------------------------------------------ keys and codebooks
 
@@ -743,19 +630,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private Tensor tokens(List<VectorRecord> records) {
-        int dim = quantizer.dim();
-        float[] x = new float[records.size() * dim];
-        for (int i = 0; i < records.size(); i++) {
-            float[] v = records.get(i).vector();
-            if (v.length != dim) {
-                // only possible for records buffered before a restore under another quantizer dim
-                throw new IllegalStateException("key '" + records.get(i).key() + "' has a buffered record of dimension " + v.length
-                        + " but the configured " + quantizer.type() + " expects " + dim
-                        + "; the quantizer configuration changed incompatibly since the checkpoint or savepoint was taken");
-            }
-            System.arraycopy(v, 0, x, i * dim, dim);
-        }
-        return new Tensor(x, records.size(), 1, dim);
+        return MicroBatch.tokens(records, quantizer.dim(), quantizer.type());
     }
 
     private ForwardOptions evalOptions() {
@@ -776,7 +651,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     /** 64-bit FNV-1a of the key's UTF-8 bytes: a stable hash, the same on every JVM. */
-    static long keyHash(String key) {
+    public static long keyHash(String key) {
         long h = 0xcbf29ce484222325L;
         for (byte b : key.getBytes(StandardCharsets.UTF_8)) {
             h ^= b & 0xff;

@@ -43,6 +43,8 @@ public final class QuantizeOperatorConfig implements Serializable {
     private final String backend;
     private final int metricsWindow;
     private final RandomSourceFactory randomSources;
+    private final CodebookScope scope;
+    private final long roundTimeoutMillis;
 
     private QuantizeOperatorConfig(Builder b) {
         this.quantizerType = b.quantizerType;
@@ -63,6 +65,8 @@ public final class QuantizeOperatorConfig implements Serializable {
         this.backend = b.backend;
         this.metricsWindow = b.metricsWindow;
         this.randomSources = b.randomSources;
+        this.scope = b.scope;
+        this.roundTimeoutMillis = b.roundTimeout.toMillis();
     }
 
     public static Builder builder(String quantizerType, Map<String, ?> quantizerArgs) {
@@ -164,6 +168,19 @@ public final class QuantizeOperatorConfig implements Serializable {
         return randomSources;
     }
 
+    /** Whose codebook: one per key (default) or one shared by all keys and subtasks. */
+    public CodebookScope scope() {
+        return scope;
+    }
+
+    /**
+     * Shared learning: how long a subtask with no full batch waits before it closes its part of a
+     * round (with the records it has when {@code batch.max-delay} allows, else with none).
+     */
+    public long roundTimeoutMillis() {
+        return roundTimeoutMillis;
+    }
+
     /** Builder with the defaults documented per method. */
     public static final class Builder {
         private final String quantizerType;
@@ -184,6 +201,8 @@ public final class QuantizeOperatorConfig implements Serializable {
         private String backend;
         private int metricsWindow = 100;
         private RandomSourceFactory randomSources = RandomSourceFactory.seeded();
+        private CodebookScope scope = CodebookScope.KEY;
+        private Duration roundTimeout = Duration.ofMillis(50);
 
         Builder(String quantizerType, Map<String, ?> quantizerArgs) {
             this.quantizerType = Objects.requireNonNull(quantizerType, "quantizer type");
@@ -312,6 +331,18 @@ public final class QuantizeOperatorConfig implements Serializable {
             return this;
         }
 
+        /** {@code key} (default): a codebook per key; {@code shared}: one for all keys and subtasks. */
+        public Builder scope(CodebookScope scope) {
+            this.scope = Objects.requireNonNull(scope);
+            return this;
+        }
+
+        /** Shared learning: the longest a subtask without a full batch holds up a round. Default 50 ms. */
+        public Builder roundTimeout(Duration d) {
+            this.roundTimeout = Objects.requireNonNull(d);
+            return this;
+        }
+
         public QuantizeOperatorConfig build() {
             Quantizer q = Quantizers.create(quantizerType, quantizerArgs);
             if (batchSize < 1) {
@@ -342,6 +373,9 @@ public final class QuantizeOperatorConfig implements Serializable {
             if (sharedParams != null) {
                 QuantizerFiles.load(q, SafeTensors.read(sharedParams, "codebook file"), "");
             }
+            if (scope == CodebookScope.SHARED) {
+                checkShared(q);
+            }
             if (initMinVectors < 0) {
                 long max = 0;
                 for (long s : q.codebookSizes()) {
@@ -350,6 +384,38 @@ public final class QuantizeOperatorConfig implements Serializable {
                 initMinVectors = (int) Math.min(max, Integer.MAX_VALUE);
             }
             return new QuantizeOperatorConfig(this);
+        }
+
+        private void checkShared(Quantizer q) {
+            if (source == CodebookSource.PER_KEY) {
+                throw new IllegalArgumentException("codebook.scope 'shared' serves one codebook to every key; codebook source"
+                        + " 'per-key' gives each key its own (use scope 'key')");
+            }
+            if (roundTimeout.isNegative() || roundTimeout.isZero()) {
+                throw new IllegalArgumentException("the round timeout of shared learning must be positive");
+            }
+            if (source == CodebookSource.INIT && Boolean.TRUE.equals(quantizerArgs.get("kmeans_init"))) {
+                throw new IllegalArgumentException("codebook.scope 'shared' with kmeans_init needs a trained codebook: a codebook"
+                        + " file or one installed through the control stream (kmeans initialisation of a shared codebook is not"
+                        + " supported)");
+            }
+            if (!learn) {
+                return;
+            }
+            String why = null;
+            if (Boolean.TRUE.equals(quantizerArgs.get("kmeans_init"))) {
+                why = "kmeans_init (start from a codebook file, or from the default initialisation)";
+            } else if (Boolean.TRUE.equals(quantizerArgs.get("shared_codebook"))) {
+                why = "shared_codebook";
+            } else if (Boolean.TRUE.equals(quantizerArgs.get("stochastic_sample_codes"))) {
+                why = "stochastic_sample_codes";
+            } else if (Boolean.TRUE.equals(quantizerArgs.get("quantize_dropout"))) {
+                why = "quantize_dropout";
+            }
+            if (why != null) {
+                throw new IllegalArgumentException("learning with codebook.scope 'shared' combines the statistics of every subtask"
+                        + " in one EMA step; it does not support " + why);
+            }
         }
     }
 }

@@ -24,6 +24,7 @@ public final class ForwardOptions {
     private final boolean accumEmaUpdate;
     private final Integer topk;
     private final Integer beamSize;
+    private final EmaStatistics emaStatistics;
 
     private ForwardOptions(Builder b) {
         this.mask = b.mask;
@@ -38,6 +39,7 @@ public final class ForwardOptions {
         this.sampleCodebookTemp = b.sampleCodebookTemp;
         this.freezeCodebook = b.freezeCodebook;
         this.trace = b.trace;
+        this.emaStatistics = b.emaStatistics;
     }
 
     public static ForwardOptions eval() {
@@ -66,6 +68,7 @@ public final class ForwardOptions {
         b.accumEmaUpdate = accumEmaUpdate;
         b.topk = topk;
         b.beamSize = beamSize;
+        b.emaStatistics = emaStatistics;
         return b;
     }
 
@@ -131,6 +134,15 @@ public final class ForwardOptions {
         return beamSize;
     }
 
+    /**
+     * When set in training mode, EMA codebooks record this batch's sufficient statistics here
+     * instead of updating the parameters; {@link EmaStatistics#applyTo} makes the step later,
+     * possibly over the statistics of several batches.
+     */
+    public EmaStatistics emaStatistics() {
+        return emaStatistics;
+    }
+
     public static final class Builder {
         private boolean[] mask;
         private float[] emaUpdateWeight;
@@ -176,6 +188,7 @@ public final class ForwardOptions {
         private Double sampleCodebookTemp;
         private boolean freezeCodebook;
         private boolean trace;
+        private EmaStatistics emaStatistics;
 
         public Builder mode(Mode m) {
             this.mode = Objects.requireNonNull(m);
@@ -209,6 +222,11 @@ public final class ForwardOptions {
 
         public Builder trace(boolean t) {
             this.trace = t;
+            return this;
+        }
+
+        public Builder emaStatistics(EmaStatistics s) {
+            this.emaStatistics = s;
             return this;
         }
 

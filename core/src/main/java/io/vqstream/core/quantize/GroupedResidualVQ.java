@@ -199,6 +199,17 @@ public final class GroupedResidualVQ implements Quantizer {
     }
 
     @Override
+    public int applyEmaLayer(Params params, EmaStatistics.Layer layer, RandomSource random) {
+        for (ResidualVQ r : rvqs) {
+            int n = r.applyEmaLayer(params, layer, random);
+            if (n >= 0) {
+                return n;
+            }
+        }
+        return -1;
+    }
+
+    @Override
     public Tensor decodeTokens(Params params, LongTensor codes) {
         int q = q();
         int m = codes.size() / (groups * q);

@@ -54,6 +54,15 @@ public interface Quantizer {
         return false;
     }
 
+    /**
+     * One EMA step of the codebook named by {@code layer}'s prefix from statistics recorded by
+     * a training forward with {@link ForwardOptions#emaStatistics()}; returns the codes
+     * replaced, or −1 when this quantizer has no such codebook.
+     */
+    default int applyEmaLayer(Params params, EmaStatistics.Layer layer, RandomSource random) {
+        return -1;
+    }
+
     /** Forward on the reference's input layout. TRAIN mode may update {@code params} in place. */
     QuantizerOutput forward(Params params, Tensor input, ForwardOptions options);
 

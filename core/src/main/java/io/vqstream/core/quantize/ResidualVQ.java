@@ -352,6 +352,10 @@ public final class ResidualVQ implements Quantizer {
             Tensor r = lo.floatOrNull("dead_codes_replaced");
             replaced += r == null ? 0 : (int) r.item();
         }
+        if (train && shared && options.emaStatistics() != null) {
+            throw new IllegalArgumentException(type() + ": shared_codebook updates one codebook from every layer's residuals at once;"
+                    + " its statistics cannot be recorded for a later step");
+        }
         if (train && shared && !layers[0].freeze && !options.freezeCodebook()) {
             EmaCodebook cb = layers[0].codebook;
             if (layers[0].emaUpdate) {
@@ -382,6 +386,17 @@ public final class ResidualVQ implements Quantizer {
             traceState(params, out);
         }
         return out;
+    }
+
+    @Override
+    public int applyEmaLayer(Params params, EmaStatistics.Layer layer, RandomSource random) {
+        for (VectorQuantize l : layers) {
+            int r = l.applyEmaLayer(params, layer, random);
+            if (r >= 0) {
+                return r;
+            }
+        }
+        return -1;
     }
 
     /** State after the step, stacked like the reference's per-layer buffers: (q, c, d) or (1, c, d) when shared. */

@@ -400,9 +400,31 @@ public final class VectorQuantize implements Quantizer {
         // 6. EMA update (or accumulation), then dead-code expiry
         boolean updates = train && !freeze && !options.freezeCodebook();
         int replaced = 0;
+        EmaStatistics deferred = options.emaStatistics();
         if (updates && (emaUpdate || codebook.threshold > 0)) {
             CodebookStatistics stats = collect(params, rows, idx, rowMask, rowsPer, be);
-            replaced = applyStatistics(params, stats, learnRows, learnCounts, options, trace);
+            if (deferred == null) {
+                replaced = applyStatistics(params, stats, learnRows, learnCounts, options, trace);
+            } else {
+                // recorded for a later step over the statistics of several batches (shared codebooks)
+                if (sample) {
+                    throw new IllegalArgumentException(type() + ": statistics for a later EMA step need deterministic codes;"
+                            + " stochastic_sample_codes draws them at random");
+                }
+                if (options.accumEmaUpdate() || options.emaUpdateWeight() != null) {
+                    throw new IllegalArgumentException(type() + ": accum_ema_update and ema_update_weight apply to this"
+                            + " codebook's own step, not to statistics recorded for a later one");
+                }
+                EmaStatistics.Layer layer = deferred.startLayer(codebook.prefix, numCb, codebookSize, codebookDim, codebook.threshold > 0);
+                for (int k = 0; k < numCb; k++) {
+                    layer.counts[k] = Arrays.copyOfRange(stats.counts(), k * codebookSize, (k + 1) * codebookSize);
+                    layer.sums[k] = Arrays.copyOfRange(stats.sums(), k * codebookSize * codebookDim, (k + 1) * codebookSize * codebookDim);
+                    layer.rowCounts[k] = learnCounts[k];
+                    if (layer.rows != null) {
+                        layer.rows[k] = Arrays.copyOf(learnRows[k], learnCounts[k] * codebookDim);
+                    }
+                }
+            }
         }
         if (train) {
             out.putScalar("dead_codes_replaced", replaced);
@@ -761,6 +783,30 @@ public final class VectorQuantize implements Quantizer {
             codebook.traceState(params, trace);
         }
         return out;
+    }
+
+    @Override
+    public int applyEmaLayer(Params params, EmaStatistics.Layer layer, RandomSource random) {
+        if (!layer.prefix.equals(codebook.prefix)) {
+            return -1;
+        }
+        if (layer.numCodebooks != codebook.numCodebooks || layer.size != codebook.size || layer.dim != codebook.dim) {
+            throw new IllegalArgumentException(type() + ": statistics of codebook '" + layer.prefix + "' have another shape");
+        }
+        float[] counts = new float[layer.numCodebooks * layer.size];
+        float[] sums = new float[layer.numCodebooks * layer.size * layer.dim];
+        for (int k = 0; k < layer.numCodebooks; k++) {
+            System.arraycopy(layer.counts[k], 0, counts, k * layer.size, layer.size);
+            System.arraycopy(layer.sums[k], 0, sums, k * layer.size * layer.dim, layer.size * layer.dim);
+        }
+        codebook.apply(params, new CodebookStatistics(layer.numCodebooks, layer.size, layer.dim, counts, sums), null, 0, layer.numCodebooks);
+        if (emaUpdate && !manualEmaUpdate) {
+            codebook.renormalize(params);
+        }
+        if (layer.rows == null) {
+            return 0;
+        }
+        return codebook.expire(params, layer.rows, layer.rowCounts, random, null);
     }
 
     private double temperature(ForwardOptions o) {

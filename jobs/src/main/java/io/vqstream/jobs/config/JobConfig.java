@@ -48,6 +48,10 @@ public final class JobConfig {
     public Duration maxDelay;
     // codebook
     public CodebookSource source;
+    /** {@code codebook.scope}: key (default) or shared. */
+    public io.vqstream.operators.CodebookScope scope = io.vqstream.operators.CodebookScope.KEY;
+    /** {@code codebook.round-timeout}: shared learning only. */
+    public Duration roundTimeout = Duration.ofMillis(50);
     public Path codebookFile;
     public Path codebookDir;
     public int initMinVectors;
@@ -174,6 +178,8 @@ public final class JobConfig {
         CodebookSource defaultSource = c.codebookDir != null ? CodebookSource.PER_KEY
                 : c.codebookFile != null ? CodebookSource.FILE : CodebookSource.INIT;
         c.source = cb.choice("source", CodebookSource.class, defaultSource);
+        c.scope = cb.choice("scope", io.vqstream.operators.CodebookScope.class, io.vqstream.operators.CodebookScope.KEY);
+        c.roundTimeout = cb.duration("round-timeout", Duration.ofMillis(50));
         c.initMinVectors = cb.integer("init-min-vectors", -1);
         c.publishEvery = cb.integer("publish-every", 1);
         cb.rejectUnknown();
