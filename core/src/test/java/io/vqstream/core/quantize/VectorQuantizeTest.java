@@ -101,7 +101,7 @@ class VectorQuantizeTest {
             {"codebook_size", "VectorQuantize", "dim", "8", "codebook_size", "0"},
             {"decay", "VectorQuantize", "dim", "8", "codebook_size", "4", "decay", "1.5"},
             {"unknown argument", "VectorQuantize", "dim", "8", "codebook_size", "4", "codebok_dim", "2"},
-            {"affine_param", "VectorQuantize", "dim", "8", "codebook_size", "4", "affine_param", "true"},
+            {"affine_param", "VectorQuantize", "dim", "8", "codebook_size", "4", "affine_param", "true", "use_cosine_sim", "true"},
             {"heads", "ResidualVQ", "dim", "8", "codebook_size", "4", "num_quantizers", "2", "heads", "2"},
             {"divisible", "GroupedResidualVQ", "dim", "9", "codebook_size", "4", "num_quantizers", "2", "groups", "2"},
             {"num_quantizers", "ResidualVQ", "dim", "8", "codebook_size", "4"},
