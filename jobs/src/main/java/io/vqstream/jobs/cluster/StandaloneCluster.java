@@ -403,7 +403,7 @@ public final class StandaloneCluster {
                             .filter(l -> !l.startsWith("\t")).toList();
                     throw new IOException("stop with savepoint of job " + jobId + " failed: " + (trace.isEmpty() ? "(no cause given)"
                             : trace.get(0) + (trace.size() > 1 ? "\n  " + trace.get(trace.size() - 1) : ""))
-                            + "\nthe job goes on running; see " + log("jobmanager"));
+                            + "\nthe job keeps running (Flink restarts it if the stop had begun); see " + log("jobmanager"));
                 }
                 String location = op.path("location").asText();
                 return location.startsWith("file:") ? Path.of(java.net.URI.create(location.replaceFirst("^file:/+", "file:///"))) : Path.of(location);
