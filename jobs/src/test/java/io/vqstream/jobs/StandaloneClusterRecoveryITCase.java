@@ -430,7 +430,9 @@ class StandaloneClusterRecoveryITCase {
         });
 
         // the Prometheus endpoint of a TaskManager running the quantizer serves the vqstream metrics
-        StandaloneCluster.Member metricsTm = cluster.member(taskManagersOf(cluster, jobId2, "quantize").iterator().next());
+        // attached again: `cluster start-taskmanager` recorded taskmanager-4 after `cluster` was read
+        StandaloneCluster current = StandaloneCluster.attach(clusterDir);
+        StandaloneCluster.Member metricsTm = current.member(taskManagersOf(cluster, jobId2, "quantize").iterator().next());
         String metrics = httpGet("http://localhost:" + metricsTm.metricsPort() + "/metrics");
         for (String m : List.of("codebookUsage", "perplexity", "batchSize", "batchLatencyMs", "backendTimeUs", "recordsQuantized")) {
             assertTrue(metrics.contains("flink_taskmanager_job_task_operator_vqstream_" + m), m + " on " + metricsTm.name());
@@ -511,7 +513,8 @@ class StandaloneClusterRecoveryITCase {
                 + malformedCount + " dead letters, " + KEYS + " final codebooks bit-identical to the embedded run");
 
         // cluster stop: no process left, nothing but logs, checkpoints and savepoints in its directory
-        List<StandaloneCluster.Member> members = cluster.members();
+        List<StandaloneCluster.Member> members = current.members();
+        assertEquals(5, members.size(), "the JobManager and 4 TaskManagers");
         vqstream("cluster", "stop", "--dir", clusterDir.toString());
         for (StandaloneCluster.Member m : members) {
             assertFalse(m.alive(), m.name() + " still running");

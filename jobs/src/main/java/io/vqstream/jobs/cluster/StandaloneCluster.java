@@ -65,7 +65,8 @@ public final class StandaloneCluster {
     private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
     private static final Duration STOP_GRACE = Duration.ofSeconds(20);
     private static final String LOG4J = """
-            # written by vqstream cluster start: one log file per process (log.file), Kafka's client chatter at WARN
+            # written by vqstream cluster start: one log file per process (log.file), Kafka's client chatter at WARN,
+            # and no "Name collision" warnings for the Kafka sinks' metrics (as in bin/vqstream's logging)
             monitorInterval = 30
             rootLogger.level = INFO
             rootLogger.appenderRef.file.ref = MainAppender
@@ -81,6 +82,8 @@ public final class StandaloneCluster {
             logger.pekko.level = WARN
             logger.zookeeper.name = org.apache.zookeeper
             logger.zookeeper.level = WARN
+            logger.metricgroup.name = org.apache.flink.metrics
+            logger.metricgroup.level = ERROR
             """;
 
     private final Path dir;
@@ -373,6 +376,18 @@ public final class StandaloneCluster {
         if (!jobId.matches("[0-9a-f]{32}")) {
             throw new ConfigException("not a Flink job id (32 hex digits): " + jobId);
         }
+        String state;
+        try {
+            state = rest().get("/jobs/" + jobId).path("state").asText();
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("HTTP 404")) {
+                throw new ConfigException("no job " + jobId + " on the cluster at " + restAddress() + " (cluster status lists its jobs)");
+            }
+            throw e;
+        }
+        if (!"RUNNING".equals(state)) {
+            throw new ConfigException("job " + jobId + " is " + state + ", not RUNNING: only a running job can be stopped with a savepoint");
+        }
         Files.createDirectories(target);
         JsonNode trigger = rest().post("/jobs/" + jobId + "/stop",
                 Map.of("targetDirectory", target.toAbsolutePath().toUri().toString(), "drain", false, "formatType", "CANONICAL"));
@@ -383,8 +398,12 @@ public final class StandaloneCluster {
             if ("COMPLETED".equals(r.path("status").path("id").asText())) {
                 JsonNode op = r.path("operation");
                 if (op.has("failure-cause")) {
-                    throw new IOException("stop with savepoint of job " + jobId + " failed: " + op.path("failure-cause").path("stack-trace")
-                            .asText().lines().limit(8).reduce((a, b) -> a + "\n" + b).orElse(""));
+                    // the first line and the innermost cause of Flink's stack trace
+                    List<String> trace = op.path("failure-cause").path("stack-trace").asText().lines()
+                            .filter(l -> !l.startsWith("\t")).toList();
+                    throw new IOException("stop with savepoint of job " + jobId + " failed: " + (trace.isEmpty() ? "(no cause given)"
+                            : trace.get(0) + (trace.size() > 1 ? "\n  " + trace.get(trace.size() - 1) : ""))
+                            + "\nthe job keeps running (Flink restarts it if the stop had begun); see " + log("jobmanager"));
                 }
                 String location = op.path("location").asText();
                 return location.startsWith("file:") ? Path.of(java.net.URI.create(location.replaceFirst("^file:/+", "file:///"))) : Path.of(location);
