@@ -4,6 +4,9 @@ shapes, run alternately (ours, peer, ours, peer, ...) so that both see the same 
 load. Writes every raw JSON line to OUT/raw.jsonl and the medians and ratios to OUT/table.md.
 
 usage: python3 bench/side_by_side.py [--reps 3] [--seconds 3] [--out DIR] [--sections assign,cosine,stream,ops]
+                                    [--lanes 16,8] [--no-readme]
+The table, headed by the CPU model and its vector extensions, also replaces the section between
+the side-by-side markers of bench/README.md (unless --no-readme).
 Needs: bench/target/vqstream-bench.jar (mvn -B -pl bench -am package -DskipTests) and the
 peers (bash ../shared/anchors/install.sh)."""
 import argparse, json, os, statistics, subprocess, sys, time
@@ -38,8 +41,25 @@ def last_json(text):
     raise RuntimeError("no JSON line in output:\n" + text[-2000:])
 
 
-def ours(args, seconds, backend="jvm"):
-    cmd = JAVA + args + ["--backend", backend, "--seconds", str(seconds), "--warmup", str(max(1.0, seconds / 2))]
+def cpu_info():
+    """CPU model and its vector extensions (x86 flags of /proc/cpuinfo)."""
+    model, flags = "unknown CPU", []
+    try:
+        for line in open("/proc/cpuinfo"):
+            key, _, val = line.partition(":")
+            key = key.strip()
+            if key == "model name" and model == "unknown CPU":
+                model = val.strip()
+            elif key == "flags" and not flags:
+                flags = val.split()
+    except OSError:
+        pass
+    wanted = [f for f in flags if f in ("sse4_2", "avx", "avx2", "fma") or f.startswith("avx512")]
+    return model, wanted
+
+
+def ours(args, seconds, backend="jvm", lanes=None):
+    cmd = JAVA[:1] + ([f"-Dvqstream.lanes={lanes}"] if lanes else []) + JAVA[1:] + args + ["--backend", backend, "--seconds", str(seconds), "--warmup", str(max(1.0, seconds / 2))]
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode != 0:
         raise RuntimeError(" ".join(cmd) + "\n" + p.stderr[-3000:])
@@ -66,6 +86,8 @@ def main():
     ap.add_argument("--batches", default="256,4096")
     ap.add_argument("--nd4j", action="store_true", help="also run --backend nd4j in the assign section")
     ap.add_argument("--shapes", default=",".join(f"{d}x{k}" for d, k in SHAPES), help="DxK list for assign/cosine")
+    ap.add_argument("--lanes", default="", help="also run the assign section with -Dvqstream.lanes=L for each L listed (e.g. 8)")
+    ap.add_argument("--no-readme", action="store_true", help="do not write the table into bench/README.md")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     raw = open(os.path.join(a.out, "raw.jsonl"), "a")
@@ -92,6 +114,9 @@ def main():
                     keep("ours_l2", ours(["assign", "--dim", str(d), "--codebook-size", str(k), "--batch", str(n)], a.seconds))
                     keep("peer_l2", last_json(python([os.path.join(ANCHORS, "peer_assign.py"), str(d), str(k), str(n),
                                                       str(a.seconds)], env)))
+                    for lanes in [v for v in a.lanes.split(",") if v]:
+                        keep(f"ours_l2_lanes{lanes}", ours(["assign", "--dim", str(d), "--codebook-size", str(k), "--batch", str(n)],
+                                                           a.seconds, lanes=lanes))
                     if a.nd4j:
                         keep("ours_l2_nd4j", ours(["assign", "--dim", str(d), "--codebook-size", str(k), "--batch", str(n)],
                                                   a.seconds, "nd4j"))
@@ -128,10 +153,33 @@ def main():
                 keep("peer_ceiling", json.loads(line))
             os.remove(jl)
     raw.close()
-    table = summarize(rec)
+    model, ext = cpu_info()
+    head = (f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {model} "
+            f"({os.cpu_count()} logical CPUs; vector extensions: {' '.join(ext) or 'none listed'}), one thread each, "
+            f"by `python3 bench/side_by_side.py {' '.join(sys.argv[1:])}`.\n\n")
+    table = head + summarize(rec)
     open(os.path.join(a.out, "table.md"), "w").write(table)
     print(table)
+    if not a.no_readme:
+        write_readme(table)
     print("raw:", os.path.join(a.out, "raw.jsonl"))
+
+
+BEGIN = "<!-- side-by-side:begin (written by bench/side_by_side.py) -->"
+END = "<!-- side-by-side:end -->"
+
+
+def write_readme(table):
+    """Replaces the marked section of bench/README.md (appends one when missing)."""
+    path = os.path.join(HERE, "README.md")
+    text = open(path).read()
+    block = BEGIN + "\n" + table.rstrip() + "\n" + END
+    if BEGIN in text and END in text:
+        text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n## Latest side-by-side run\n\n" + block + "\n"
+    open(path, "w").write(text)
+    print("table written to", path)
 
 
 def med(v):
@@ -155,9 +203,16 @@ def summarize(rec):
     by = lambda kind: [r for r in rec if r["kind"] == kind]
     if by("ours_l2"):
         out.append("### Assignment, L2, one thread (vectors/s)\n")
+        lane_kinds = sorted({r["kind"] for r in rec if r["kind"].startswith("ours_l2_lanes")})
+        tiles = sorted({f"{r.get('lanes')} lanes, tile {r.get('tile')}" for r in by("ours_l2") if r.get("tile")})
+        if tiles:
+            out.append("vqstream kernels: " + "; ".join(tiles) + ".\n")
         out.append("| D | K | N | vqstream jvm | FAISS IndexFlatL2 (OpenBLAS) | oneDNN L2 | ours/FAISS | ours/oneDNN "
-                   "| ours GF/s | oneDNN sgemm ceiling GF/s | share of ceiling |" + (" nd4j | nd4j/ours |" if by("ours_l2_nd4j") else ""))
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|" + ("---|---|" if by("ours_l2_nd4j") else ""))
+                   "| ours/faster peer | ours GF/s | oneDNN sgemm ceiling GF/s | share of ceiling | rows rescored |"
+                   + "".join(f" {k[len('ours_l2_'):]} | {k[len('ours_l2_'):]}/faster peer |" for k in lane_kinds)
+                   + (" nd4j | nd4j/ours |" if by("ours_l2_nd4j") else ""))
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|" + "---|---|" * len(lane_kinds)
+                   + ("---|---|" if by("ours_l2_nd4j") else ""))
         keys = sorted({(r["dim"], r["codebook_size"], r["batch"]) for r in by("ours_l2")}, key=lambda t: (SHAPES.index(t[:2]) if t[:2] in SHAPES else 9, t[2]))
         for d, k, n in keys:
             m = lambda kind, f: [r[f] for r in by(kind) if (r["dim"], r["codebook_size"], r["batch"]) == (d, k, n)]
@@ -170,7 +225,13 @@ def summarize(rec):
             r_on = med([x / y for x, y in zip(o, on)])
             gf = med(m("ours_l2", "gflops"))
             share = med([g / c for g, c in zip(m("ours_l2", "gflops"), ce)])
-            row = f"| {d} | {k} | {n} | {fmt(med(o))} | {fmt(med(fa))} | {fmt(med(on))} | {r_fa:.2f} | {r_on:.2f} | {gf:.1f} | {med(ce):.1f} | {share:.0%} |"
+            r_best = med([x / max(y, z) for x, y, z in zip(o, fa, on)])
+            resc = med(m("ours_l2", "rescored_share")) if all("rescored_share" in r for r in by("ours_l2")) else float("nan")
+            row = (f"| {d} | {k} | {n} | {fmt(med(o))} | {fmt(med(fa))} | {fmt(med(on))} | {r_fa:.2f} | {r_on:.2f} | {r_best:.2f} "
+                   f"| {gf:.1f} | {med(ce):.1f} | {share:.0%} | {resc:.3%} |")
+            for lk in lane_kinds:
+                lv = m(lk, "vectors_per_s")
+                row += f" {fmt(med(lv))} | {med([x / max(y, z) for x, y, z in zip(lv, fa, on)]):.2f} |"
             if by("ours_l2_nd4j"):
                 nd = m("ours_l2_nd4j", "vectors_per_s")
                 row += f" {fmt(med(nd))} | {med([x / y for x, y in zip(nd, o)]):.2f} |"
@@ -206,7 +267,7 @@ def summarize(rec):
         ema = by("ours_ema")
         out.append(f"- EMA step (VectorQuantize train forward, D=256, K=1024, N=4096): {fmt(med([r['p50_us'] for r in ema]) / 1e3)} ms; "
                    f"assignment alone in the same loop {fmt(med([r['assign_p50_us'] for r in ema]) / 1e3)} ms; "
-                   f"ratio {med([r['ema_over_assign'] for r in ema]):.2f} (target ≤ 1.3).")
+                   f"ratio {med([r['ema_over_assign'] for r in ema]):.2f} (target ≤ 1.0).")
         peer = lambda op, f: med([r.get(f) for r in by("peer_ops") if r.get("op") == op and r.get("threads") == 1])
         rvq = by("ours_rvq")
         out.append(f"- RVQ 8×1024, D=128, N=4096: vqstream {fmt(med([r['vectors_per_s'] for r in rvq]))} vectors/s "

@@ -150,7 +150,9 @@ public final class BenchCli {
         json.put("backend", backend.name());
 
         JvmBackend.awaitWarmUp();
+        JvmBackend.get().resetRefereeCounts();
         Result[] r = measure(factory, companion, threads, warmup, seconds);
+        long[] refereed = JvmBackend.get().refereeCounts();
         Result main = r[0];
         json.put("vectors_per_s", round(main.vectorsPerSecond(), 1));
         json.put("p50_us", round(main.p50Micros(), 2));
@@ -170,6 +172,10 @@ public final class BenchCli {
         if (!backend.name().equals("jvm-scalar") && !backend.name().equals("nd4j")) {
             json.put("lanes", JvmBackend.get().lanes());
             json.put("tile", JvmBackend.get().tile());
+            if (refereed[0] > 0) {
+                // rows whose winner the float arg-max could not settle and the referee rescored
+                json.put("rescored_share", round((double) refereed[1] / refereed[0], 6));
+            }
         }
         json.put("seconds", seconds);
         System.out.println(toJson(json));

@@ -235,5 +235,10 @@ final class DemoCommand {
         out.printf(Locale.ROOT, "  codebooks        %d versions produced codes%n", s.versions());
         out.printf(Locale.ROOT, "  dead letters     %d%n", s.deadLetters());
         out.printf(Locale.ROOT, "  wall time        %.1f s, %.0f frames/s%n", s.wallMillis() / 1000.0, s.frames() * 1000.0 / s.wallMillis());
+        long[] refereed = io.vqstream.core.backend.JvmBackend.get().refereeCounts();
+        if (refereed[0] > 0) {
+            // rows the float arg-max could not settle within its error bound, rescored exactly
+            out.printf(Locale.ROOT, "  exact rescoring  %.3f%% of %d assigned rows%n", 100.0 * refereed[1] / refereed[0], refereed[0]);
+        }
     }
 }

@@ -33,6 +33,14 @@ interface FloatKernels {
     /** {@code out[outOff + i*k + j] = ĥ_ij} for rows {@code xOff/d .. +n}. */
     void dots(float[] x, int xOff, int n, int d, float[] cb, int cbOff, int k, float[] bias, float[] out, int outOff);
 
+    /**
+     * One row's fast scores against every code, {@code out[j] = bias[j] + x·c_j} (the referee's
+     * input for a row it cannot decide from the arg-max alone).
+     */
+    default void rowScores(float[] x, int xo, int d, float[] cb, int cbOff, int k, float[] bias, float[] out) {
+        dots(x, xo, 1, d, cb, cbOff, k, bias, out, 0);
+    }
+
     /** {@code counts[j] += 1; sums[j*d ..] += x_i} for every row with {@code j = idx[i] ≥ 0}. */
     void scatterAdd(float[] x, int n, int d, int[] idx, float[] counts, float[] sums);
 }

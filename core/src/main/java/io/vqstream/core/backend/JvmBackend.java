@@ -21,8 +21,12 @@ public final class JvmBackend implements ComputeBackend {
     public static final String WARMUP_PROPERTY = "vqstream.jvm.warmup";
     private static volatile JvmBackend shared;
     private static volatile Thread warmUp;
+    /** Set by the first call from any thread but the warm-up's: the warm-up then stops at once. */
+    private static volatile boolean realWork;
 
     private final FloatKernels kernels;
+    private final java.util.concurrent.atomic.LongAdder rowsAssigned = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder rowsRescored = new java.util.concurrent.atomic.LongAdder();
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
     JvmBackend(FloatKernels kernels) {
@@ -51,7 +55,9 @@ public final class JvmBackend implements ComputeBackend {
      * Until C2 has compiled the Vector API tiles (seconds on a busy machine) they run an order
      * of magnitude slower than afterwards, so the shared instance drives every kernel path on
      * small synthetic batches in a background daemon thread for a few seconds; the first real
-     * micro-batches then find compiled code. {@code -Dvqstream.jvm.warmup=false} turns it off.
+     * micro-batches then find compiled code. It never competes with real work: the first call
+     * from any other thread ends it (after at most the one small batch in flight), and its
+     * rows are not counted by {@link #refereeCounts}. {@code -Dvqstream.jvm.warmup=false} turns it off.
      */
     private void startWarmUp() {
         Thread t = new Thread(() -> {
@@ -71,8 +77,11 @@ public final class JvmBackend implements ComputeBackend {
             float[] y = new float[128 * k];
             // one batch per kernel path: d-vectorised, narrow tile, 2×4 tile, packed tile, chunked depth
             int[][] shapes = {{3, d}, {7, d}, {40, d}, {128, d}, {100, 300}};
-            while (System.nanoTime() < end) {
+            while (System.nanoTime() < end && !realWork) {
                 for (int[] sh : shapes) {
+                    if (realWork) {
+                        break;
+                    }
                     assign(x, sh[0], sh[1], cb, 0, k, Metric.L2, idx, null);
                     assign(x, sh[0], sh[1], cb, 0, k, Metric.DOT, idx, null);
                     linear(x, sh[0], sh[1], cb, null, k, y);
@@ -84,6 +93,12 @@ public final class JvmBackend implements ComputeBackend {
         t.setPriority(Thread.MIN_PRIORITY);
         warmUp = t;
         t.start();
+    }
+
+    private static void realWorkStarted() {
+        if (!realWork && Thread.currentThread() != warmUp) {
+            realWork = true;
+        }
     }
 
     /** Waits for the background warm-up to end (benchmarks start their clocks after it). */
@@ -126,6 +141,26 @@ public final class JvmBackend implements ComputeBackend {
         return "jvm";
     }
 
+    /**
+     * Rows assigned and rows the referee had to rescore since start (or the last
+     * {@link #resetRefereeCounts}): {@code {assigned, rescored}}. The share says how often the
+     * float error window could not settle a row by the arg-max alone.
+     */
+    public long[] refereeCounts() {
+        return new long[] {rowsAssigned.sum(), rowsRescored.sum()};
+    }
+
+    /** Share of assigned rows that were rescored (0 before any row). */
+    public double rescoredShare() {
+        long[] c = refereeCounts();
+        return c[0] == 0 ? 0.0 : (double) c[1] / c[0];
+    }
+
+    public void resetRefereeCounts() {
+        rowsAssigned.reset();
+        rowsRescored.reset();
+    }
+
     /** Float lanes of the kernels (1 for plain loops). */
     public int lanes() {
         VectorSupport.TileShape t = kernels.tileShape();
@@ -138,6 +173,11 @@ public final class JvmBackend implements ComputeBackend {
         return t == null ? "plain loops" : t.describe();
     }
 
+    /** The kernels, to build a second instance with its own counters (tests). */
+    FloatKernels kernelsForTest() {
+        return kernels;
+    }
+
     /** What the kernels run on, for logs and benchmark output. */
     public String describe() {
         return kernels.describe();
@@ -145,6 +185,7 @@ public final class JvmBackend implements ComputeBackend {
 
     @Override
     public void assign(float[] x, int n, int d, float[] codebook, int cbOff, int k, Metric metric, int[] outIdx, float[] outScore) {
+        realWorkStarted();
         checkShapes(x, n, d, codebook, cbOff, k);
         if (n == 0) {
             return;
@@ -174,6 +215,7 @@ public final class JvmBackend implements ComputeBackend {
         kernels.sumSquares(x, 0, n, d, xx, 0);
         Referee referee = new Referee(metric, d, maxNorm);
         float[] bias = null;
+        int rescored = 0;
         for (int i = 0; i < n; i++) {
             if (!referee.certain(xx[i], best[i], second[i])) {
                 if (bias == null) {
@@ -183,8 +225,15 @@ public final class JvmBackend implements ComputeBackend {
                     }
                 }
                 float[] row = s.get(5, k);
-                kernels.dots(x, i * d, 1, d, codebook, cbOff, k, bias, row, 0);
-                outIdx[i] = referee.resolve(x, i * d, codebook, cbOff, k, row, 0, xx[i]);
+                kernels.rowScores(x, i * d, d, codebook, cbOff, k, bias, row);
+                outIdx[i] = referee.resolve(x, i * d, codebook, cbOff, k, row, 0, xx[i], norms);
+                rescored++;
+            }
+        }
+        if (Thread.currentThread() != warmUp) {
+            rowsAssigned.add(n);
+            if (rescored > 0) {
+                rowsRescored.add(rescored);
             }
         }
         if (outScore != null) {
@@ -196,6 +245,7 @@ public final class JvmBackend implements ComputeBackend {
 
     @Override
     public void scores(float[] x, int n, int d, float[] codebook, int cbOff, int k, Metric metric, float[] out) {
+        realWorkStarted();
         checkShapes(x, n, d, codebook, cbOff, k);
         if (n == 0) {
             return;
@@ -226,6 +276,7 @@ public final class JvmBackend implements ComputeBackend {
 
     @Override
     public void linear(float[] x, int n, int in, float[] w, float[] bias, int out, float[] y) {
+        realWorkStarted();
         if (n == 0 || out == 0) {
             return;
         }

@@ -38,7 +38,11 @@ final class Referee {
      * row's approximate ‖x‖² and fast best {@code hBest}. NaN when the inputs are not finite.
      */
     double floor(double xx, double hBest) {
-        double xn = Math.sqrt(xx) * 1.01 + 1e-30;
+        return floor(xx, Math.sqrt(xx) * 1.01 + 1e-30, cmax, hBest);
+    }
+
+    /** {@link #floor(double, double)} for codes of norm at most {@code cmax} ({@code xn ≥ ‖x‖}). */
+    private double floor(double xx, double xn, double cmax, double hBest) {
         if (l2) {
             double m = 2 * gamma * (cmax * cmax + xn * cmax + xn * xn)
                     + (4 * U + d * 0x1p-50) * (xn + cmax) * (xn + cmax);
@@ -61,25 +65,48 @@ final class Referee {
      * codes when the scores are not finite.
      */
     int resolve(float[] x, int xo, float[] codebook, int cbOff, int k, float[] h, int hOff, double xx) {
+        return resolve(x, xo, codebook, cbOff, k, h, hOff, xx, null);
+    }
+
+    /**
+     * As {@link #resolve(float[], int, float[], int, int, float[], int, double)}, with the
+     * codes' float norms {@code norms[j] = ‖c_j‖²} (may be null): then each code's window is
+     * sized by the larger of its own norm and the fast winner's instead of the codebook's
+     * largest, since the bounds above hold for any {@code ‖c‖max} at least both norms. Codes
+     * outside the codebook-wide window are skipped first; the reference's {@code ‖x‖²} is
+     * computed once per row.
+     */
+    int resolve(float[] x, int xo, float[] codebook, int cbOff, int k, float[] h, int hOff, double xx, float[] norms) {
         int fastBest = 0;
         for (int j = 1; j < k; j++) {
             if (h[hOff + j] > h[hOff + fastBest]) {
                 fastBest = j;
             }
         }
-        double f = floor(xx, h[hOff + fastBest]);
+        double hb = h[hOff + fastBest];
+        double f = floor(xx, hb);
         Metric metric = l2 ? Metric.L2 : Metric.DOT;
         if (!Double.isFinite(f) || !Float.isFinite(h[hOff + fastBest])) {
             // the reference's row loop with its comparisons (NaN keeps code 0)
             return ScalarBackend.nearest(x, xo, d, codebook, cbOff, k, metric, null);
         }
+        double xn = Math.sqrt(xx) * 1.01 + 1e-30;
+        float exactXx = l2 ? ScalarBackend.dot(x, xo, x, xo, d) : 0f;
         int best = -1;
         float bestScore = 0f;
         for (int j = 0; j < k; j++) {
             if (!(h[hOff + j] >= f)) {
                 continue;
             }
-            float s = ScalarBackend.score(x, xo, d, codebook, cbOff + j * d, metric);
+            if (norms != null) {
+                double c = Math.sqrt(Math.max(Math.max(norms[fastBest], norms[j]), 0.0)) * 1.01 + 1e-30;
+                if (!(h[hOff + j] >= floor(xx, xn, c, hb))) {
+                    continue;
+                }
+            }
+            int co = cbOff + j * d;
+            float dp = ScalarBackend.dot(x, xo, codebook, co, d);
+            float s = l2 ? ScalarBackend.l2(exactXx, ScalarBackend.dot(codebook, co, codebook, co, d), dp) : dp;
             boolean better = l2 ? s < bestScore : s > bestScore;
             if (best < 0 || better) {
                 best = j;
