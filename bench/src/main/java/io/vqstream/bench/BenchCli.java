@@ -1,5 +1,7 @@
 package io.vqstream.bench;
 
+import io.vqstream.bench.e2e.E2e;
+import io.vqstream.bench.report.JsonLine;
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.JvmBackend;
@@ -10,9 +12,15 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
+import java.util.concurrent.Callable;
 import java.util.concurrent.CyclicBarrier;
 import java.util.function.IntFunction;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Unmatched;
 
 /**
  * {@code bin/vqstream bench <assign|ema|rvq|fsq|lfq> --dim D --codebook-size K --batch N
@@ -29,157 +37,251 @@ import java.util.function.IntFunction;
  * reported as {@code assign_p50_us} and {@code ema_over_assign}.
  *
  * <p>The end-to-end ops ({@code operator}, {@code kafka-quantize}, {@code demo}, {@code soak}:
- * whole Flink jobs, Kafka on 127.0.0.1) are handed to {@link io.vqstream.bench.e2e.E2e}.
+ * whole Flink jobs, Kafka on 127.0.0.1) are handed with their options to {@link E2e}.
  */
-public final class BenchCli {
-    private BenchCli() {}
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Micro-benchmarks of the quantizer kernels and end-to-end benchmarks (bench/README.md); one JSON line per result.",
+        subcommands = {BenchCli.Assign.class, BenchCli.Ema.class, BenchCli.Rvq.class, BenchCli.Fsq.class, BenchCli.Lfq.class,
+                BenchCli.Operator.class, BenchCli.KafkaQuantize.class, BenchCli.Demo.class, BenchCli.Soak.class})
+public final class BenchCli implements Callable<Integer> {
+    @Spec
+    CommandLine.Model.CommandSpec spec;
 
-    public static void main(String[] args) throws Exception {
-        if (args.length == 0 || args[0].startsWith("-")) {
-            usage("missing op");
-        }
-        String op = args[0].toLowerCase(Locale.ROOT);
-        if (io.vqstream.bench.e2e.E2e.handles(op)) {
-            // whole jobs on a mini-cluster and Kafka (bench/README.md, "End-to-end")
-            io.vqstream.bench.e2e.E2e.run(op, Arrays.copyOfRange(args, 1, args.length));
-            return;
-        }
-        Map<String, String> o;
-        try {
-            o = options(args, 1, Set.of("dim", "codebook-size", "batch", "threads", "backend", "seconds", "warmup", "metric",
-                    "quantizers", "levels"));
-        } catch (IllegalArgumentException e) {
-            usage(e.getMessage());
-            return;
-        }
-        String backendName = o.getOrDefault("backend", "auto");
-        ComputeBackend backend = Backends.byName(backendName);
-        int threads = Integer.parseInt(o.getOrDefault("threads", "1"));
-        double seconds = Double.parseDouble(o.getOrDefault("seconds", "10"));
-        double warmup = Double.parseDouble(o.getOrDefault("warmup", String.valueOf(Math.min(5.0, Math.max(1.0, seconds / 2)))));
-
-        Map<String, Object> json = new LinkedHashMap<>();
-        json.put("op", op);
-        IntFunction<Workloads.Call> factory;
-        IntFunction<Workloads.Call> companion = null;
-        int dim;
-        int k;
-        int n;
-        double flopsPerCall = 0;
-        double bytesPerVector = 0;
-        switch (op) {
-            case "assign" -> {
-                dim = intOpt(o, "dim", 256);
-                k = intOpt(o, "codebook-size", 1024);
-                n = intOpt(o, "batch", 4096);
-                String metric = o.getOrDefault("metric", "l2").toLowerCase(Locale.ROOT);
-                if (!metric.equals("l2") && !metric.equals("cosine")) {
-                    usage("--metric must be l2 or cosine");
-                }
-                boolean cos = metric.equals("cosine");
-                int fd = dim;
-                int fk = k;
-                int fn = n;
-                factory = t -> new Workloads.Assign(backend, fd, fk, fn, cos, 100 + t);
-                flopsPerCall = 2.0 * n * k * dim;
-                json.put("metric", metric);
-            }
-            case "ema" -> {
-                dim = intOpt(o, "dim", 256);
-                k = intOpt(o, "codebook-size", 1024);
-                n = intOpt(o, "batch", 4096);
-                int fd = dim;
-                int fk = k;
-                int fn = n;
-                factory = t -> new Workloads.EmaStep(backend, fd, fk, fn, 100 + t);
-                companion = t -> new Workloads.Assign(backend, fd, fk, fn, false, 100 + t);
-            }
-            case "rvq" -> {
-                dim = intOpt(o, "dim", 128);
-                k = intOpt(o, "codebook-size", 1024);
-                n = intOpt(o, "batch", 4096);
-                int q = intOpt(o, "quantizers", 8);
-                int fd = dim;
-                int fk = k;
-                int fn = n;
-                factory = t -> new Workloads.Rvq(backend, fd, fk, fn, q, 100 + t);
-                flopsPerCall = 2.0 * q * n * k * dim;
-                json.put("quantizers", q);
-            }
-            case "fsq" -> {
-                List<Integer> levels = new ArrayList<>();
-                for (String s : o.getOrDefault("levels", "8,5,5,5").split(",")) {
-                    levels.add(Integer.parseInt(s.trim()));
-                }
-                dim = intOpt(o, "dim", levels.size());
-                k = levels.stream().reduce(1, (a, b) -> a * b);
-                if (o.containsKey("codebook-size") && Integer.parseInt(o.get("codebook-size")) != k) {
-                    usage("fsq: --codebook-size is the product of --levels (" + k + ")");
-                }
-                n = intOpt(o, "batch", 65536);
-                int fd = dim;
-                int fn = n;
-                factory = t -> Workloads.Forward.fsq(backend, levels, fd, fn, 100 + t);
-                bytesPerVector = 4.0 * dim + 4.0 * dim + 4;
-                json.put("levels", levels);
-            }
-            case "lfq" -> {
-                k = intOpt(o, "codebook-size", 65536);
-                if (Integer.bitCount(k) != 1 || k < 2) {
-                    usage("lfq: --codebook-size must be a power of two");
-                }
-                int bits = Integer.numberOfTrailingZeros(k);
-                dim = intOpt(o, "dim", bits);
-                if (dim != bits) {
-                    usage("lfq: --dim is log2(--codebook-size) (" + bits + ")");
-                }
-                n = intOpt(o, "batch", 65536);
-                int fn = n;
-                factory = t -> Workloads.Forward.lfq(backend, bits, fn, 100 + t);
-                bytesPerVector = 4.0 * dim + 4.0 * dim + 4;
-            }
-            default -> {
-                usage("unknown op " + op);
-                return;
-            }
-        }
-        json.put("dim", dim);
-        json.put("codebook_size", k);
-        json.put("batch", n);
-        json.put("threads", threads);
-        json.put("backend", backend.name());
-
-        JvmBackend.awaitWarmUp();
-        JvmBackend.get().resetRefereeCounts();
-        Result[] r = measure(factory, companion, threads, warmup, seconds);
-        long[] refereed = JvmBackend.get().refereeCounts();
-        Result main = r[0];
-        json.put("vectors_per_s", round(main.vectorsPerSecond(), 1));
-        json.put("p50_us", round(main.p50Micros(), 2));
-        json.put("calls", main.calls());
-        if (flopsPerCall > 0) {
-            json.put("gflops", round(main.callsPerSecond() * flopsPerCall / 1e9, 2));
-        }
-        if (bytesPerVector > 0) {
-            json.put("gbytes_per_s", round(main.vectorsPerSecond() * bytesPerVector / 1e9, 3));
-        }
-        if (r[1] != null) {
-            json.put("assign_vectors_per_s", round(r[1].vectorsPerSecond(), 1));
-            json.put("assign_p50_us", round(r[1].p50Micros(), 2));
-            json.put("ema_over_assign", round(main.p50Micros() / r[1].p50Micros(), 3));
-        }
-        json.put("backend_detail", detail(backend));
-        if (!backend.name().equals("jvm-scalar") && !backend.name().equals("nd4j")) {
-            json.put("lanes", JvmBackend.get().lanes());
-            json.put("tile", JvmBackend.get().tile());
-            if (refereed[0] > 0) {
-                // rows whose winner the float arg-max could not settle and the referee rescored
-                json.put("rescored_share", round((double) refereed[1] / refereed[0], 6));
-            }
-        }
-        json.put("seconds", seconds);
-        System.out.println(toJson(json));
+    public static void main(String[] args) {
+        System.exit(execute(args));
     }
+
+    /** Runs a bench command line; 0 ok, 2 usage error (one line naming it). */
+    static int execute(String... args) {
+        CommandLine cl = new CommandLine(new BenchCli());
+        cl.setParameterExceptionHandler((ex, badArgs) -> {
+            CommandLine cmd = ex.getCommandLine();
+            cmd.getErr().println("vqstream " + cmd.getCommandSpec().qualifiedName() + ": " + ex.getMessage().lines().findFirst().orElse("")
+                    + " (see 'vqstream " + cmd.getCommandSpec().qualifiedName() + " --help')");
+            return 2;
+        });
+        return cl.execute(args);
+    }
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(System.err);
+        return 2;
+    }
+
+    /** Options every micro-benchmark takes; the sizes default per op. */
+    static final class Common {
+        @Option(names = "--dim", paramLabel = "D", description = "Vector dimension.")
+        Integer dim;
+
+        @Option(names = "--codebook-size", paramLabel = "K", description = "Codes per codebook.")
+        Integer codebookSize;
+
+        @Option(names = "--batch", paramLabel = "N", description = "Vectors per call.")
+        Integer batch;
+
+        @Option(names = "--threads", paramLabel = "T", defaultValue = "1", description = "Threads, each with its own inputs (default ${DEFAULT-VALUE}).")
+        int threads;
+
+        @Option(names = "--backend", defaultValue = "auto", description = "jvm, nd4j, auto or jvm-scalar (default ${DEFAULT-VALUE}).")
+        String backend;
+
+        @Option(names = "--seconds", defaultValue = "10", description = "Measured seconds (default ${DEFAULT-VALUE}).")
+        double seconds;
+
+        @Option(names = "--warmup", paramLabel = "S", description = "Minimum warm-up seconds (default: half the measured time, 1 to 5).")
+        Double warmup;
+
+        int dim(int def) {
+            return dim != null ? dim : def;
+        }
+
+        int codebookSize(int def) {
+            return codebookSize != null ? codebookSize : def;
+        }
+
+        int batch(int def) {
+            return batch != null ? batch : def;
+        }
+    }
+
+    /** One micro-benchmark: the calls to time on each thread, its sizes and what its JSON line adds. */
+    record Workload(IntFunction<Workloads.Call> calls, IntFunction<Workloads.Call> companion, int dim, int codebookSize, int batch,
+                    double flopsPerCall, double bytesPerVector, Map<String, Object> extra) {}
+
+    /** Base of the micro-benchmark commands: the op builds its workload, this measures and prints it. */
+    abstract static class Micro implements Callable<Integer> {
+        @Mixin
+        Common common;
+
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+
+        abstract Workload workload(ComputeBackend backend);
+
+        CommandLine.ParameterException usage(String message) {
+            return new CommandLine.ParameterException(spec.commandLine(), message);
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            ComputeBackend backend = Backends.byName(common.backend);
+            Workload w = workload(backend);
+            double warmup = common.warmup != null ? common.warmup : Math.min(5.0, Math.max(1.0, common.seconds / 2));
+            Map<String, Object> json = new LinkedHashMap<>();
+            json.put("op", spec.name());
+            json.putAll(w.extra());
+            json.put("dim", w.dim());
+            json.put("codebook_size", w.codebookSize());
+            json.put("batch", w.batch());
+            json.put("threads", common.threads);
+            json.put("backend", backend.name());
+            JvmBackend.awaitWarmUp();
+            JvmBackend.get().resetRefereeCounts();
+            Result[] r = measure(w.calls(), w.companion(), common.threads, warmup, common.seconds);
+            long[] refereed = JvmBackend.get().refereeCounts();
+            Result main = r[0];
+            json.put("vectors_per_s", round(main.vectorsPerSecond(), 1));
+            json.put("p50_us", round(main.p50Micros(), 2));
+            json.put("calls", main.calls());
+            if (w.flopsPerCall() > 0) {
+                json.put("gflops", round(main.callsPerSecond() * w.flopsPerCall() / 1e9, 2));
+            }
+            if (w.bytesPerVector() > 0) {
+                json.put("gbytes_per_s", round(main.vectorsPerSecond() * w.bytesPerVector() / 1e9, 3));
+            }
+            if (r[1] != null) {
+                json.put("assign_vectors_per_s", round(r[1].vectorsPerSecond(), 1));
+                json.put("assign_p50_us", round(r[1].p50Micros(), 2));
+                json.put("ema_over_assign", round(main.p50Micros() / r[1].p50Micros(), 3));
+            }
+            json.put("backend_detail", detail(backend));
+            if (!backend.name().equals("jvm-scalar") && !backend.name().equals("nd4j")) {
+                json.put("lanes", JvmBackend.get().lanes());
+                json.put("tile", JvmBackend.get().tile());
+                if (refereed[0] > 0) {
+                    // rows whose winner the float arg-max could not settle and the referee rescored
+                    json.put("rescored_share", round((double) refereed[1] / refereed[0], 6));
+                }
+            }
+            json.put("seconds", common.seconds);
+            JsonLine.print(json);
+            return 0;
+        }
+    }
+
+    @Command(name = "assign", mixinStandardHelpOptions = true, description = "Nearest-code search of N vectors in a K×D codebook.")
+    static final class Assign extends Micro {
+        @Option(names = "--metric", defaultValue = "l2", description = "l2 or cosine (default ${DEFAULT-VALUE}).")
+        String metric;
+
+        @Override
+        Workload workload(ComputeBackend backend) {
+            String m = metric.toLowerCase(Locale.ROOT);
+            if (!m.equals("l2") && !m.equals("cosine")) {
+                throw usage("--metric must be l2 or cosine");
+            }
+            int d = common.dim(256);
+            int k = common.codebookSize(1024);
+            int n = common.batch(4096);
+            boolean cos = m.equals("cosine");
+            return new Workload(t -> new Workloads.Assign(backend, d, k, n, cos, 100 + t), null, d, k, n, 2.0 * n * k * d, 0,
+                    Map.of("metric", m));
+        }
+    }
+
+    @Command(name = "ema", mixinStandardHelpOptions = true,
+            description = "One EMA codebook step of N vectors, alternating call by call with the assignment alone.")
+    static final class Ema extends Micro {
+        @Override
+        Workload workload(ComputeBackend backend) {
+            int d = common.dim(256);
+            int k = common.codebookSize(1024);
+            int n = common.batch(4096);
+            return new Workload(t -> new Workloads.EmaStep(backend, d, k, n, 100 + t), t -> new Workloads.Assign(backend, d, k, n, false, 100 + t),
+                    d, k, n, 0, 0, Map.of());
+        }
+    }
+
+    @Command(name = "rvq", mixinStandardHelpOptions = true, description = "A residual VQ forward pass of Q layers.")
+    static final class Rvq extends Micro {
+        @Option(names = "--quantizers", paramLabel = "Q", defaultValue = "8", description = "Residual layers (default ${DEFAULT-VALUE}).")
+        int quantizers;
+
+        @Override
+        Workload workload(ComputeBackend backend) {
+            int d = common.dim(128);
+            int k = common.codebookSize(1024);
+            int n = common.batch(4096);
+            int q = quantizers;
+            return new Workload(t -> new Workloads.Rvq(backend, d, k, n, q, 100 + t), null, d, k, n, 2.0 * q * n * k * d, 0,
+                    Map.of("quantizers", q));
+        }
+    }
+
+    @Command(name = "fsq", mixinStandardHelpOptions = true, description = "An FSQ forward pass; the codebook size is the product of the levels.")
+    static final class Fsq extends Micro {
+        @Option(names = "--levels", split = ",", defaultValue = "8,5,5,5", description = "Levels per dimension (default ${DEFAULT-VALUE}).")
+        List<Integer> levels;
+
+        @Override
+        Workload workload(ComputeBackend backend) {
+            List<Integer> l = List.copyOf(levels);
+            int k = l.stream().reduce(1, (a, b) -> a * b);
+            if (common.codebookSize != null && common.codebookSize != k) {
+                throw usage("fsq: --codebook-size is the product of --levels (" + k + ")");
+            }
+            int d = common.dim(l.size());
+            int n = common.batch(65536);
+            return new Workload(t -> Workloads.Forward.fsq(backend, l, d, n, 100 + t), null, d, k, n, 0, 4.0 * d + 4.0 * d + 4,
+                    Map.of("levels", l));
+        }
+    }
+
+    @Command(name = "lfq", mixinStandardHelpOptions = true, description = "An LFQ forward pass; the dimension is log2 of the codebook size.")
+    static final class Lfq extends Micro {
+        @Override
+        Workload workload(ComputeBackend backend) {
+            int k = common.codebookSize(65536);
+            if (Integer.bitCount(k) != 1 || k < 2) {
+                throw usage("lfq: --codebook-size must be a power of two");
+            }
+            int bits = Integer.numberOfTrailingZeros(k);
+            int d = common.dim(bits);
+            if (d != bits) {
+                throw usage("lfq: --dim is log2(--codebook-size) (" + bits + ")");
+            }
+            int n = common.batch(65536);
+            return new Workload(t -> Workloads.Forward.lfq(backend, bits, n, 100 + t), null, d, k, n, 0, 4.0 * d + 4.0 * d + 4, Map.of());
+        }
+    }
+
+    /** An end-to-end benchmark: whole Flink jobs (Kafka on 127.0.0.1), its options parsed by {@link E2e}. */
+    abstract static class EndToEnd implements Callable<Integer> {
+        @Unmatched
+        List<String> args = new ArrayList<>();
+
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() throws Exception {
+            E2e.run(spec.name(), args.toArray(new String[0]));
+            return 0;
+        }
+    }
+
+    @Command(name = "operator", description = "Records/s through the quantize operator on a mini-cluster (bench/README.md).")
+    static final class Operator extends EndToEnd {}
+
+    @Command(name = "kafka-quantize", description = "Vectors/s from Kafka through quantize to Kafka (bench/README.md).")
+    static final class KafkaQuantize extends EndToEnd {}
+
+    @Command(name = "demo", description = "Wall time of the demo (bench/README.md).")
+    static final class Demo extends EndToEnd {}
+
+    @Command(name = "soak", description = "A long Kafka run with checkpoint and memory reports (bench/README.md).")
+    static final class Soak extends EndToEnd {}
 
     static String detail(ComputeBackend b) {
         if (b instanceof JvmBackend j) {
@@ -192,19 +294,6 @@ public final class BenchCli {
             return "auto: jvm " + JvmBackend.get().describe() + (Backends.nd4jOnClassPath() ? " / nd4j" : "");
         }
         return b.name();
-    }
-
-    private static int intOpt(Map<String, String> o, String key, int def) {
-        return o.containsKey(key) ? Integer.parseInt(o.get(key)) : def;
-    }
-
-    private static void usage(String why) {
-        System.err.println("vqstream bench: " + why);
-        System.err.println("usage: bench <assign|ema|rvq|fsq|lfq> [--dim D] [--codebook-size K] [--batch N] [--threads T]\n"
-                + "             [--backend jvm|nd4j|auto|jvm-scalar] [--seconds S] [--warmup S] [--metric l2|cosine]\n"
-                + "             [--quantizers Q] [--levels 8,5,5,5]\n"
-                + "       bench <operator|kafka-quantize|demo|soak> [options]   (end-to-end; see bench/README.md)");
-        System.exit(2);
     }
 
     /** Call durations of one op over all threads. */
@@ -340,89 +429,6 @@ public final class BenchCli {
     private static double round(double v, int digits) {
         double f = Math.pow(10, digits);
         return Math.round(v * f) / f;
-    }
-
-    /**
-     * {@code --name value} and {@code --name=value} options from {@code args[from..]}, each
-     * checked against {@code known}.
-     *
-     * @throws IllegalArgumentException naming the argument that is not an option, lacks its value or is unknown
-     */
-    public static Map<String, String> options(String[] args, int from, Set<String> known) {
-        Map<String, String> o = new LinkedHashMap<>();
-        for (int i = from; i < args.length; i++) {
-            String a = args[i];
-            if (!a.startsWith("--")) {
-                throw new IllegalArgumentException("unexpected argument " + a);
-            }
-            String key = a.substring(2);
-            String value;
-            int eq = key.indexOf('=');
-            if (eq >= 0) {
-                value = key.substring(eq + 1);
-                key = key.substring(0, eq);
-            } else if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
-                // a switch such as --exactly-once
-                value = "true";
-            } else {
-                value = args[++i];
-            }
-            if (!known.contains(key)) {
-                throw new IllegalArgumentException("unknown option --" + key + " (known: --"
-                        + String.join(", --", known.stream().sorted().toList()) + ")");
-            }
-            o.put(key, value);
-        }
-        return o;
-    }
-
-    public static String toJson(Map<String, Object> m) {
-        StringBuilder sb = new StringBuilder("{");
-        for (Map.Entry<String, Object> e : m.entrySet()) {
-            if (sb.length() > 1) {
-                sb.append(',');
-            }
-            sb.append('"').append(e.getKey()).append("\":").append(value(e.getValue()));
-        }
-        return sb.append('}').toString();
-    }
-
-    private static String value(Object v) {
-        if (v instanceof Number || v instanceof Boolean) {
-            return v.toString();
-        }
-        if (v instanceof Map<?, ?> mm) {
-            StringBuilder sb = new StringBuilder("{");
-            for (Map.Entry<?, ?> e : mm.entrySet()) {
-                if (sb.length() > 1) {
-                    sb.append(',');
-                }
-                sb.append(value(String.valueOf(e.getKey()))).append(':').append(value(e.getValue()));
-            }
-            return sb.append('}').toString();
-        }
-        if (v instanceof List<?> l) {
-            StringBuilder sb = new StringBuilder("[");
-            for (Object x : l) {
-                if (sb.length() > 1) {
-                    sb.append(',');
-                }
-                sb.append(value(x));
-            }
-            return sb.append(']').toString();
-        }
-        String s = String.valueOf(v);
-        StringBuilder sb = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') {
-                sb.append('\\').append(c);
-            } else if (c < 0x20) {
-                sb.append(String.format("\\u%04x", (int) c));
-            } else {
-                sb.append(c);
-            }
-        }
-        return sb.append('"').toString();
     }
 
     /** A growable long array. */

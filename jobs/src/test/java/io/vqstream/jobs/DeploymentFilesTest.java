@@ -229,14 +229,14 @@ class DeploymentFilesTest {
         List<String> ignore = Files.readAllLines(DOCKER.resolve("Dockerfile.dockerignore")).stream()
                 .map(String::trim).filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
         assertEquals("*", ignore.get(0), "the context is cut down to the copied files");
-        String jar = "jobs/target/" + finalName(ROOT.resolve("jobs/pom.xml")) + ".jar";
+        String jar = "jobs/target/" + shadedJar(ROOT.resolve("jobs/pom.xml"));
         boolean copiesJar = false;
         for (Map.Entry<String, String> copy : d.copies.entrySet()) {
             String src = copy.getKey();
             assertTrue(ignore.contains("!" + src), "Dockerfile.dockerignore lets " + src + " into the build context");
             if (src.endsWith(".jar")) {
                 copiesJar = true;
-                assertEquals(jar, src, "the jobs module's shaded jar (finalName in jobs/pom.xml)");
+                assertEquals(jar, src, "the jobs module's shaded jar (the shade plugin's outputFile in jobs/pom.xml)");
                 Path built = ROOT.resolve(src);
                 if (Files.exists(built)) {
                     try (JarFile j = new JarFile(built.toFile())) {
@@ -353,7 +353,7 @@ class DeploymentFilesTest {
         assertEquals(VqstreamCli.class.getName(), cmd.get(c + 1));
         Dockerfile d = Dockerfile.read(DOCKERFILE);
         String jar = cmd.get(c + 2);
-        assertEquals(jar, d.copies.get("jobs/target/" + finalName(ROOT.resolve("jobs/pom.xml")) + ".jar"), "the jar path inside the image");
+        assertEquals(jar, d.copies.get("jobs/target/" + shadedJar(ROOT.resolve("jobs/pom.xml"))), "the jar path inside the image");
         String sub = cmd.get(c + 3);
         assertTrue(new CommandLine(new VqstreamCli()).getSubcommands().containsKey(sub), "vqstream has a subcommand " + sub);
         String config = cmd.get(cmd.indexOf("--config") + 1);
@@ -601,9 +601,10 @@ class DeploymentFilesTest {
         return m.group(1);
     }
 
-    private static String finalName(Path pom) throws IOException {
-        Matcher m = Pattern.compile("<finalName>([^<]+)</finalName>").matcher(Files.readString(pom));
-        assertTrue(m.find(), pom + " names its finalName");
+    /** The file name of the shaded jar: the shade plugin writes it to ${project.build.directory}/NAME. */
+    private static String shadedJar(Path pom) throws IOException {
+        Matcher m = Pattern.compile("<outputFile>\\$\\{project\\.build\\.directory}/([^<]+)</outputFile>").matcher(Files.readString(pom));
+        assertTrue(m.find(), pom + " names the shaded jar's outputFile");
         return m.group(1);
     }
 

@@ -1,6 +1,6 @@
 package io.vqstream.bench.e2e;
 
-import io.vqstream.bench.BenchCli;
+import io.vqstream.bench.report.JsonLine;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -24,7 +24,7 @@ import org.apache.logging.log4j.core.config.Configurator;
  * Every op prints JSON lines on stdout; logs (warnings, and vqstream's own INFO lines) go to stderr.
  */
 public final class E2e {
-    /** The ops handled here; {@link BenchCli} hands them over before parsing its own options. */
+    /** The ops handled here; the bench command line hands them over with their options unparsed. */
     public static final List<String> OPS = List.of("operator", "kafka-quantize", "demo", "soak");
 
     private E2e() {}
@@ -74,8 +74,7 @@ public final class E2e {
     }
 
     static void print(Map<String, Object> json) {
-        System.out.println(BenchCli.toJson(json));
-        System.out.flush();
+        JsonLine.print(json);
     }
 
     static double round(double v, int digits) {
@@ -112,12 +111,32 @@ public final class E2e {
             }
         }
 
+        /** {@code --name value} and {@code --name=value}, each checked against {@code known}. */
         static Opts parse(String op, String[] args, Set<String> known) {
-            try {
-                return new Opts(BenchCli.options(args, 0, known));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException(e.getMessage());
+            Map<String, String> o = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < args.length; i++) {
+                String a = args[i];
+                if (!a.startsWith("--")) {
+                    throw new UsageException("unexpected argument " + a);
+                }
+                String key = a.substring(2);
+                String value;
+                int eq = key.indexOf('=');
+                if (eq >= 0) {
+                    value = key.substring(eq + 1);
+                    key = key.substring(0, eq);
+                } else {
+                    if (i + 1 >= args.length) {
+                        throw new UsageException("missing value for " + a);
+                    }
+                    value = args[++i];
+                }
+                if (!known.contains(key)) {
+                    throw new UsageException("unknown option --" + key + " (known: --" + String.join(", --", known.stream().sorted().toList()) + ")");
+                }
+                o.put(key, value);
             }
+            return new Opts(o);
         }
 
         String str(String key, String def) {

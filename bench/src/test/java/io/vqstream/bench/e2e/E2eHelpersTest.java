@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.vqstream.bench.BenchCli;
+import io.vqstream.bench.report.JsonLine;
 import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -59,7 +59,7 @@ class E2eHelpersTest {
         m.put("op", "soak");
         m.put("memory", inner);
         m.put("runs", List.of(1.5, 2.0));
-        assertEquals("{\"op\":\"soak\",\"memory\":{\"a\":1,\"b\":\"x\\\"y\"},\"runs\":[1.5,2.0]}", BenchCli.toJson(m));
+        assertEquals("{\"op\":\"soak\",\"memory\":{\"a\":1,\"b\":\"x\\\"y\"},\"runs\":[1.5,2.0]}", JsonLine.of(m));
     }
 
     @Test
