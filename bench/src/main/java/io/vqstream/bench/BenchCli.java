@@ -167,6 +167,10 @@ public final class BenchCli {
             json.put("ema_over_assign", round(main.p50Micros() / r[1].p50Micros(), 3));
         }
         json.put("backend_detail", detail(backend));
+        if (!backend.name().equals("jvm-scalar") && !backend.name().equals("nd4j")) {
+            json.put("lanes", JvmBackend.get().lanes());
+            json.put("tile", JvmBackend.get().tile());
+        }
         json.put("seconds", seconds);
         System.out.println(toJson(json));
     }
@@ -351,10 +355,10 @@ public final class BenchCli {
             if (eq >= 0) {
                 value = key.substring(eq + 1);
                 key = key.substring(0, eq);
+            } else if (i + 1 >= args.length || args[i + 1].startsWith("--")) {
+                // a switch such as --exactly-once
+                value = "true";
             } else {
-                if (i + 1 >= args.length) {
-                    throw new IllegalArgumentException("missing value for " + a);
-                }
                 value = args[++i];
             }
             if (!known.contains(key)) {

@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -86,7 +87,7 @@ final class FileJobs {
         err.println("vqstream: " + codes + " code records written to " + output.toAbsolutePath()
                 + (codebooksOut != null ? ", " + snapshots + " codebook snapshots to " + codebooksOut.toAbsolutePath() : "")
                 + (deadLetters == 0 ? "" : ", " + deadLetters + " dead letters"));
-        return 0;
+        return exitCode(codes, deadLetters);
     }
 
     /** Codes JSON lines + a directory of codebook snapshots → vectors JSON lines. */
@@ -96,17 +97,7 @@ final class FileJobs {
         if (!Files.isDirectory(codebooksDir)) {
             throw new ConfigException("--codebooks: not a directory: " + codebooksDir);
         }
-        List<CodebookSnapshot> snapshots = new ArrayList<>();
-        CodebookSnapshotCodec codec = new CodebookSnapshotCodec();
-        try (Stream<Path> files = Files.list(codebooksDir)) {
-            for (Path f : files.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList()) {
-                Decoded<CodebookSnapshot> d = codec.decode(Files.readAllBytes(f), new Origin(null, 0, 0));
-                if (!d.ok()) {
-                    throw new ConfigException("--codebooks: " + f + ": " + d.deadLetter().reason());
-                }
-                snapshots.add(d.value());
-            }
-        }
+        List<CodebookSnapshot> snapshots = readSnapshots(codebooksDir);
         if (snapshots.isEmpty()) {
             throw new ConfigException("--codebooks: no codebook snapshots (*.safetensors) in " + codebooksDir);
         }
@@ -130,7 +121,36 @@ final class FileJobs {
         staged.commit();
         err.println("vqstream: " + vectors + " vectors written to " + output.toAbsolutePath()
                 + (deadLetters == 0 ? "" : ", " + deadLetters + " dead letters"));
-        return 0;
+        return exitCode(vectors, deadLetters);
+    }
+
+    /** Exit code of a run over files when every record failed: nothing was produced, everything became a dead letter. */
+    static final int ALL_RECORDS_FAILED = 3;
+
+    /** 0, or {@link #ALL_RECORDS_FAILED} when records came in and every one of them became a dead letter. */
+    static int exitCode(long produced, long deadLetters) {
+        return produced == 0 && deadLetters > 0 ? ALL_RECORDS_FAILED : 0;
+    }
+
+    /**
+     * Every snapshot in a directory, in the order a decoder must see them: by key, then by
+     * version as a number ({@code alice@2} before {@code alice@10}). Sorting file names would put
+     * version 10 first; a code of version 2 arriving then finds only a newer codebook.
+     */
+    static List<CodebookSnapshot> readSnapshots(Path codebooksDir) throws IOException {
+        List<CodebookSnapshot> snapshots = new ArrayList<>();
+        CodebookSnapshotCodec codec = new CodebookSnapshotCodec();
+        try (Stream<Path> files = Files.list(codebooksDir)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".safetensors")).toList()) {
+                Decoded<CodebookSnapshot> d = codec.decode(Files.readAllBytes(f), new Origin(null, 0, 0));
+                if (!d.ok()) {
+                    throw new ConfigException("--codebooks: " + f + ": " + d.deadLetter().reason());
+                }
+                snapshots.add(d.value());
+            }
+        }
+        snapshots.sort(Comparator.comparing(CodebookSnapshot::key).thenComparingLong(CodebookSnapshot::version));
+        return snapshots;
     }
 
     /** {@code <name>@<version>.safetensors}, the key's name by {@link KeyFileNames} (the snapshot's metadata holds the key). */
@@ -197,7 +217,7 @@ final class FileJobs {
         return n;
     }
 
-    private static long countFiles(Path dir) throws IOException {
+    static long countFiles(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return 0;
         }

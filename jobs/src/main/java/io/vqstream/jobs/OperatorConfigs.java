@@ -19,10 +19,14 @@ final class OperatorConfigs {
                 .batchSize(c.batchSize)
                 .maxDelay(c.maxDelay)
                 .source(c.source)
+                .scope(c.scope)
+                .roundTimeout(c.roundTimeout)
                 .seed(c.seed)
                 .publishEvery(c.publishEvery)
                 .emitQuantized(c.emitQuantized)
                 .emitError(c.emitError)
+                .accumulate(c.accumulate)
+                .topk(c.topk)
                 .backend(c.backend != null ? c.backend : System.getProperty(io.vqstream.core.backend.Backends.PROPERTY));
         if (c.initMinVectors > 0) {
             b.initMinVectors(c.initMinVectors);

@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.io.KeyFileNames;
@@ -11,6 +12,8 @@ import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.core.quantize.RandomSource;
 import io.vqstream.core.tensor.Tensor;
+import io.vqstream.operators.batch.CodeEmitter;
+import io.vqstream.operators.batch.MicroBatch;
 import io.vqstream.operators.metrics.QuantizerMetrics;
 import io.vqstream.operators.record.CodeRecord;
 import io.vqstream.operators.record.CodebookSnapshot;
@@ -76,6 +79,7 @@ import org.apache.flink.util.OutputTag;
  * message falls relative to the data depends on arrival; every code carries the codebook
  * version that produced it.
  */
+@Internal
 public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         implements TwoInputStreamOperator<VectorRecord, ControlMessage, CodeRecord>, Triggerable<String, VoidNamespace>,
         BoundedMultiInput {
@@ -104,6 +108,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     private transient BroadcastState<String, ControlMessage> globalControl;
     private transient InternalTimerService<VoidNamespace> timers;
     private transient QuantizerMetrics metrics;
+    private transient CodeEmitter emitter;
 
     public QuantizeOperator(QuantizeOperatorConfig config) {
         this.config = config;
@@ -132,6 +137,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         buffer = getRuntimeContext().getListState(new ListStateDescriptor<>(BUFFER_STATE, VectorRecord.typeInfo()));
         timers = getInternalTimerService("vq-batch-timers", VoidNamespaceSerializer.INSTANCE, this);
         metrics = new QuantizerMetrics(getMetricGroup(), config.metricsWindow(), quantizer.codebookSizes());
+        emitter = new CodeEmitter(quantizer.codesPerToken(), quantizer.dim(), config.emitQuantized(), config.emitError(), metrics);
     }
 
     @Override
@@ -181,30 +187,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private String validate(VectorRecord r) {
-        if (r.key() == null) {
-            return "missing key";
-        }
-        float[] v = r.vector();
-        if (v == null) {
-            return "missing vector";
-        }
-        if (v.length != quantizer.dim()) {
-            return "wrong dimension: vector has " + v.length + " values, the quantizer expects " + quantizer.dim();
-        }
-        double squaredNorm = 0;
-        for (int i = 0; i < v.length; i++) {
-            if (!Float.isFinite(v[i])) {
-                return "non-finite value " + v[i] + " at index " + i;
-            }
-            squaredNorm += (double) v[i] * v[i];
-        }
-        // distances and the error term are float32: a finite but huge vector (1e30) would make
-        // them Infinity and, when learning, carry that into the key's codebook
-        if (squaredNorm > Float.MAX_VALUE) {
-            return "vector too large: its squared norm " + (float) Math.sqrt(squaredNorm) + "^2 exceeds the float32 range ("
-                    + Float.MAX_VALUE + ")";
-        }
-        return null;
+        return MicroBatch.problem(r, quantizer.dim());
     }
 
     private boolean learning(KeyMeta m) {
@@ -238,11 +221,15 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         long version = cs.version();
         long step = cs.step();
         long keyHash = keyHash(currentKey());
-        Tensor x = tokens(batch);
+        // masked records ("mask": false, gated silence) pass through with code −1 and never learn
+        List<VectorRecord> real = MicroBatch.unmasked(batch);
+        Tensor x = real.isEmpty() ? null : tokens(real);
         long t0 = System.nanoTime();
         QuantizerOutput codesOut = null;
         boolean changed = false;
-        if (m.initPending) {
+        if (x == null) {
+            // nothing to learn from: the masked records are emitted below
+        } else if (m.initPending) {
             ForwardOptions init = ForwardOptions.builder().mode(io.vqstream.core.quantize.Mode.TRAIN).freezeCodebook(true)
                     .backend(backend).random(config.randomSources().create(config.seed(), keyHash, step, RandomSourceFactory.Purpose.INIT)).build();
             codesOut = quantizer.forwardTokens(p, x, init);
@@ -252,23 +239,30 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             publish(version, step, p);
         }
         long codesVersion = version;
-        if (learning(m)) {
+        // top-k with the codebook that selects this batch's codes (before its EMA step)
+        QuantizerOutput top = x == null ? null : topk(p, x);
+        if (learning(m) && x != null) {
+            // learn.accumulate N: micro-batches 1..N−1 of a cycle only add their statistics
+            boolean accumulateOnly = config.accumulate() > 1 && (step + 1) % config.accumulate() != 0;
             ForwardOptions train = ForwardOptions.builder().mode(io.vqstream.core.quantize.Mode.TRAIN).backend(backend)
+                    .accumEmaUpdate(accumulateOnly)
                     .random(config.randomSources().create(config.seed(), keyHash, step, RandomSourceFactory.Purpose.STEP)).build();
             QuantizerOutput out = quantizer.forwardTokens(p, x, train);
             if (codesOut == null) {
                 codesOut = out;
             }
             step++;
-            version = nextVersion(m);
             changed = true;
-            metrics.emaSteps.inc();
+            if (!accumulateOnly) {
+                version = nextVersion(m);
+                metrics.emaSteps.inc();
+            }
             metrics.trainingLoss(out.totalLoss());
             Tensor replaced = out.floatOrNull("dead_codes_replaced");
             if (replaced != null) {
                 metrics.deadCodesReplaced.inc((long) replaced.item());
             }
-            if (config.publishEvery() > 0 && step % config.publishEvery() == 0) {
+            if (!accumulateOnly && config.publishEvery() > 0 && step % config.publishEvery() == 0) {
                 publish(version, step, p);
             }
         }
@@ -276,10 +270,10 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         if (changed) {
             codebook.update(new CodebookState(version, step, p));
         }
-        if (codesOut == null) {
+        if (codesOut == null && x != null) {
             codesOut = quantizer.forwardTokens(p, x, evalOptions());
         }
-        emit(batch, m.emitted, codesOut, codesVersion);
+        emit(batch, m.emitted, codesOut, codesVersion, top);
         List<VectorRecord> rest = new ArrayList<>(all.subList(n, all.size()));
         buffer.update(rest);
         m.buffered = rest.size();
@@ -298,9 +292,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             CodebookState cs = codebook.value();
             Params p = cs.params() != null ? checked(cs.params()) : sharedDefault();
             long t0 = System.nanoTime();
-            QuantizerOutput out = quantizer.forwardTokens(p, tokens(pending), evalOptions());
+            List<VectorRecord> real = MicroBatch.unmasked(pending);
+            Tensor x = real.isEmpty() ? null : tokens(real);
+            QuantizerOutput out = x == null ? null : quantizer.forwardTokens(p, x, evalOptions());
             metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
-            emit(pending, 0, out, cs.version());
+            emit(pending, 0, out, cs.version(), x == null ? null : topk(p, x));
         }
         if (keepForLearning) {
             m.emitted = m.buffered;
@@ -317,67 +313,18 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         emitPending(m, false);
     }
 
-    private void emit(List<VectorRecord> batch, int from, QuantizerOutput out, long version) {
-        int cpt = quantizer.codesPerToken();
-        int dim = quantizer.dim();
-        long[] codes = out.indices().data();
-        // RandomProjectionQuantizer yields codes only: no quantized vector, no error
-        float[] q = out.quantized() == null ? null : out.quantized().data();
-        long[] emittedCodes = new long[(batch.size() - from) * cpt];
-        float[] errors = config.emitError() && q != null ? new float[batch.size() - from] : null;
-        int count = 0;
-        for (int t = from; t < batch.size(); t++) {
-            VectorRecord r = batch.get(t);
-            String nonFinite = nonFiniteOutput(q, t, dim);
-            if (nonFinite != null) {
-                deadLetter(r, nonFinite);
-                continue;
-            }
-            long[] c = new long[cpt];
-            System.arraycopy(codes, t * cpt, c, 0, cpt);
-            System.arraycopy(c, 0, emittedCodes, count * cpt, cpt);
-            float[] qv = null;
-            if (config.emitQuantized() && q != null) {
-                qv = new float[dim];
-                System.arraycopy(q, t * dim, qv, 0, dim);
-            }
-            float err = Float.NaN;
-            if (errors != null) {
-                double s = 0;
-                float[] v = r.vector();
-                for (int e = 0; e < dim; e++) {
-                    double d = (double) v[e] - q[t * dim + e];
-                    s += d * d;
-                }
-                err = (float) (s / dim);
-                if (!Float.isFinite(err)) {
-                    deadLetter(r, "non-finite quantization error " + err + " (the vector or the codebook holds values too large for float32)");
-                    continue;
-                }
-                errors[count] = err;
-            }
-            count++;
-            output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, qv, err, r.attributes()),
-                    r.eventTime()));
-        }
-        if (count > 0) {
-            metrics.batch(count * cpt == emittedCodes.length ? emittedCodes : java.util.Arrays.copyOf(emittedCodes, count * cpt), count,
-                    errors == null || count == errors.length ? errors : java.util.Arrays.copyOf(errors, count));
-        }
+    private void emit(List<VectorRecord> batch, int from, QuantizerOutput out, long version, QuantizerOutput top) {
+        emitter.emit(output, batch, from, out, version, top, this::deadLetter);
     }
 
-    /** Why a record's quantized output cannot be emitted (a non-finite value), or null. */
-    private static String nonFiniteOutput(float[] q, int t, int dim) {
-        if (q != null) {
-            for (int e = 0; e < dim; e++) {
-                if (!Float.isFinite(q[t * dim + e])) {
-                    return "non-finite quantized value " + q[t * dim + e] + " at index " + e
-                            + " (the vector or the codebook holds values too large for float32)";
-                }
-            }
+    /** The {@code output.topk} nearest codes of {@code x} under {@code p}, or null when not configured. */
+    private QuantizerOutput topk(Params p, Tensor x) {
+        if (config.topk() <= 0 || !(quantizer instanceof io.vqstream.core.quantize.VectorQuantize vq)) {
+            return null;
         }
-        return null;
+        return vq.nearestCodes(p, x, config.topk(), backend);
     }
+
 
     // ------------------------------------------------------------------ keys and codebooks
 
@@ -480,8 +427,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private void publish(long version, long step, Params p) {
+        Params snapshot = p.copy();
+        // statistics pending under learn.accumulate are operator state, not part of a codebook
+        List.copyOf(snapshot.names()).stream().filter(n -> n.contains("_codebook.accum.")).forEach(snapshot::remove);
         output.collect(CODEBOOKS, new StreamRecord<>(new CodebookSnapshot(currentKey(), version, step, quantizer.type(),
-                config.quantizerArgsJson(), p.copy())));
+                config.quantizerArgsJson(), snapshot)));
     }
 
     // ------------------------------------------------------------------ control
@@ -680,19 +630,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private Tensor tokens(List<VectorRecord> records) {
-        int dim = quantizer.dim();
-        float[] x = new float[records.size() * dim];
-        for (int i = 0; i < records.size(); i++) {
-            float[] v = records.get(i).vector();
-            if (v.length != dim) {
-                // only possible for records buffered before a restore under another quantizer dim
-                throw new IllegalStateException("key '" + records.get(i).key() + "' has a buffered record of dimension " + v.length
-                        + " but the configured " + quantizer.type() + " expects " + dim
-                        + "; the quantizer configuration changed incompatibly since the checkpoint or savepoint was taken");
-            }
-            System.arraycopy(v, 0, x, i * dim, dim);
-        }
-        return new Tensor(x, records.size(), 1, dim);
+        return MicroBatch.tokens(records, quantizer.dim(), quantizer.type());
     }
 
     private ForwardOptions evalOptions() {
@@ -713,7 +651,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     /** 64-bit FNV-1a of the key's UTF-8 bytes: a stable hash, the same on every JVM. */
-    static long keyHash(String key) {
+    public static long keyHash(String key) {
         long h = 0xcbf29ce484222325L;
         for (byte b : key.getBytes(StandardCharsets.UTF_8)) {
             h ^= b & 0xff;

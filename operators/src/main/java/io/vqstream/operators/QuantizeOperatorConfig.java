@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vqstream.core.io.QuantizerFiles;
@@ -19,6 +20,7 @@ import java.util.Objects;
  * Everything a {@link QuantizeOperator} needs, validated when built. Serializable into the job
  * graph; a shared parameter file travels as its safetensors bytes.
  */
+@PublicEvolving
 public final class QuantizeOperatorConfig implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,9 +38,13 @@ public final class QuantizeOperatorConfig implements Serializable {
     private final int publishEvery;
     private final boolean emitQuantized;
     private final boolean emitError;
+    private final int accumulate;
+    private final int topk;
     private final String backend;
     private final int metricsWindow;
     private final RandomSourceFactory randomSources;
+    private final CodebookScope scope;
+    private final long roundTimeoutMillis;
 
     private QuantizeOperatorConfig(Builder b) {
         this.quantizerType = b.quantizerType;
@@ -48,6 +54,8 @@ public final class QuantizeOperatorConfig implements Serializable {
         this.maxDelayMillis = b.maxDelay == null ? 0 : b.maxDelay.toMillis();
         this.source = b.source;
         this.sharedParams = b.sharedParams;
+        this.accumulate = b.accumulate;
+        this.topk = b.topk;
         this.perKeyDir = b.perKeyDir;
         this.initMinVectors = b.initMinVectors;
         this.seed = b.seed;
@@ -57,6 +65,8 @@ public final class QuantizeOperatorConfig implements Serializable {
         this.backend = b.backend;
         this.metricsWindow = b.metricsWindow;
         this.randomSources = b.randomSources;
+        this.scope = b.scope;
+        this.roundTimeoutMillis = b.roundTimeout.toMillis();
     }
 
     public static Builder builder(String quantizerType, Map<String, ?> quantizerArgs) {
@@ -101,6 +111,16 @@ public final class QuantizeOperatorConfig implements Serializable {
 
     public CodebookSource source() {
         return source;
+    }
+
+    /** Micro-batches whose statistics make one EMA step ({@code learn.accumulate}; 1: every micro-batch). */
+    public int accumulate() {
+        return accumulate;
+    }
+
+    /** Nearest codes (with distances) on each code record ({@code output.topk}; 0: none). */
+    public int topk() {
+        return topk;
     }
 
     /** The shared default parameters, or null when none is configured. */
@@ -148,6 +168,19 @@ public final class QuantizeOperatorConfig implements Serializable {
         return randomSources;
     }
 
+    /** Whose codebook: one per key (default) or one shared by all keys and subtasks. */
+    public CodebookScope scope() {
+        return scope;
+    }
+
+    /**
+     * Shared learning: how long a subtask with no full batch waits before it closes its part of a
+     * round (with the records it has when {@code batch.max-delay} allows, else with none).
+     */
+    public long roundTimeoutMillis() {
+        return roundTimeoutMillis;
+    }
+
     /** Builder with the defaults documented per method. */
     public static final class Builder {
         private final String quantizerType;
@@ -163,9 +196,13 @@ public final class QuantizeOperatorConfig implements Serializable {
         private int publishEvery = 1;
         private boolean emitQuantized = false;
         private boolean emitError = true;
+        private int accumulate = 1;
+        private int topk = 0;
         private String backend;
         private int metricsWindow = 100;
         private RandomSourceFactory randomSources = RandomSourceFactory.seeded();
+        private CodebookScope scope = CodebookScope.KEY;
+        private Duration roundTimeout = Duration.ofMillis(50);
 
         Builder(String quantizerType, Map<String, ?> quantizerArgs) {
             this.quantizerType = Objects.requireNonNull(quantizerType, "quantizer type");
@@ -256,6 +293,27 @@ public final class QuantizeOperatorConfig implements Serializable {
             return this;
         }
 
+        /**
+         * With learning, the statistics of {@code n} micro-batches are accumulated and applied as
+         * one EMA step (the reference's {@code accum_ema_update}); equal to one step on their union.
+         */
+        public Builder accumulate(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("accumulate must be at least 1, got " + n);
+            }
+            this.accumulate = n;
+            return this;
+        }
+
+        /** The {@code k} nearest codes with their distances on every code record (VectorQuantize; 0: off). */
+        public Builder topk(int k) {
+            if (k < 0) {
+                throw new IllegalArgumentException("topk must be 0 (off) or positive, got " + k);
+            }
+            this.topk = k;
+            return this;
+        }
+
         public Builder backend(String backend) {
             this.backend = backend;
             return this;
@@ -273,6 +331,18 @@ public final class QuantizeOperatorConfig implements Serializable {
             return this;
         }
 
+        /** {@code key} (default): a codebook per key; {@code shared}: one for all keys and subtasks. */
+        public Builder scope(CodebookScope scope) {
+            this.scope = Objects.requireNonNull(scope);
+            return this;
+        }
+
+        /** Shared learning: the longest a subtask without a full batch holds up a round. Default 50 ms. */
+        public Builder roundTimeout(Duration d) {
+            this.roundTimeout = Objects.requireNonNull(d);
+            return this;
+        }
+
         public QuantizeOperatorConfig build() {
             Quantizer q = Quantizers.create(quantizerType, quantizerArgs);
             if (batchSize < 1) {
@@ -283,6 +353,9 @@ public final class QuantizeOperatorConfig implements Serializable {
             }
             if (publishEvery < 0) {
                 throw new IllegalArgumentException("publish.every must be >= 0");
+            }
+            if (topk > 0 && !(q instanceof io.vqstream.core.quantize.VectorQuantize)) {
+                throw new IllegalArgumentException("output.topk needs a VectorQuantize quantizer, not " + quantizerType);
             }
             if (metricsWindow < 1) {
                 throw new IllegalArgumentException("metrics window must be at least 1");
@@ -300,6 +373,9 @@ public final class QuantizeOperatorConfig implements Serializable {
             if (sharedParams != null) {
                 QuantizerFiles.load(q, SafeTensors.read(sharedParams, "codebook file"), "");
             }
+            if (scope == CodebookScope.SHARED) {
+                checkShared(q);
+            }
             if (initMinVectors < 0) {
                 long max = 0;
                 for (long s : q.codebookSizes()) {
@@ -308,6 +384,38 @@ public final class QuantizeOperatorConfig implements Serializable {
                 initMinVectors = (int) Math.min(max, Integer.MAX_VALUE);
             }
             return new QuantizeOperatorConfig(this);
+        }
+
+        private void checkShared(Quantizer q) {
+            if (source == CodebookSource.PER_KEY) {
+                throw new IllegalArgumentException("codebook.scope 'shared' serves one codebook to every key; codebook source"
+                        + " 'per-key' gives each key its own (use scope 'key')");
+            }
+            if (roundTimeout.isNegative() || roundTimeout.isZero()) {
+                throw new IllegalArgumentException("the round timeout of shared learning must be positive");
+            }
+            if (source == CodebookSource.INIT && Boolean.TRUE.equals(quantizerArgs.get("kmeans_init"))) {
+                throw new IllegalArgumentException("codebook.scope 'shared' with kmeans_init needs a trained codebook: a codebook"
+                        + " file or one installed through the control stream (kmeans initialisation of a shared codebook is not"
+                        + " supported)");
+            }
+            if (!learn) {
+                return;
+            }
+            String why = null;
+            if (Boolean.TRUE.equals(quantizerArgs.get("kmeans_init"))) {
+                why = "kmeans_init (start from a codebook file, or from the default initialisation)";
+            } else if (Boolean.TRUE.equals(quantizerArgs.get("shared_codebook"))) {
+                why = "shared_codebook";
+            } else if (Boolean.TRUE.equals(quantizerArgs.get("stochastic_sample_codes"))) {
+                why = "stochastic_sample_codes";
+            } else if (Boolean.TRUE.equals(quantizerArgs.get("quantize_dropout"))) {
+                why = "quantize_dropout";
+            }
+            if (why != null) {
+                throw new IllegalArgumentException("learning with codebook.scope 'shared' combines the statistics of every subtask"
+                        + " in one EMA step; it does not support " + why);
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.operators.record.CodeRecord;
 import io.vqstream.operators.record.CodebookSnapshot;
 import io.vqstream.operators.record.ControlMessage;
@@ -22,6 +23,7 @@ import org.apache.flink.util.OutputTag;
  * key-check's, {@code uid + "-keys"}, and without a control stream {@code uid + "-no-control"} and
  * {@code uid + "-no-control-messages"}) must stay stable for savepoints to restore.
  */
+@PublicEvolving
 public final class VqStreams {
     private static final OutputTag<DeadLetter> NO_KEY = new OutputTag<>("vq-no-key", DeadLetter.typeInfo());
 
@@ -37,6 +39,9 @@ public final class VqStreams {
      */
     public static Quantized quantize(DataStream<VectorRecord> vectors, DataStream<ControlMessage> control,
                                      QuantizeOperatorConfig config, String uid) {
+        if (config.scope() == CodebookScope.SHARED) {
+            return quantizeShared(vectors, control, config, uid);
+        }
         // at the input's parallelism, so it chains to the input: a rebalance here would interleave
         // one key's records from several subtasks and make its micro-batches depend on timing
         SingleOutputStreamOperator<VectorRecord> keyed = vectors
@@ -55,6 +60,24 @@ public final class VqStreams {
                 .uid(uid);
         DataStream<DeadLetter> dead = codes.getSideOutput(QuantizeOperator.DEAD_LETTERS).union(keyed.getSideOutput(NO_KEY));
         return new Quantized(codes, codes.getSideOutput(QuantizeOperator.CODEBOOKS), dead);
+    }
+
+    /**
+     * Shared scope: no key-by. Without a control stream the operator chains to its input; with
+     * one it reads the input over a forward edge and the control stream broadcast. Records without
+     * a key are dead-lettered by the operator itself.
+     */
+    private static Quantized quantizeShared(DataStream<VectorRecord> vectors, DataStream<ControlMessage> control,
+                                            QuantizeOperatorConfig config, String uid) {
+        SingleOutputStreamOperator<CodeRecord> codes;
+        if (control == null) {
+            codes = vectors.transform("vq-quantize", CodeRecord.typeInfo(), new SharedQuantizeOperatorFactory(config, false)).uid(uid);
+        } else {
+            codes = vectors.forward().connect(control.broadcast())
+                    .transform("vq-quantize", CodeRecord.typeInfo(), new SharedQuantizeOperatorFactory(config, true)).uid(uid);
+        }
+        codes.setParallelism(vectors.getParallelism());
+        return new Quantized(codes, codes.getSideOutput(QuantizeOperator.CODEBOOKS), codes.getSideOutput(QuantizeOperator.DEAD_LETTERS));
     }
 
     /** The decoder's outputs. */

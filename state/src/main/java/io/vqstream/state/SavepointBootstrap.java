@@ -1,5 +1,6 @@
 package io.vqstream.state;
 
+import org.apache.flink.annotation.Internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -58,6 +59,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * checked to hold keyed state for the operator, since a misconfigured bootstrap can silently
  * produce an empty one.
  */
+@Internal
 public final class SavepointBootstrap {
     private static final String SUFFIX = ".safetensors";
 

@@ -1,6 +1,7 @@
 package io.vqstream.state;
 
 import io.vqstream.core.io.KeyFileNames;
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
@@ -42,6 +43,7 @@ import org.apache.flink.util.Collector;
  * <p>The export job reads the savepoint in the environment of the calling JVM and writes the
  * files from there: the output directory must be writable by it.
  */
+@Internal
 public final class SavepointExport {
     private static final String EXPORTED = "exported";
     private static final String MISMATCH = "mismatch";

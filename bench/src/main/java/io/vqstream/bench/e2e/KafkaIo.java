@@ -71,9 +71,19 @@ final class KafkaIo {
         private final String[] bodies;
         private final byte[][] keyBytes;
 
+        private final float[][] pool;
+        private final boolean binary;
+
         Vectors(int keys, int dim, long seed) {
+            this(keys, dim, seed, false);
+        }
+
+        /** @param binary records in the binary vector format instead of JSON */
+        Vectors(int keys, int dim, long seed, boolean binary) {
             this.keys = keys;
+            this.binary = binary;
             float[][] pool = OperatorBench.gaussianPool(seed, 4096, dim);
+            this.pool = pool;
             bodies = new String[pool.length];
             for (int i = 0; i < pool.length; i++) {
                 StringBuilder sb = new StringBuilder(dim * 12);
@@ -95,6 +105,12 @@ final class KafkaIo {
         ProducerRecord<byte[], byte[]> record(String topic, long i, long ts) {
             int k = (int) (i % keys);
             int slot = (int) Long.remainderUnsigned(i * 0x9E3779B97F4A7C15L, bodies.length);
+            if (binary) {
+                byte[] v = io.vqstream.connectors.serde.VectorCodec.encode(
+                        new io.vqstream.operators.record.VectorRecord("key-" + k, i / keys, ts, pool[slot]),
+                        io.vqstream.connectors.serde.WireFormat.BINARY);
+                return new ProducerRecord<>(topic, keyBytes[k], v);
+            }
             String json = "{\"key\":\"key-" + k + "\",\"seq\":" + (i / keys) + ",\"ts\":" + ts + bodies[slot];
             return new ProducerRecord<>(topic, keyBytes[k], json.getBytes(StandardCharsets.UTF_8));
         }
@@ -106,6 +122,23 @@ final class KafkaIo {
             }
             return (int) (s / bodies.length);
         }
+    }
+
+    /** The first code of every JSON code record of a topic, by "key/seq" (read until n records or 60 s of nothing new). */
+    static Map<String, Long> jsonCodes(String bootstrap, String topic, long n) throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Map<String, Long> out = new java.util.HashMap<>();
+        try (KafkaConsumer<byte[], byte[]> c = fromBeginning(bootstrap, topic, true)) {
+            long idleSince = System.nanoTime();
+            while (out.size() < n && System.nanoTime() - idleSince < 60_000_000_000L) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    com.fasterxml.jackson.databind.JsonNode t = json.readTree(r.value());
+                    out.put(t.get("key").asText() + "/" + t.get("seq").asLong(), t.get("codes").get(0).asLong());
+                    idleSince = System.nanoTime();
+                }
+            }
+        }
+        return out;
     }
 
     /** Writes n vectors and waits until the broker has all of them; returns the seconds it took. */

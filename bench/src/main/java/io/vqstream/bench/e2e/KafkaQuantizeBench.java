@@ -29,16 +29,38 @@ import java.util.Set;
  */
 final class KafkaQuantizeBench {
     static final Set<String> OPTIONS = Set.of("vectors", "keys", "dim", "codebook-size", "delivery", "reps", "batch", "max-delay",
-            "parallelism", "backend", "seed", "checkpoint-interval", "learn", "timeout");
+            "parallelism", "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook", "peer");
+
+    static final String PYTHON = "/usr/bin/python3";
 
     private KafkaQuantizeBench() {}
+
+    /** bench/peer_kafka_quantize.py, found from the working directory (the repository root, as bin/vqstream runs). */
+    static Path peerScript() {
+        Path p = Path.of("bench", "peer_kafka_quantize.py").toAbsolutePath();
+        if (!Files.isRegularFile(p)) {
+            throw new IllegalStateException("the Python peer " + p + " is missing; run from the repository root or pass --peer false");
+        }
+        return p;
+    }
 
     static int run(Opts o) throws Exception {
         long n = o.longValue("vectors", 200_000);
         int keys = o.integer("keys", 1000);
         int dim = o.integer("dim", 128);
         int k = o.integer("codebook-size", 1024);
-        List<String> deliveries = o.strings("delivery", "at-least-once,exactly-once");
+        List<String> deliveries = Boolean.parseBoolean(o.str("exactly-once", "false")) ? List.of("exactly-once")
+                : o.strings("delivery", "at-least-once,exactly-once");
+        String scope = o.str("scope", "key");
+        if (!scope.equals("key") && !scope.equals("shared")) {
+            throw new Opts.UsageException("--scope takes key or shared, got " + scope);
+        }
+        String format = o.str("format", "json");
+        if (!format.equals("json") && !format.equals("binary")) {
+            throw new Opts.UsageException("--format takes json or binary, got " + format);
+        }
+        // file: one frozen (or starting) codebook from a .npy, as a trained codebook is deployed; init: seeded per key/scope
+        String codebook = o.str("codebook", "file");
         for (String d : deliveries) {
             if (!d.equals("at-least-once") && !d.equals("exactly-once")) {
                 throw new Opts.UsageException("--delivery takes at-least-once and/or exactly-once, got " + d);
@@ -53,17 +75,30 @@ final class KafkaQuantizeBench {
         String cpInterval = o.str("checkpoint-interval", null);
         boolean learn = Boolean.parseBoolean(o.str("learn", "false"));
         long timeout = o.longValue("timeout", 900);
+        // the Python peer reads the same JSON topic with the same frozen codebook, after each of our runs
+        boolean peer = Boolean.parseBoolean(o.str("peer", "true")) && codebook.equals("file") && format.equals("json") && !learn
+                && Files.isExecutable(Path.of(PYTHON));
 
         Path work = Files.createTempDirectory("vq-bench-kafka-quantize");
         try (ChildBroker broker = ChildBroker.start("1g")) {
             String bs = broker.bootstrapServers();
-            KafkaIo.Vectors vectors = new KafkaIo.Vectors(keys, dim, seed);
+            KafkaIo.Vectors vectors = new KafkaIo.Vectors(keys, dim, seed, format.equals("binary"));
+            Path npy = null;
+            if (codebook.equals("file")) {
+                npy = work.resolve("codebook.npy");
+                float[][] rows = OperatorBench.gaussianPool(seed + 1, k, dim);
+                float[] flat = new float[k * dim];
+                for (int j = 0; j < k; j++) {
+                    System.arraycopy(rows[j], 0, flat, j * dim, dim);
+                }
+                io.vqstream.core.io.Npy.write(npy, new io.vqstream.core.tensor.Tensor(flat, k, dim));
+            }
             int run = 0;
             for (int p : pars) {
                 String input = "vectors-p" + p;
                 KafkaIo.createTopic(bs, input, p, false);
                 double fill = KafkaIo.prefill(bs, input, n, vectors);
-                System.err.printf("input topic %s (%d partitions): %d JSON vectors (~%d bytes each) written in %.1f s (%.0f/s)%n", input, p, n,
+                System.err.printf("input topic %s (%d partitions): %d " + format + " vectors (~%d bytes each) written in %.1f s (%.0f/s)%n", input, p, n,
                         vectors.averageBytes(), fill, n / fill);
                 for (String delivery : deliveries) {
                     boolean eo = delivery.equals("exactly-once");
@@ -72,13 +107,18 @@ final class KafkaQuantizeBench {
                     List<Double> firstCode = new ArrayList<>();
                     List<Double> toSubmit = new ArrayList<>();
                     List<Double> loads = new ArrayList<>();
+                    List<Double> peerTotal = new ArrayList<>();
+                    List<Double> peerFlowing = new ArrayList<>();
+                    String agree = null;
                     long counted = -1;
                     for (int rep = 0; rep < reps; rep++) {
                         run++;
                         String out = "codes-" + run;
                         KafkaIo.createTopic(bs, out, p, true);
                         Path cfg = work.resolve("quantize-" + run + ".yaml");
-                        Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval));
+                        Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval)
+                                + "codebook:\n  scope: " + scope + "\n" + (npy != null ? "  file: " + npy + "\n" : "")
+                                + "input:\n  format: " + format + "\noutput:\n  format: " + format + "\n");
                         loads.add(E2e.loadAverage());
                         List<String> args = new ArrayList<>(List.of("quantize", "--config", cfg.toString(), "--bootstrap-servers", bs,
                                 "--input-topic", input, "--output-topic", out, "--dead-letter-topic", "dead-letters-" + run,
@@ -108,12 +148,42 @@ final class KafkaQuantizeBench {
                                 toSubmit.add((submitted - t0) / 1e9);
                                 Thread.sleep(1000);
                                 counted = counter.count();
-                                System.err.printf("kafka-quantize %s p=%d rep %d: %.0f vectors/s from submission (%.2f s), %.0f/s while flowing"
+                                System.err.printf("kafka-quantize " + scope + " " + format + " %s p=%d rep %d: %.0f vectors/s from submission (%.2f s), %.0f/s while flowing"
                                                 + " (%.2f s of appends), first code readable %.2f s after submission; %d codes counted%n",
                                         delivery, p, rep + 1, n / s, s, n / span, span, firstCode.get(firstCode.size() - 1), counted);
                             }
                         } finally {
                             ChildBroker.deleteTree(work.resolve("checkpoints-" + run));
+                        }
+                        if (peer) {
+                            String peerOut = "peer-codes-" + run;
+                            KafkaIo.createTopic(bs, peerOut, p, true);
+                            try (KafkaIo.Counter counter = new KafkaIo.Counter(bs, peerOut, eo)) {
+                                List<String> cmd = new ArrayList<>(List.of(PYTHON, peerScript().toString(), bs, input, peerOut, npy.toString(),
+                                        Long.toString(n), "--group", "peer-" + run));
+                                if (eo) {
+                                    cmd.add("--exactly-once");
+                                }
+                                long started = System.nanoTime();
+                                Process proc = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                                long done = counter.awaitCount(n, Duration.ofSeconds(timeout));
+                                String line = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+                                proc.waitFor();
+                                if (done < 0) {
+                                    throw new IllegalStateException("the Python peer wrote only " + counter.count() + " of " + n + " codes");
+                                }
+                                double span = (counter.maxTimestamp() - counter.minTimestamp()) / 1000.0;
+                                peerTotal.add(n / ((done - started) / 1e9));
+                                peerFlowing.add(n / span);
+                                System.err.printf("python peer %s rep %d: %.0f vectors/s from start (incl. interpreter and torch import), %.0f/s"
+                                        + " while flowing; %s%n", delivery, rep + 1, peerTotal.get(peerTotal.size() - 1), n / span, line);
+                                if (rep == 0) {
+                                    Map<String, Long> ours = KafkaIo.jsonCodes(bs, out, n);
+                                    Map<String, Long> theirs = KafkaIo.jsonCodes(bs, peerOut, n);
+                                    long same = ours.entrySet().stream().filter(e -> e.getValue().equals(theirs.get(e.getKey()))).count();
+                                    agree = same + " of " + ours.size();
+                                }
+                            }
                         }
                     }
                     Map<String, Object> json = new LinkedHashMap<>();
@@ -122,6 +192,9 @@ final class KafkaQuantizeBench {
                     json.put("dim", dim);
                     json.put("codebook_size", k);
                     json.put("learn", learn);
+                    json.put("scope", scope);
+                    json.put("format", format);
+                    json.put("codebook", codebook);
                     json.put("delivery", delivery);
                     json.put("vectors", n);
                     json.put("keys", keys);
@@ -137,6 +210,15 @@ final class KafkaQuantizeBench {
                     json.put("command_to_submission_s_median", E2e.round(E2e.median(toSubmit), 2));
                     json.put("codes_counted_last_run", counted);
                     json.put("backend", backend);
+                    if (!peerFlowing.isEmpty()) {
+                        double ours = E2e.median(flowing);
+                        double theirs = E2e.median(peerFlowing);
+                        json.put("peer", "python confluent-kafka + ujson + torch oneDNN, one batch per poll of 500");
+                        json.put("peer_vectors_per_s", E2e.round(E2e.median(peerTotal), 0));
+                        json.put("peer_vectors_per_s_flowing", E2e.round(theirs, 0));
+                        json.put("ratio_flowing_vs_peer", E2e.round(ours / theirs, 2));
+                        json.put("codes_equal_to_peer", agree);
+                    }
                     json.put("load_1m", loads);
                     E2e.print(json);
                 }

@@ -2,6 +2,7 @@ package io.vqstream.bench.e2e;
 
 import io.vqstream.bench.e2e.E2e.Opts;
 import io.vqstream.operators.CodebookSource;
+import io.vqstream.operators.CodebookScope;
 import io.vqstream.operators.QuantizeOperatorConfig;
 import io.vqstream.operators.VqStreams;
 import io.vqstream.operators.record.CodeRecord;
@@ -37,7 +38,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  */
 final class OperatorBench {
     static final Set<String> OPTIONS = Set.of("quantizer", "dim", "codebook-size", "quantizers", "learn", "batch", "keys",
-            "parallelism", "records", "reps", "backend", "seed", "publish-every", "warmup-records");
+            "parallelism", "records", "reps", "backend", "seed", "publish-every", "warmup-records", "scope");
 
     /** Distinct vectors the generator cycles through (4 MiB at D=128): generation stays out of the measurement. */
     static final int POOL = 8192;
@@ -73,13 +74,14 @@ final class OperatorBench {
         String backend = o.str("backend", "auto");
         long seed = o.longValue("seed", 7);
         int publishEvery = o.integer("publish-every", 1);
+        CodebookScope scope = CodebookScope.byName(o.str("scope", "key"));
 
         // warm-up: compiles the operator, the serializers and the kernels of both paths
         long warm = o.longValue("warmup-records", 100_000);
         if (warm > 0) {
             for (boolean l : learns) {
                 long t0 = System.nanoTime();
-                Run r = runOnce(type, args, l, 16, keys, pars.get(0), warm, backend, seed, publishEvery);
+                Run r = runOnce(type, args, l, 16, keys, pars.get(0), warm, backend, seed, publishEvery, scope);
                 System.err.printf("warm-up (learn=%s, batch 16, %d records): %.0f records/s, job %.1f s%n", l, warm, r.recordsPerSecond(),
                         (System.nanoTime() - t0) / 1e9);
             }
@@ -95,11 +97,11 @@ final class OperatorBench {
                     for (int rep = 0; rep < reps; rep++) {
                         loads.add(E2e.loadAverage());
                         long t0 = System.nanoTime();
-                        Run r = runOnce(type, args, l, b, keys, p, records, backend, seed, publishEvery);
+                        Run r = runOnce(type, args, l, b, keys, p, records, backend, seed, publishEvery, scope);
                         jobs.add((System.nanoTime() - t0) / 1e9);
                         rates.add(r.recordsPerSecond());
                         secondHalf.add(r.secondHalfPerSecond());
-                        System.err.printf("operator %s learn=%s batch=%d p=%d rep %d: %.0f records/s (%.2f s first-to-last), second half %.0f"
+                        System.err.printf("operator " + scope.configName() + " %s learn=%s batch=%d p=%d rep %d: %.0f records/s (%.2f s first-to-last), second half %.0f"
                                         + " records/s, job %.1f s%n",
                                 type, l, b, p, rep + 1, r.recordsPerSecond(), r.seconds(), r.secondHalfPerSecond(), jobs.get(jobs.size() - 1));
                     }
@@ -109,6 +111,7 @@ final class OperatorBench {
                     json.put("dim", dim);
                     json.put("codebook_size", k);
                     json.put("learn", l);
+                    json.put("scope", scope.configName());
                     json.put("batch", b);
                     json.put("keys", keys);
                     json.put("parallelism", p);
@@ -151,7 +154,7 @@ final class OperatorBench {
     }
 
     static Run runOnce(String type, Map<String, Object> args, boolean learn, int batch, int keys, int parallelism, long records,
-                       String backend, long seed, int publishEvery) throws Exception {
+                       String backend, long seed, int publishEvery, CodebookScope scope) throws Exception {
         FIRST.set(Long.MAX_VALUE);
         LAST.set(Long.MIN_VALUE);
         COUNT.set(0);
@@ -165,7 +168,7 @@ final class OperatorBench {
         int dim = (Integer) args.get("dim");
         DataGeneratorSource<VectorRecord> source = new DataGeneratorSource<>(new Generator(keys, dim, seed), records, VectorRecord.typeInfo());
         QuantizeOperatorConfig config = QuantizeOperatorConfig.builder(type, args).learn(learn).batchSize(batch).maxDelay(Duration.ZERO)
-                .source(CodebookSource.INIT).backend(backend).seed(seed).publishEvery(publishEvery).build();
+                .source(CodebookSource.INIT).backend(backend).seed(seed).publishEvery(publishEvery).scope(scope).build();
         VqStreams.Quantized q = VqStreams.quantize(env.fromSource(source, WatermarkStrategy.noWatermarks(), "vectors"), null, config,
                 "vq-quantize");
         q.codes().sinkTo(new CountingSink()).name("count");

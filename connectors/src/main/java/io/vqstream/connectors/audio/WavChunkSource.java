@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -21,6 +22,7 @@ import org.apache.flink.connector.datagen.source.GeneratorFunction;
  * broken file fails before the job starts, with a one-line message. Run it at parallelism 1 to
  * keep each stream's chunks in order (the front end also reorders within its bound).
  */
+@Internal
 public final class WavChunkSource {
     private WavChunkSource() {}
 

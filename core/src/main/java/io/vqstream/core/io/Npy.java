@@ -1,5 +1,6 @@
 package io.vqstream.core.io;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -16,6 +17,7 @@ import java.util.regex.Pattern;
  * Reads and writes NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0): little- or
  * big-endian float16/32/64 and int8/16/32/64/uint8/bool arrays, C or Fortran order.
  */
+@Internal
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([<>|=])([a-zA-Z])(\\d+)'");

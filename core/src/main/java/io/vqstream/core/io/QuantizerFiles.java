@@ -1,5 +1,6 @@
 package io.vqstream.core.io;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.ParamSpec;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
@@ -24,6 +25,7 @@ import java.util.Map;
  * {@code embed}, {@code cluster_size} = 1, {@code initted} = true). A name can be prefixed
  * (e.g. {@code model.quantizer.}) when the quantizer was a submodule.
  */
+@Internal
 public final class QuantizerFiles {
     private QuantizerFiles() {}
 

@@ -1,5 +1,6 @@
 package io.vqstream.core.io;
 
+import org.apache.flink.annotation.Internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,6 +28,7 @@ import java.util.Map;
  * <p>Reading validates everything a hostile or damaged file can get wrong (header size, JSON,
  * dtype, shape/offset agreement, ranges beyond the data block) and names the tensor at fault.
  */
+@Internal
 public final class SafeTensors {
     /** Headers above this size are rejected before allocation (the format's own limit is 100 MB). */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -21,6 +22,7 @@ import java.util.Map;
  *       and token-major codes {@code (b, n, codesPerToken)}, used by the operators.</li>
  * </ul>
  */
+@PublicEvolving
 public interface Quantizer {
 
     /** The reference class name, e.g. {@code VectorQuantize}. */
@@ -50,6 +52,15 @@ public interface Quantizer {
     /** Whether {@link Mode#TRAIN} updates EMA state in {@link Params} (the VQ family). */
     default boolean learnsOnline() {
         return false;
+    }
+
+    /**
+     * One EMA step of the codebook named by {@code layer}'s prefix from statistics recorded by
+     * a training forward with {@link ForwardOptions#emaStatistics()}; returns the codes
+     * replaced, or −1 when this quantizer has no such codebook.
+     */
+    default int applyEmaLayer(Params params, EmaStatistics.Layer layer, RandomSource random) {
+        return -1;
     }
 
     /** Forward on the reference's input layout. TRAIN mode may update {@code params} in place. */

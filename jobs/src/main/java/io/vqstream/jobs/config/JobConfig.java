@@ -1,5 +1,6 @@
 package io.vqstream.jobs.config;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.Quantizers;
 import io.vqstream.operators.CodebookSource;
@@ -22,6 +23,7 @@ import org.yaml.snakeyaml.error.YAMLException;
  * Settings left out defer to the cluster's Flink configuration (state backend, parallelism,
  * checkpointing, restart strategy) or, for the backend, to the {@code vqstream.backend} property.
  */
+@Internal
 public final class JobConfig {
 
     public enum Delivery { AT_LEAST_ONCE, EXACTLY_ONCE }
@@ -36,6 +38,8 @@ public final class JobConfig {
     public String quantizerType;
     public Map<String, Object> quantizerArgs;
     public boolean learn;
+    /** {@code learn.accumulate}: micro-batches of statistics per EMA step (1: every micro-batch). */
+    public int accumulate;
     public long seed;
     /** Compute backend name, or null for the {@code vqstream.backend} system property / auto. */
     public String backend;
@@ -44,6 +48,10 @@ public final class JobConfig {
     public Duration maxDelay;
     // codebook
     public CodebookSource source;
+    /** {@code codebook.scope}: key (default) or shared. */
+    public io.vqstream.operators.CodebookScope scope = io.vqstream.operators.CodebookScope.KEY;
+    /** {@code codebook.round-timeout}: shared learning only. */
+    public Duration roundTimeout = Duration.ofMillis(50);
     public Path codebookFile;
     public Path codebookDir;
     public int initMinVectors;
@@ -51,6 +59,8 @@ public final class JobConfig {
     // outputs
     public boolean emitQuantized;
     public boolean emitError;
+    /** {@code output.topk}: nearest codes with distances on each code record (0: none). */
+    public int topk;
     public Format outputFormat;
     public Format inputFormat;
     // kafka
@@ -75,6 +85,8 @@ public final class JobConfig {
     public Features features;
     public int chunkSamples;
     public int maxBufferedChunks;
+    /** {@code audio.gate-db}: frames below this energy (dBFS) are masked; NaN = no gate. */
+    public double gateDb;
     // job
     public String jobName;
     /** Null: the cluster's default parallelism. */
@@ -84,6 +96,10 @@ public final class JobConfig {
     public Path checkpointDir;
     public Duration checkpointInterval;
     public Path restoreFrom;
+    /** HOST:PORT of a cluster's REST endpoint to submit to (command line only); null: embedded or under flink run. */
+    public String jobManager;
+    /** With {@link #jobManager}: return once the job is submitted (command line only). */
+    public boolean detached;
 
     private JobConfig() {}
 
@@ -133,7 +149,19 @@ public final class JobConfig {
         }
         c.quantizerType = type == null ? null : String.valueOf(type);
         c.quantizerArgs = qa;
-        c.learn = root.bool("learn", false);
+        // learn: true | false, or a mapping {enabled: true, accumulate: N}
+        if (root.has("learn") && root.raw("learn") instanceof Map<?, ?>) {
+            Section learn = root.section("learn");
+            c.learn = learn.bool("enabled", true);
+            c.accumulate = learn.integer("accumulate", 1);
+            learn.rejectUnknown();
+        } else {
+            c.learn = root.bool("learn", false);
+            c.accumulate = 1;
+        }
+        if (c.accumulate < 1) {
+            throw new ConfigException("config key 'learn.accumulate' must be at least 1, got " + c.accumulate);
+        }
         c.seed = root.longValue("seed", 0);
         c.backend = root.string("backend", null);
 
@@ -150,6 +178,8 @@ public final class JobConfig {
         CodebookSource defaultSource = c.codebookDir != null ? CodebookSource.PER_KEY
                 : c.codebookFile != null ? CodebookSource.FILE : CodebookSource.INIT;
         c.source = cb.choice("source", CodebookSource.class, defaultSource);
+        c.scope = cb.choice("scope", io.vqstream.operators.CodebookScope.class, io.vqstream.operators.CodebookScope.KEY);
+        c.roundTimeout = cb.duration("round-timeout", Duration.ofMillis(50));
         c.initMinVectors = cb.integer("init-min-vectors", -1);
         c.publishEvery = cb.integer("publish-every", 1);
         cb.rejectUnknown();
@@ -157,6 +187,10 @@ public final class JobConfig {
         Section out = root.section("output");
         c.emitQuantized = out.bool("quantized", false);
         c.emitError = out.bool("error", true);
+        c.topk = out.integer("topk", 0);
+        if (c.topk < 0) {
+            throw new ConfigException("config key 'output.topk' must be 0 (off) or a positive number of codes, got " + c.topk);
+        }
         c.outputFormat = out.choice("format", Format.class, Format.JSON);
         out.rejectUnknown();
         Section in = root.section("input");
@@ -188,6 +222,10 @@ public final class JobConfig {
         c.features = a.choice("features", Features.class, Features.LOG_MEL);
         c.chunkSamples = a.integer("chunk-samples", 1600);
         c.maxBufferedChunks = a.integer("max-buffered-chunks", 64);
+        c.gateDb = a.number("gate-db", Double.NaN);
+        if (c.gateDb > 0) {
+            throw new ConfigException("config key 'audio.gate-db' is a level in dB full scale and must be <= 0, got " + c.gateDb);
+        }
         a.rejectUnknown();
 
         Section j = root.section("job");

@@ -1,0 +1,69 @@
+package io.vqstream.operators.batch;
+
+import io.vqstream.core.tensor.Tensor;
+import io.vqstream.operators.record.VectorRecord;
+import java.util.List;
+
+/** Packing a micro-batch's records into the (n, 1, dim) token tensor one backend call takes. */
+public final class MicroBatch {
+    private MicroBatch() {}
+
+    /**
+     * The vectors of {@code records} as rows of one tensor.
+     *
+     * @throws IllegalStateException for a record of another dimension (only possible for records
+     *                               buffered before a restore under another quantizer)
+     */
+    public static Tensor tokens(List<VectorRecord> records, int dim, String quantizerType) {
+        float[] x = new float[records.size() * dim];
+        for (int i = 0; i < records.size(); i++) {
+            float[] v = records.get(i).vector();
+            if (v.length != dim) {
+                throw new IllegalStateException("key '" + records.get(i).key() + "' has a buffered record of dimension " + v.length
+                        + " but the configured " + quantizerType + " expects " + dim
+                        + "; the quantizer configuration changed incompatibly since the checkpoint or savepoint was taken");
+            }
+            System.arraycopy(v, 0, x, i * dim, dim);
+        }
+        return new Tensor(x, records.size(), 1, dim);
+    }
+
+    /** Why a record cannot be quantized (null when it can): a missing key or vector, a wrong dimension, a non-finite value. */
+    public static String problem(VectorRecord r, int dim) {
+        if (r.key() == null) {
+            return "missing key";
+        }
+        float[] v = r.vector();
+        if (v == null) {
+            return "missing vector";
+        }
+        if (v.length != dim) {
+            return "wrong dimension: vector has " + v.length + " values, the quantizer expects " + dim;
+        }
+        double squaredNorm = 0;
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                return "non-finite value " + v[i] + " at index " + i;
+            }
+            squaredNorm += (double) v[i] * v[i];
+        }
+        // distances and the error term are float32: a finite but huge vector (1e30) would make
+        // them Infinity and, when learning, carry that into the codebook
+        if (squaredNorm > Float.MAX_VALUE) {
+            return "vector too large: its squared norm " + (float) Math.sqrt(squaredNorm) + "^2 exceeds the float32 range ("
+                    + Float.MAX_VALUE + ")";
+        }
+        return null;
+    }
+
+    /** The records of {@code records} that take part (the reference's mask is true), in order. */
+    public static List<VectorRecord> unmasked(List<VectorRecord> records) {
+        List<VectorRecord> l = new java.util.ArrayList<>(records.size());
+        for (VectorRecord r : records) {
+            if (r.mask()) {
+                l.add(r);
+            }
+        }
+        return l;
+    }
+}
