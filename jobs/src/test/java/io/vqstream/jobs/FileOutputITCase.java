@@ -86,6 +86,26 @@ class FileOutputITCase {
         assertFalse(Files.exists(dir.resolve(".out.jsonl.dead-letters.part")), "the hidden dead-letter file is removed");
     }
 
+    @Test
+    void aSystemicFailureExitsOneWithOneLineNamingTheRootCause(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("vq.yaml");
+        Files.writeString(config, "quantizer:\n  type: VectorQuantize\n  dim: 4\n  codebook_size: 8\n");
+        Path input = dir.resolve("in.jsonl");
+        Files.writeString(input, "{\"key\":\"a\",\"seq\":0,\"vector\":[1,2,3,4]}\n");
+        Path out = dir.resolve("out.jsonl");
+        Files.writeString(out, "previous run\n");
+        // the staged file cannot be created: a fault of the environment, not of a record
+        Files.createDirectories(dir.resolve("out.jsonl.part"));
+        Cli.Result r = Cli.run("quantize", "--config", config.toString(), "--input", input.toString(), "--output", out.toString());
+        assertEquals(1, r.exitCode(), r.toString());
+        List<String> own = r.errLines().stream().filter(l -> l.startsWith("vqstream")).toList();
+        assertEquals(1, own.size(), r.toString());
+        assertTrue(own.get(0).startsWith("vqstream quantize: failed: FileSystemException: " + out.toAbsolutePath() + ".part: Is a directory"),
+                own.get(0));
+        assertFalse(r.err().contains("Job restarted") || r.err().contains("Recovery is suppressed"), r.toString());
+        assertEquals("previous run\n", Files.readString(out));
+    }
+
     static final class FailAt implements MapFunction<Long, Tuple3<Integer, String, byte[]>> {
         private final long at;
 

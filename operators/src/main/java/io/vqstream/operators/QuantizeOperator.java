@@ -475,7 +475,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     /** The message in its wire layout (safetensors, metadata kind and key), so a rejected one can be fixed and sent again. */
-    private static byte[] controlPayload(ControlMessage c) {
+    static byte[] controlPayload(ControlMessage c) {
         io.vqstream.core.io.SafeTensors.Writer w = io.vqstream.core.io.SafeTensors.writer().metadata("kind", c.kind().name());
         if (c.key() != null) {
             w.metadata("key", c.key());

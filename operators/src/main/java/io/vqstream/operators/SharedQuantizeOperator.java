@@ -423,7 +423,7 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
         }
         if (refused != null) {
             output.collect(QuantizeOperator.DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), "control",
-                    "rejected " + c.kind() + " message: " + refused, new byte[0], now())));
+                    "rejected " + c.kind() + " message: " + refused, QuantizeOperator.controlPayload(c), now())));
             metrics.deadLetters.inc();
             return;
         }
@@ -431,11 +431,11 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
             case INSTALL -> {
                 Params p;
                 try {
-                    p = QuantizerFiles.complete(quantizer, c.params(), "control message", "");
+                    p = QuantizerFiles.completeExact(quantizer, c.params(), "control message");
                     quantizer.validate(p);
                 } catch (RuntimeException e) {
                     output.collect(QuantizeOperator.DEAD_LETTERS, new StreamRecord<>(new DeadLetter(null, "control",
-                            "rejected INSTALL message: " + e.getMessage(), new byte[0], now())));
+                            "rejected INSTALL message: " + e.getMessage(), QuantizeOperator.controlPayload(c), now())));
                     metrics.deadLetters.inc();
                     return;
                 }

@@ -1,5 +1,6 @@
 package io.vqstream.core.io;
 
+import org.apache.flink.annotation.Internal;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -27,6 +28,7 @@ import java.security.NoSuchAlgorithmException;
  * The empty key is named {@code ~}. Names stay under 128 bytes, with room for a suffix such as {@code @<version>.safetensors}
  * within the usual 255-byte limit.
  */
+@Internal
 public final class KeyFileNames {
     /** Longest plain or escaped name kept as is, in bytes. */
     public static final int MAX_PLAIN = 120;
