@@ -193,7 +193,7 @@ public final class BenchCli {
         System.err.println("usage: bench <assign|ema|rvq|fsq|lfq> [--dim D] [--codebook-size K] [--batch N] [--threads T]\n"
                 + "             [--backend jvm|nd4j|auto|jvm-scalar] [--seconds S] [--warmup S] [--metric l2|cosine]\n"
                 + "             [--quantizers Q] [--levels 8,5,5,5]\n"
-                + "       bench <operator|kafka-quantize|demo|soak> [options]   (end-to-end; see bench/README.md)");
+                + "       bench <operator|kafka-quantize|demo|soak|audio-streams> [options]   (end-to-end; see bench/README.md)");
         System.exit(2);
     }
 
