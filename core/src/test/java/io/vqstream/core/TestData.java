@@ -26,6 +26,11 @@ public final class TestData {
         return sharedDir().resolve("golden");
     }
 
+    /** The cases of the reference's further features (masks, EMA weights, beam search, QINCo, FSP, ...). */
+    public static Path goldenFeaturesDir() {
+        return sharedDir().resolve("golden-features");
+    }
+
     public static Path golden(String caseName) {
         return goldenDir().resolve(caseName + ".safetensors");
     }

@@ -39,7 +39,7 @@ final class AudioPipeline {
         QuantizeOperatorConfig qc = OperatorConfigs.quantize(c);
         SingleOutputStreamOperator<VectorRecord> features = chunks
                 .keyBy(AudioChunk::key)
-                .transform("vq-audio-features", VectorRecord.typeInfo(), new AudioFeaturesOperator(fe))
+                .transform("vq-audio-features", VectorRecord.typeInfo(), new AudioFeaturesOperator(fe, c.gateDb))
                 .uid("vq-audio-features");
         VqStreams.Quantized q = VqStreams.quantize(features, null, qc, "vq-quantize");
         DataStream<DeadLetter> dead = q.deadLetters().union(features.getSideOutput(AudioFeaturesOperator.DEAD_LETTERS));

@@ -52,7 +52,7 @@ final class DemoCommand {
 
     /** Summary numbers of a run (also what the tests check). */
     record Summary(int frames, double audioSeconds, int[] layerSizes, double[] usage, double[] perplexity, double snrDb,
-                   long wallMillis, int deadLetters, long versions) {
+                   long wallMillis, int deadLetters, long versions, int gated) {
         double bitsPerFrame() {
             double b = 0;
             for (int s : layerSizes) {
@@ -74,8 +74,8 @@ final class DemoCommand {
     }
 
     static Path bundledRecording() throws Exception {
-        Path dir = Files.createTempDirectory("vqstream-demo");
-        dir.toFile().deleteOnExit();
+        // inside the embedded cluster's temporary directory, which goes when the JVM exits
+        Path dir = Files.createTempDirectory(JobEnvironment.embeddedTempDir(), "demo");
         Path wav = dir.resolve("speech.wav");
         try (InputStream in = DemoCommand.class.getResourceAsStream("/demo/speech.wav")) {
             if (in == null) {
@@ -83,7 +83,6 @@ final class DemoCommand {
             }
             Files.copy(in, wav, StandardCopyOption.REPLACE_EXISTING);
         }
-        wav.toFile().deleteOnExit();
         return wav;
     }
 
@@ -159,7 +158,15 @@ final class DemoCommand {
             layerSizes[l] = (int) sizes[l];
         }
         Set<Long> versions = new HashSet<>();
+        int gated = 0;
+        int coded = 0;
         for (CodeRecord r : codes) {
+            if (isGated(r)) {
+                // silence below audio.gate-db: no code, no bits, no part in the reconstruction figure
+                gated++;
+                continue;
+            }
+            coded++;
             versions.add(r.codebookVersion());
             for (int l = 0; l < layers; l++) {
                 hist.get(l).merge(r.codes()[l], 1, Integer::sum);
@@ -181,13 +188,24 @@ final class DemoCommand {
             usage[l] = (double) used.size() / sizes[l];
             double h = 0;
             for (int count : hist.get(l).values()) {
-                double pr = (double) count / codes.size();
+                double pr = (double) count / coded;
                 h -= pr * Math.log(pr);
             }
             perplexity[l] = Math.exp(h);
         }
         double snr = 10 * Math.log10(signal / noise);
-        return new Summary(codes.size(), audio.durationSeconds(), layerSizes, usage, perplexity, snr, wall, dead.size(), versions.size());
+        return new Summary(codes.size(), audio.durationSeconds(), layerSizes, usage, perplexity, snr, wall, dead.size(), versions.size(),
+                gated);
+    }
+
+    /** A frame the energy gate masked: code −1 in every position. */
+    static boolean isGated(CodeRecord r) {
+        for (long code : r.codes()) {
+            if (code != -1) {
+                return false;
+            }
+        }
+        return r.codes().length > 0;
     }
 
     private void drawProgress(int done, int total) {
@@ -210,6 +228,10 @@ final class DemoCommand {
         }
         out.printf(Locale.ROOT, "  reconstruction   feature SNR %.2f dB (decoded with each code's codebook version; signal = feature variance)%n",
                 s.snrDb());
+        if (!Double.isNaN(c.gateDb)) {
+            out.printf(Locale.ROOT, "  gated            %d of %d frames below %.1f dB (code -1, no learning, no bits)%n", s.gated(),
+                    s.frames(), c.gateDb);
+        }
         out.printf(Locale.ROOT, "  codebooks        %d versions produced codes%n", s.versions());
         out.printf(Locale.ROOT, "  dead letters     %d%n", s.deadLetters());
         out.printf(Locale.ROOT, "  wall time        %.1f s, %.0f frames/s%n", s.wallMillis() / 1000.0, s.frames() * 1000.0 / s.wallMillis());

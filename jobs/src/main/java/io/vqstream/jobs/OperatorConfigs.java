@@ -25,6 +25,8 @@ final class OperatorConfigs {
                 .publishEvery(c.publishEvery)
                 .emitQuantized(c.emitQuantized)
                 .emitError(c.emitError)
+                .accumulate(c.accumulate)
+                .topk(c.topk)
                 .backend(c.backend != null ? c.backend : System.getProperty(io.vqstream.core.backend.Backends.PROPERTY));
         if (c.initMinVectors > 0) {
             b.initMinVectors(c.initMinVectors);

@@ -1,7 +1,9 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
+import io.vqstream.core.io.KeyFileNames;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.ForwardOptions;
 import io.vqstream.core.quantize.ParamSpec;
@@ -77,6 +79,7 @@ import org.apache.flink.util.OutputTag;
  * message falls relative to the data depends on arrival; every code carries the codebook
  * version that produced it.
  */
+@Internal
 public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         implements TwoInputStreamOperator<VectorRecord, ControlMessage, CodeRecord>, Triggerable<String, VoidNamespace>,
         BoundedMultiInput {
@@ -157,10 +160,19 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             return;
         }
         KeyMeta m = metaOf();
-        if (!m.hasCodebook && !initializeKey(r.key(), m)) {
+        boolean initialized;
+        try {
+            initialized = m.hasCodebook || initializeKey(r.key(), m);
+        } catch (KeyCodebookException e) {
+            // the key's own codebook file is unreadable: that key's records are dead letters, the job goes on
+            deadLetter(r, e.getMessage());
+            return;
+        }
+        if (!initialized) {
             meta.update(m);
             deadLetter(r, "no codebook for key '" + r.key() + "' (codebook source " + config.source().name().toLowerCase()
-                    + (config.source() == CodebookSource.PER_KEY ? ": no " + r.key() + ".safetensors in " + config.perKeyDir() : "")
+                    + (config.source() == CodebookSource.PER_KEY
+                            ? ": no " + KeyFileNames.nameOf(r.key()) + ".safetensors in " + config.perKeyDir() : "")
                     + "; install one through the control stream)");
             return;
         }
@@ -209,11 +221,15 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         long version = cs.version();
         long step = cs.step();
         long keyHash = keyHash(currentKey());
-        Tensor x = tokens(batch);
+        // masked records ("mask": false, gated silence) pass through with code −1 and never learn
+        List<VectorRecord> real = MicroBatch.unmasked(batch);
+        Tensor x = real.isEmpty() ? null : tokens(real);
         long t0 = System.nanoTime();
         QuantizerOutput codesOut = null;
         boolean changed = false;
-        if (m.initPending) {
+        if (x == null) {
+            // nothing to learn from: the masked records are emitted below
+        } else if (m.initPending) {
             ForwardOptions init = ForwardOptions.builder().mode(io.vqstream.core.quantize.Mode.TRAIN).freezeCodebook(true)
                     .backend(backend).random(config.randomSources().create(config.seed(), keyHash, step, RandomSourceFactory.Purpose.INIT)).build();
             codesOut = quantizer.forwardTokens(p, x, init);
@@ -223,23 +239,30 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             publish(version, step, p);
         }
         long codesVersion = version;
-        if (learning(m)) {
+        // top-k with the codebook that selects this batch's codes (before its EMA step)
+        QuantizerOutput top = x == null ? null : topk(p, x);
+        if (learning(m) && x != null) {
+            // learn.accumulate N: micro-batches 1..N−1 of a cycle only add their statistics
+            boolean accumulateOnly = config.accumulate() > 1 && (step + 1) % config.accumulate() != 0;
             ForwardOptions train = ForwardOptions.builder().mode(io.vqstream.core.quantize.Mode.TRAIN).backend(backend)
+                    .accumEmaUpdate(accumulateOnly)
                     .random(config.randomSources().create(config.seed(), keyHash, step, RandomSourceFactory.Purpose.STEP)).build();
             QuantizerOutput out = quantizer.forwardTokens(p, x, train);
             if (codesOut == null) {
                 codesOut = out;
             }
             step++;
-            version = nextVersion(m);
             changed = true;
-            metrics.emaSteps.inc();
+            if (!accumulateOnly) {
+                version = nextVersion(m);
+                metrics.emaSteps.inc();
+            }
             metrics.trainingLoss(out.totalLoss());
             Tensor replaced = out.floatOrNull("dead_codes_replaced");
             if (replaced != null) {
                 metrics.deadCodesReplaced.inc((long) replaced.item());
             }
-            if (config.publishEvery() > 0 && step % config.publishEvery() == 0) {
+            if (!accumulateOnly && config.publishEvery() > 0 && step % config.publishEvery() == 0) {
                 publish(version, step, p);
             }
         }
@@ -247,10 +270,10 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         if (changed) {
             codebook.update(new CodebookState(version, step, p));
         }
-        if (codesOut == null) {
+        if (codesOut == null && x != null) {
             codesOut = quantizer.forwardTokens(p, x, evalOptions());
         }
-        emit(batch, m.emitted, codesOut, codesVersion);
+        emit(batch, m.emitted, codesOut, codesVersion, top);
         List<VectorRecord> rest = new ArrayList<>(all.subList(n, all.size()));
         buffer.update(rest);
         m.buffered = rest.size();
@@ -269,9 +292,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             CodebookState cs = codebook.value();
             Params p = cs.params() != null ? checked(cs.params()) : sharedDefault();
             long t0 = System.nanoTime();
-            QuantizerOutput out = quantizer.forwardTokens(p, tokens(pending), evalOptions());
+            List<VectorRecord> real = MicroBatch.unmasked(pending);
+            Tensor x = real.isEmpty() ? null : tokens(real);
+            QuantizerOutput out = x == null ? null : quantizer.forwardTokens(p, x, evalOptions());
             metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
-            emit(pending, 0, out, cs.version());
+            emit(pending, 0, out, cs.version(), x == null ? null : topk(p, x));
         }
         if (keepForLearning) {
             m.emitted = m.buffered;
@@ -288,9 +313,18 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         emitPending(m, false);
     }
 
-    private void emit(List<VectorRecord> batch, int from, QuantizerOutput out, long version) {
-        emitter.emit(output, batch, from, out, version);
+    private void emit(List<VectorRecord> batch, int from, QuantizerOutput out, long version, QuantizerOutput top) {
+        emitter.emit(output, batch, from, out, version, top, this::deadLetter);
     }
+
+    /** The {@code output.topk} nearest codes of {@code x} under {@code p}, or null when not configured. */
+    private QuantizerOutput topk(Params p, Tensor x) {
+        if (config.topk() <= 0 || !(quantizer instanceof io.vqstream.core.quantize.VectorQuantize vq)) {
+            return null;
+        }
+        return vq.nearestCodes(p, x, config.topk(), backend);
+    }
+
 
     // ------------------------------------------------------------------ keys and codebooks
 
@@ -305,7 +339,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                 case PER_KEY -> {
                     Path file = perKeyFile(key);
                     if (file != null && Files.isRegularFile(file)) {
-                        own = QuantizerFiles.load(quantizer, file);
+                        try {
+                            own = QuantizerFiles.load(quantizer, file);
+                        } catch (RuntimeException e) {
+                            throw new KeyCodebookException("the codebook file of key '" + key + "' cannot be used: " + e.getMessage());
+                        }
                     } else if (configDefault != null) {
                         own = null;
                     } else {
@@ -333,10 +371,19 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private Path perKeyFile(String key) {
-        if (config.perKeyDir() == null || key.isEmpty() || key.contains("/") || key.contains("\\") || key.startsWith(".")) {
+        if (config.perKeyDir() == null) {
             return null;
         }
-        return Path.of(config.perKeyDir(), key + ".safetensors");
+        return Path.of(config.perKeyDir(), KeyFileNames.nameOf(key) + ".safetensors");
+    }
+
+    /** A key's own codebook file exists but cannot be loaded: a problem of that key's records only. */
+    private static final class KeyCodebookException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        KeyCodebookException(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /**
@@ -380,8 +427,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private void publish(long version, long step, Params p) {
+        Params snapshot = p.copy();
+        // statistics pending under learn.accumulate are operator state, not part of a codebook
+        List.copyOf(snapshot.names()).stream().filter(n -> n.contains("_codebook.accum.")).forEach(snapshot::remove);
         output.collect(CODEBOOKS, new StreamRecord<>(new CodebookSnapshot(currentKey(), version, step, quantizer.type(),
-                config.quantizerArgsJson(), p.copy())));
+                config.quantizerArgsJson(), snapshot)));
     }
 
     // ------------------------------------------------------------------ control
@@ -392,11 +442,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         ControlMessage normalized;
         try {
             normalized = c.kind() == ControlMessage.Kind.INSTALL
-                    ? ControlMessage.install(c.key(), QuantizerFiles.complete(quantizer, c.params(), "control message", ""))
+                    ? ControlMessage.install(c.key(), QuantizerFiles.completeExact(quantizer, c.params(), "control message"))
                     : c;
         } catch (RuntimeException e) {
             output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), "control",
-                    "rejected " + c.kind() + " message: " + e.getMessage(), new byte[0], now())));
+                    "rejected " + c.kind() + " message: " + e.getMessage(), controlPayload(c), now())));
             metrics.deadLetters.inc();
             return;
         }
@@ -422,6 +472,20 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             setCurrentKey(normalized.key());
             applyControl(normalized);
         }
+    }
+
+    /** The message in its wire layout (safetensors, metadata kind and key), so a rejected one can be fixed and sent again. */
+    private static byte[] controlPayload(ControlMessage c) {
+        io.vqstream.core.io.SafeTensors.Writer w = io.vqstream.core.io.SafeTensors.writer().metadata("kind", c.kind().name());
+        if (c.key() != null) {
+            w.metadata("key", c.key());
+        }
+        if (c.params() != null) {
+            for (String n : new java.util.TreeSet<>(c.params().names())) {
+                w.put(n, c.params().get(n));
+            }
+        }
+        return w.toBytes();
     }
 
     private boolean ownsKey(String key) {

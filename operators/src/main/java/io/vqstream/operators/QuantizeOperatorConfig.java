@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vqstream.core.io.QuantizerFiles;
@@ -19,6 +20,7 @@ import java.util.Objects;
  * Everything a {@link QuantizeOperator} needs, validated when built. Serializable into the job
  * graph; a shared parameter file travels as its safetensors bytes.
  */
+@PublicEvolving
 public final class QuantizeOperatorConfig implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -36,6 +38,8 @@ public final class QuantizeOperatorConfig implements Serializable {
     private final int publishEvery;
     private final boolean emitQuantized;
     private final boolean emitError;
+    private final int accumulate;
+    private final int topk;
     private final String backend;
     private final int metricsWindow;
     private final RandomSourceFactory randomSources;
@@ -50,6 +54,8 @@ public final class QuantizeOperatorConfig implements Serializable {
         this.maxDelayMillis = b.maxDelay == null ? 0 : b.maxDelay.toMillis();
         this.source = b.source;
         this.sharedParams = b.sharedParams;
+        this.accumulate = b.accumulate;
+        this.topk = b.topk;
         this.perKeyDir = b.perKeyDir;
         this.initMinVectors = b.initMinVectors;
         this.seed = b.seed;
@@ -105,6 +111,16 @@ public final class QuantizeOperatorConfig implements Serializable {
 
     public CodebookSource source() {
         return source;
+    }
+
+    /** Micro-batches whose statistics make one EMA step ({@code learn.accumulate}; 1: every micro-batch). */
+    public int accumulate() {
+        return accumulate;
+    }
+
+    /** Nearest codes (with distances) on each code record ({@code output.topk}; 0: none). */
+    public int topk() {
+        return topk;
     }
 
     /** The shared default parameters, or null when none is configured. */
@@ -180,6 +196,8 @@ public final class QuantizeOperatorConfig implements Serializable {
         private int publishEvery = 1;
         private boolean emitQuantized = false;
         private boolean emitError = true;
+        private int accumulate = 1;
+        private int topk = 0;
         private String backend;
         private int metricsWindow = 100;
         private RandomSourceFactory randomSources = RandomSourceFactory.seeded();
@@ -275,6 +293,27 @@ public final class QuantizeOperatorConfig implements Serializable {
             return this;
         }
 
+        /**
+         * With learning, the statistics of {@code n} micro-batches are accumulated and applied as
+         * one EMA step (the reference's {@code accum_ema_update}); equal to one step on their union.
+         */
+        public Builder accumulate(int n) {
+            if (n < 1) {
+                throw new IllegalArgumentException("accumulate must be at least 1, got " + n);
+            }
+            this.accumulate = n;
+            return this;
+        }
+
+        /** The {@code k} nearest codes with their distances on every code record (VectorQuantize; 0: off). */
+        public Builder topk(int k) {
+            if (k < 0) {
+                throw new IllegalArgumentException("topk must be 0 (off) or positive, got " + k);
+            }
+            this.topk = k;
+            return this;
+        }
+
         public Builder backend(String backend) {
             this.backend = backend;
             return this;
@@ -314,6 +353,9 @@ public final class QuantizeOperatorConfig implements Serializable {
             }
             if (publishEvery < 0) {
                 throw new IllegalArgumentException("publish.every must be >= 0");
+            }
+            if (topk > 0 && !(q instanceof io.vqstream.core.quantize.VectorQuantize)) {
+                throw new IllegalArgumentException("output.topk needs a VectorQuantize quantizer, not " + quantizerType);
             }
             if (metricsWindow < 1) {
                 throw new IllegalArgumentException("metrics window must be at least 1");

@@ -278,22 +278,30 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
         Params p = codebook.params();
         if (!learning()) {
             if (n > 0) {
-                long t0 = System.nanoTime();
-                QuantizerOutput out = quantizer.forwardTokens(p, MicroBatch.tokens(batch, quantizer.dim(), quantizer.type()), evalOptions);
-                metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
-                emitter.emit(output, batch, 0, out, codebook.version());
+                // masked records (the reference's mask false) go out with code -1 and take no part
+                List<VectorRecord> real = MicroBatch.unmasked(batch);
+                QuantizerOutput out = null;
+                if (!real.isEmpty()) {
+                    long t0 = System.nanoTime();
+                    out = quantizer.forwardTokens(p, MicroBatch.tokens(real, quantizer.dim(), quantizer.type()), evalOptions);
+                    metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
+                }
+                emitter.emit(output, batch, 0, out, codebook.version(), null, this::deadLetter);
             }
         } else {
             EmaStatistics stats = new EmaStatistics();
-            if (n > 0) {
-                Tensor x = MicroBatch.tokens(batch, quantizer.dim(), quantizer.type());
+            List<VectorRecord> real = n > 0 ? MicroBatch.unmasked(batch) : List.of();
+            if (!real.isEmpty()) {
+                Tensor x = MicroBatch.tokens(real, quantizer.dim(), quantizer.type());
                 ForwardOptions train = ForwardOptions.builder().mode(Mode.TRAIN).backend(backend)
                         .random(SharedScope.random(config, codebook.step())).emaStatistics(stats).build();
                 long t0 = System.nanoTime();
                 QuantizerOutput out = quantizer.forwardTokens(p, x, train);
                 metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
                 metrics.trainingLoss(out.totalLoss());
-                emitter.emit(output, batch, 0, out, codebook.version());
+                emitter.emit(output, batch, 0, out, codebook.version(), null, this::deadLetter);
+            } else if (n > 0) {
+                emitter.emit(output, batch, 0, null, codebook.version(), null, this::deadLetter);
             }
             pendingRound = codebook.round() + 1;
             pendingPart = stats.toBytes();

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.operators.record.DeadLetter;
 import io.vqstream.operators.record.VectorRecord;
 import java.util.List;
@@ -28,6 +29,7 @@ import org.apache.flink.util.OutputTag;
  * Chunks that cannot be used (bad payload, sample rate changing mid-stream) go to
  * {@link #DEAD_LETTERS} with the reason; the stream continues.
  */
+@Internal
 public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
         implements OneInputStreamOperator<AudioChunk, VectorRecord>, BoundedOneInput {
     private static final long serialVersionUID = 1L;
@@ -44,6 +46,8 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
     private final double fmax;
     private final FeatureKind kind;
     private final int maxBufferedChunks;
+    /** Energy gate in dBFS ({@code audio.gate-db}): quieter frames are masked; NaN = no gate. */
+    private final double gateDb;
 
     /** Live front ends of recently seen streams: restoring one (FFT plan, filterbank) costs more than a chunk. */
     static final int CACHED_STREAMS = 1024;
@@ -56,8 +60,19 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
     private transient Counter rejectedChunks;
     private transient Counter duplicateChunks;
     private transient Counter skippedSeqs;
+    private transient Counter gatedFrames;
 
     public AudioFeaturesOperator(AudioFrontEndConfig config) {
+        this(config, Double.NaN);
+    }
+
+    /**
+     * With an energy gate: frames whose energy ({@link FeatureFrame#energyDb}) is below
+     * {@code gateDb} go out masked ({@code mask = false}): the quantizer gives them code −1 and
+     * does not learn from them, so silence neither trains the codebook nor spends bits.
+     */
+    public AudioFeaturesOperator(AudioFrontEndConfig config, double gateDb) {
+        this.gateDb = gateDb;
         this.sampleRate = config.targetSampleRate();
         this.winLength = config.winLength();
         this.hop = config.hop();
@@ -92,6 +107,7 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
         rejectedChunks = g.counter("audioChunksRejected");
         duplicateChunks = g.counter("audioChunksDuplicate");
         skippedSeqs = g.counter("audioSeqsSkipped");
+        gatedFrames = g.counter("audioFramesGated");
     }
 
     @Override
@@ -133,7 +149,11 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
         long t0 = start == null ? 0 : start;
         for (FeatureFrame f : out) {
             long ts = t0 + f.startSample() * 1000 / sampleRate;
-            output.collect(new StreamRecord<>(new VectorRecord(key, f.frameIndex(), ts, f.features(), Map.of()), ts));
+            boolean real = Double.isNaN(gateDb) || !(f.energyDb() < gateDb);
+            if (!real) {
+                gatedFrames.inc();
+            }
+            output.collect(new StreamRecord<>(new VectorRecord(key, f.frameIndex(), ts, f.features(), Map.of(), real), ts));
         }
         frames.inc(out.size());
     }

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -29,6 +30,7 @@ import java.util.function.Supplier;
  *
  * <p>Not thread-safe: one instance per stream key.
  */
+@Internal
 public final class AudioFrontEnd {
     private static final float[] NO_SAMPLES = new float[0];
 
@@ -153,7 +155,8 @@ public final class AudioFrontEnd {
             frame(resampler.flush(), out);
         }
         for (Framer.Frame f : framer.flush()) {
-            out.add(new FeatureFrame(f.index(), f.startSample(), features.extract(f.samples())));
+            double energy = FeatureFrame.energyDb(f.samples());
+            out.add(new FeatureFrame(f.index(), f.startSample(), features.extract(f.samples()), energy));
         }
         flushed = true;
         return out;
@@ -161,7 +164,8 @@ public final class AudioFrontEnd {
 
     private void frame(float[] samples, List<FeatureFrame> out) {
         for (Framer.Frame f : framer.push(samples)) {
-            out.add(new FeatureFrame(f.index(), f.startSample(), features.extract(f.samples())));
+            double energy = FeatureFrame.energyDb(f.samples());
+            out.add(new FeatureFrame(f.index(), f.startSample(), features.extract(f.samples()), energy));
         }
     }
 

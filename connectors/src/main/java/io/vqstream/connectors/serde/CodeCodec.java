@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vqstream.operators.record.CodeRecord;
@@ -23,6 +24,10 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  *   <li>{@code quantized}: the quantized vector (finite numbers), present only when the operator
  *       emits it; {@code error}: the mean squared quantization error, present only when emitted.</li>
  *   <li>{@code attributes}: object of strings, present only when the input had attributes.</li>
+ *   <li>{@code topk_codes}, {@code topk_distances}: with {@code output.topk: k}, the k nearest
+ *       codes of each code position (nearest first, position-major) and their distances; the
+ *       binary form does not carry them.</li>
+ *   <li>A masked input ({@code "mask": false}) has code −1 in every position.</li>
  * </ul>
  *
  * <p><b>Binary</b> (little-endian; K = key length, N = number of codes, Q = quantized length):
@@ -43,6 +48,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  * </pre>
  * The binary form carries no attributes.
  */
+@PublicEvolving
 public final class CodeCodec extends PayloadCodec<CodeRecord> {
     public static final int BINARY_VERSION = 1;
     static final int FLAG_QUANTIZED = 1;
@@ -96,6 +102,8 @@ public final class CodeCodec extends PayloadCodec<CodeRecord> {
             float[] quantized = null;
             float error = Float.NaN;
             Map<String, String> attributes = Map.of();
+            long[] topCodes = null;
+            float[] topDistances = null;
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
                 JsonToken t = p.nextToken();
@@ -108,16 +116,21 @@ public final class CodeCodec extends PayloadCodec<CodeRecord> {
                     case "quantized" -> quantized = t == JsonToken.VALUE_NULL ? null : StrictJson.floatArray(p, "quantized");
                     case "error" -> error = t == JsonToken.VALUE_NULL ? Float.NaN : StrictJson.float32(p, "error");
                     case "attributes" -> attributes = StrictJson.stringMap(p, "attributes");
+                    case "topk_codes" -> topCodes = t == JsonToken.VALUE_NULL ? null : StrictJson.longArray(p, "topk_codes");
+                    case "topk_distances" -> topDistances = t == JsonToken.VALUE_NULL ? null : StrictJson.floatArray(p, "topk_distances");
                     default -> p.skipChildren();
                 }
             }
             StrictJson.expectEnd(p);
+            if ((topCodes == null) != (topDistances == null) || (topCodes != null && topCodes.length != topDistances.length)) {
+                throw new MalformedPayloadException("topk_codes and topk_distances must come together with equal lengths");
+            }
             require(key != null, "key");
             require(seq != null, "seq");
             require(ts != null, "ts");
             require(codes != null, "codes");
             require(version != null, "codebook_version");
-            return new CodeRecord(key, seq, ts, codes, version, quantized, error, attributes);
+            return new CodeRecord(key, seq, ts, codes, version, quantized, error, attributes, topCodes, topDistances);
         }
     }
 
@@ -227,6 +240,14 @@ public final class CodeCodec extends PayloadCodec<CodeRecord> {
                 g.writeNumberField("error", r.error());
             }
             StrictJson.writeStringMap(g, "attributes", r.attributes());
+            if (r.topkCodes() != null && r.topkDistances() != null) {
+                g.writeArrayFieldStart("topk_codes");
+                for (long c : r.topkCodes()) {
+                    g.writeNumber(c);
+                }
+                g.writeEndArray();
+                StrictJson.writeFloats(g, "topk_distances", r.topkDistances());
+            }
             g.writeEndObject();
         });
     }

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vqstream.operators.record.VectorRecord;
@@ -23,6 +24,8 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  *       strings (also {@code "NaN"}, {@code "Infinity"}), {@code null}, and numbers that round
  *       beyond the float32 range (|x| ≥ 3.4028236e38) are rejected.</li>
  *   <li>{@code attributes}: optional object of string values (each name and value ≤ 16384 UTF-8 bytes); null = none.</li>
+ *   <li>{@code mask}: optional boolean, default true; {@code false} marks padding or silence: the
+ *       record passes through with code −1 and takes no part in learning.</li>
  *   <li>Other fields are ignored; duplicate fields, non-standard tokens and trailing content are rejected.</li>
  * </ul>
  * The payload's {@code key} is authoritative; the Kafka record key is only used to name the
@@ -40,10 +43,15 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  *   23+K     4·D   D × f32 (finite)
  *   total    23 + K + 4·D bytes, exactly
  * </pre>
+ * Format version 2 appends one flags byte (total 24 + K + 4·D): bit 0 set = masked (padding),
+ * other bits 0. Real records are written as version 1, masked ones as version 2; both are read.
  * The binary form carries no attributes.
  */
+@PublicEvolving
 public final class VectorCodec extends PayloadCodec<VectorRecord> {
     public static final int BINARY_VERSION = 1;
+    /** The binary version with a trailing flags byte (bit 0: masked). */
+    public static final int BINARY_VERSION_FLAGS = 2;
 
     private final WireFormat format;
     /** Required vector length, or 0 for any. */
@@ -112,6 +120,7 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
             Long seq = null;
             Long ts = null;
             float[] vector = null;
+            boolean mask = true;
             Map<String, String> attributes = Map.of();
             while (p.nextToken() == JsonToken.FIELD_NAME) {
                 String field = p.currentName();
@@ -127,6 +136,13 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
                     }
                     case "vector" -> vector = StrictJson.floatArray(p, "vector");
                     case "attributes" -> attributes = StrictJson.stringMap(p, "attributes");
+                    case "mask" -> {
+                        if (t == JsonToken.VALUE_FALSE || t == JsonToken.VALUE_TRUE) {
+                            mask = t == JsonToken.VALUE_TRUE;
+                        } else if (t != JsonToken.VALUE_NULL) {
+                            throw new MalformedPayloadException("mask must be true or false, got " + p.getText());
+                        }
+                    }
                     default -> p.skipChildren();
                 }
             }
@@ -137,13 +153,18 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
             if (vector == null) {
                 throw new MalformedPayloadException("vector is missing");
             }
-            return new VectorRecord(key, seq != null ? seq : fallbackSeq(origin), ts != null ? ts : fallbackTs(origin), vector, attributes);
+            return new VectorRecord(key, seq != null ? seq : fallbackSeq(origin), ts != null ? ts : fallbackTs(origin), vector, attributes,
+                    mask);
         }
     }
 
     private static VectorRecord parseBinary(byte[] payload, Partial partial) {
         BinaryReader r = new BinaryReader(payload, "binary vector");
-        r.version(BINARY_VERSION);
+        int version = r.u8("the format version");
+        if (version != BINARY_VERSION && version != BINARY_VERSION_FLAGS) {
+            throw new MalformedPayloadException("binary vector has format version byte " + version + ", expected "
+                    + BINARY_VERSION + " or " + BINARY_VERSION_FLAGS);
+        }
         String key = partial.key = r.key();
         long seq = r.i64("seq");
         long ts = partial.ts = r.i64("ts");
@@ -151,7 +172,7 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
         if (dim == 0) {
             throw new MalformedPayloadException("vector is empty");
         }
-        r.expectExactly(dim, 4, 0, "dimension " + dim);
+        r.expectExactly(dim, 4, version == BINARY_VERSION_FLAGS ? 1 : 0, "dimension " + dim);
         float[] v = new float[(int) dim];
         for (int i = 0; i < v.length; i++) {
             v[i] = r.f32("vector[" + i + "]");
@@ -159,7 +180,15 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
                 throw new MalformedPayloadException("vector[" + i + "] is " + v[i] + ", expected a finite number");
             }
         }
-        return new VectorRecord(key, seq, ts, v, Map.of());
+        boolean mask = true;
+        if (version == BINARY_VERSION_FLAGS) {
+            int flags = r.u8("the flags");
+            if ((flags & ~1) != 0) {
+                throw new MalformedPayloadException("flags byte " + flags + " has unknown bits set (only bit 0, masked, is defined)");
+            }
+            mask = (flags & 1) == 0;
+        }
+        return new VectorRecord(key, seq, ts, v, Map.of(), mask);
     }
 
     @Override
@@ -195,6 +224,9 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
             g.writeNumberField("ts", r.eventTime());
             StrictJson.writeFloats(g, "vector", r.vector());
             StrictJson.writeStringMap(g, "attributes", r.attributes());
+            if (!r.mask()) {
+                g.writeBooleanField("mask", false);
+            }
             g.writeEndObject();
         });
     }
@@ -205,13 +237,17 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
             throw new IllegalArgumentException("key of " + key.length + " UTF-8 bytes exceeds the limit of " + StrictJson.MAX_KEY_BYTES);
         }
         float[] v = r.vector();
-        ByteBuffer b = ByteBuffer.allocate(23 + key.length + 4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-        b.put((byte) BINARY_VERSION).putShort((short) key.length).put(key).putLong(r.seq()).putLong(r.eventTime()).putInt(v.length);
+        boolean flags = !r.mask();
+        ByteBuffer b = ByteBuffer.allocate(23 + key.length + 4 * v.length + (flags ? 1 : 0)).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) (flags ? BINARY_VERSION_FLAGS : BINARY_VERSION)).putShort((short) key.length).put(key).putLong(r.seq()).putLong(r.eventTime()).putInt(v.length);
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i])) {
                 throw new IllegalArgumentException("vector[" + i + "] is " + v[i] + ": the format carries finite numbers only");
             }
             b.putFloat(v[i]);
+        }
+        if (flags) {
+            b.put((byte) 1);
         }
         return b.array();
     }

@@ -232,9 +232,12 @@ class VectorCodecTest {
     void rejectsMalformedBinary() {
         byte[] good = binary("k", 2, 1f, 2f);
         accepts(BIN, good, Origin.NONE);
+        byte[] v3 = good.clone();
+        v3[0] = 3;
+        rejects(BIN, v3, "binary vector has format version byte 3, expected 1 or 2");
         byte[] v2 = good.clone();
         v2[0] = 2;
-        rejects(BIN, v2, "binary vector has format version byte 2, expected 1");
+        rejects(BIN, v2, "dimension 2 needs a total of 33 bytes");
         rejects(BIN, Arrays.copyOf(good, good.length - 1), "binary vector of 31 bytes does not match its header: dimension 2 needs a total of 32 bytes");
         rejects(BIN, Arrays.copyOf(good, good.length + 3), "does not match its header");
         rejects(BIN, binary("k", 3, 1f, 2f), "dimension 3 needs a total of 36 bytes");

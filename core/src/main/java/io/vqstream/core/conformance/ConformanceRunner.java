@@ -1,10 +1,12 @@
 package io.vqstream.core.conformance;
 
+import org.apache.flink.annotation.Internal;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.io.SafeTensors;
 import io.vqstream.core.io.SafeTensorsFile;
+import io.vqstream.core.quantize.FSP;
 import io.vqstream.core.quantize.ForwardOptions;
 import io.vqstream.core.quantize.ImplicitCodebook;
 import io.vqstream.core.quantize.Mode;
@@ -13,6 +15,7 @@ import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.core.quantize.Quantizers;
 import io.vqstream.core.quantize.RandomSource;
+import io.vqstream.core.quantize.VectorQuantize;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -33,6 +36,7 @@ import java.util.stream.Stream;
  * <p>Floats must satisfy {@code |got − expected| ≤ 1e-6 + 1e-5·|expected|}; indices must be
  * equal. Every size is read from the file, never from its name.
  */
+@Internal
 public final class ConformanceRunner {
     public static final double ATOL = 1e-6;
     public static final double RTOL = 1e-5;
@@ -121,13 +125,18 @@ public final class ConformanceRunner {
         if (call.get("sample_codebook_temp") instanceof Number t) {
             ob.sampleCodebookTemp(t.doubleValue());
         }
-        ForwardOptions opts = ob.build();
+        if (call.get("topk") instanceof Number t) {
+            ob.topk(t.intValue());
+        }
+        List<Object> stepModes = f.metadata("step_modes") == null ? null
+                : JSON.readValue(f.metadata("step_modes"), new TypeReference<List<Object>>() {});
+        String method = f.metadata("method");
 
         String steps = f.metadata("steps");
         if (steps == null) {
             Params p = GoldenParams.build(q, f, "init.");
             q.validate(p);
-            QuantizerOutput out = q.forward(p, f.floatTensor("input"), opts);
+            QuantizerOutput out = q.forward(p, f.floatTensor("input"), stepOptions(ob, f, call, "input", 0));
             compareAll(f, "expected.", q, p, out, c, null);
         } else {
             Params p = GoldenParams.build(q, f, "init.");
@@ -143,13 +152,64 @@ public final class ConformanceRunner {
                         }
                     }
                 }
-                QuantizerOutput out = q.forward(p, f.floatTensor(sp + "input"), opts);
+                if (stepModes != null) {
+                    ob.mode("train".equals(stepModes.get(k)) ? Mode.TRAIN : Mode.EVAL);
+                }
+                ForwardOptions opts = stepOptions(ob, f, call, sp + "input", k);
+                QuantizerOutput out;
+                if ("update_indices".equals(method)) {
+                    if (!(q instanceof VectorQuantize vq)) {
+                        throw new IllegalArgumentException("update_indices on " + type);
+                    }
+                    out = vq.updateIndices(p, f.floatTensor(sp + "input"), f.longTensor(sp + "input.indices"), opts);
+                } else if (method != null) {
+                    throw new IllegalArgumentException("unknown method " + method);
+                } else {
+                    out = q.forward(p, f.floatTensor(sp + "input"), opts);
+                }
                 compareAll(f, sp + "expected.", q, p, out, c, sp);
                 if (c.firstMismatch != null) {
                     return;
                 }
             }
         }
+    }
+
+    /**
+     * The options of one call: per-step call values (a JSON list holds one per step) and the
+     * tensors passed as keyword arguments ({@code <input>.mask}, {@code .lens},
+     * {@code .ema_update_weight}).
+     */
+    private static ForwardOptions stepOptions(ForwardOptions.Builder ob, SafeTensorsFile f, Map<String, Object> call,
+                                              String input, int step) {
+        ForwardOptions.Builder b = ob.build().toBuilder();
+        Object accum = call.get("accum_ema_update");
+        if (accum instanceof List<?> l) {
+            accum = l.get(step);
+        }
+        b.accumEmaUpdate(Boolean.TRUE.equals(accum));
+        if (f.contains(input + ".mask")) {
+            long[] m = f.longTensor(input + ".mask").data();
+            boolean[] mask = new boolean[m.length];
+            for (int i = 0; i < m.length; i++) {
+                mask[i] = m[i] != 0;
+            }
+            b.mask(mask);
+        } else if (f.contains(input + ".lens")) {
+            long[] lens = f.longTensor(input + ".lens").data();
+            int seq = f.floatTensor(input).dim(1);
+            boolean[] mask = new boolean[lens.length * seq];
+            for (int i = 0; i < lens.length; i++) {
+                for (int t = 0; t < seq; t++) {
+                    mask[i * seq + t] = t < lens[i];
+                }
+            }
+            b.mask(mask);
+        } else {
+            b.mask(null);
+        }
+        b.emaUpdateWeight(f.contains(input + ".ema_update_weight") ? f.floatTensor(input + ".ema_update_weight").data() : null);
+        return b.build();
     }
 
     /** Replaces random row sampling by "the first rows", the choice the golden cases injected. */
@@ -192,6 +252,10 @@ public final class ConformanceRunner {
             boolean integer = !f.entry(name).dtype().isFloating();
             if (integer) {
                 LongTensor got = switch (key) {
+                    case "level_indices_from_indices" -> q instanceof FSP fsp
+                            ? fsp.levelIndicesFromIndices(f.longTensor(prefix + "indices")) : null;
+                    case "indices_from_level_indices" -> q instanceof FSP fsp
+                            ? fsp.indicesFromLevelIndices(f.longTensor(prefix + "level_indices")) : null;
                     default -> out.longOrNull(key);
                 };
                 c.compareLong(name, f.longTensor(name), got);
@@ -201,7 +265,7 @@ public final class ConformanceRunner {
             Tensor got = switch (key) {
                 case "codes_from_indices" -> q.codesFromIndices(p, f.longTensor(prefix + "indices"));
                 case "output_from_indices" -> q.outputFromIndices(p, f.longTensor(prefix + "indices"));
-                case "implicit_codebook", "codebook", "codebooks" -> q instanceof ImplicitCodebook ic ? ic.implicitCodebook(p) : null;
+                case "codes_from_all_indices", "implicit_codebook", "codebook", "codebooks" -> q instanceof ImplicitCodebook ic ? ic.implicitCodebook(p) : null;
                 default -> out.floatOrNull(key);
             };
             if (expired != null && (key.equals("embed") || key.equals("embed_avg") || key.equals("cluster_size"))) {

@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
 final class GoldenParams {
     private static final Pattern CODEBOOK = Pattern.compile(
             "^(?:rvqs\\.(\\d+)\\.)?(?:layers\\.(\\d+)\\.)?(?:vq\\.)?_codebook\\.(embed|embed_avg|cluster_size|initted)$");
+    /** Buffers unset before the first call in the reference (affine statistics): the port's initial value. */
+    private static final Pattern UNSET_BEFORE_FIRST_CALL = Pattern.compile("^.*_codebook\\.(batch|codebook)_(mean|variance)$");
     private static final Pattern GROUP = Pattern.compile("^rvqs\\.(\\d+)\\.(.*)$");
 
     private GoldenParams() {}
@@ -83,6 +85,9 @@ final class GoldenParams {
                 }
                 default -> throw new IllegalStateException(field);
             }
+        }
+        if (UNSET_BEFORE_FIRST_CALL.matcher(name).matches()) {
+            return q.initParams(0).get(name);
         }
         throw new IllegalArgumentException(f.source() + ": no tensor for parameter '" + name + "'");
     }

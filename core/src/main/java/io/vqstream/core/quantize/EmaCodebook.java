@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.CodebookVersions;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -156,24 +157,74 @@ final class EmaCodebook {
 
     /** One lerp of the EMA statistics of codebook {@code k} toward this batch's counts and sums. */
     void track(Params p, int k, float[] x, int m, int[] idx, ComputeBackend be) {
-        float[] counts = new float[size];
-        float[] sums = new float[size * dim];
-        be.accumulateStatistics(x, m, dim, idx, counts, sums);
-        lerpToward(p, k, counts, sums);
+        CodebookStatistics st = new CodebookStatistics(numCodebooks, size, dim);
+        st.collect(k, x, m, idx, be);
+        apply(p, st, null, k, k + 1);
     }
 
-    /** The lerp half of {@link #track}, toward counts and sums gathered elsewhere (possibly over several batches). */
-    void lerpToward(Params p, int k, float[] counts, float[] sums) {
-        float w = (float) (1.0 - (double) decay);
+    String accumClusterSizeName() {
+        return prefix + "_codebook.accum.cluster_size";
+    }
+
+    String accumEmbedAvgName() {
+        return prefix + "_codebook.accum.embed_avg";
+    }
+
+    /**
+     * Adds {@code stats} to the pending statistics (the reference's {@code accum_ema_update}:
+     * it keeps them in the buffers' {@code .grad}); the state itself is unchanged.
+     */
+    void accumulate(Params p, CodebookStatistics stats) {
+        Tensor cs = p.getOrNull(accumClusterSizeName());
+        Tensor avg = p.getOrNull(accumEmbedAvgName());
+        if (cs == null || avg == null) {
+            p.put(accumClusterSizeName(), new Tensor(stats.counts().clone(), numCodebooks, size));
+            p.put(accumEmbedAvgName(), new Tensor(stats.sums().clone(), numCodebooks, size, dim));
+            return;
+        }
+        new CodebookStatistics(numCodebooks, size, dim, cs.data(), avg.data()).add(stats);
+    }
+
+    /** The pending accumulated statistics, or null when there are none. */
+    CodebookStatistics pending(Params p) {
+        Tensor cs = p.getOrNull(accumClusterSizeName());
+        Tensor avg = p.getOrNull(accumEmbedAvgName());
+        return cs == null || avg == null ? null : new CodebookStatistics(numCodebooks, size, dim, cs.data(), avg.data());
+    }
+
+    /**
+     * The EMA step: pending accumulated statistics are added to {@code stats} and cleared, then
+     * for codebooks {@code [from, to)}
+     * <pre>
+     * cluster_size ← lerp(cluster_size, counts, r_j)    embed_avg ← lerp(embed_avg, sums, r_j)
+     * r_j = (1 − decay) · w_j                           (w = ema_update_weight, default 1)
+     * </pre>
+     */
+    void apply(Params p, CodebookStatistics stats, float[] weight, int from, int to) {
+        CodebookStatistics pend = pending(p);
+        if (pend != null) {
+            stats.add(pend);
+            p.remove(accumClusterSizeName());
+            p.remove(accumEmbedAvgName());
+        }
+        if (weight != null && weight.length != size) {
+            throw new IllegalArgumentException("ema_update_weight has " + weight.length + " entries, the codebook " + size + " codes");
+        }
+        float base = (float) (1.0 - (double) decay);
+        float[] counts = stats.counts();
+        float[] sums = stats.sums();
         float[] cs = p.get(clusterSizeName()).data();
         float[] avg = p.get(embedAvgName()).data();
-        int co = k * size;
-        for (int j = 0; j < size; j++) {
-            cs[co + j] = Nn.lerp(cs[co + j], counts[j], w);
-        }
-        int ao = k * size * dim;
-        for (int i = 0; i < size * dim; i++) {
-            avg[ao + i] = Nn.lerp(avg[ao + i], sums[i], w);
+        for (int k = from; k < to; k++) {
+            int co = k * size;
+            for (int j = 0; j < size; j++) {
+                float w = weight == null ? base : base * weight[j];
+                cs[co + j] = Nn.lerp(cs[co + j], counts[co + j], w);
+                int ao = (co + j) * dim;
+                for (int e = 0; e < dim; e++) {
+                    avg[ao + e] = Nn.lerp(avg[ao + e], sums[ao + e], w);
+                }
+            }
         }
     }
 
@@ -201,6 +252,7 @@ final class EmaCodebook {
         if (cosine) {
             Nn.l2normRows(embed, 0, numCodebooks * size, dim, 1e-6f);
         }
+        CodebookVersions.modified(embed);
     }
 
     /**
@@ -254,6 +306,9 @@ final class EmaCodebook {
                 cs[co + j] = resetClusterSize;
                 replaced++;
             }
+        }
+        if (replaced > 0) {
+            CodebookVersions.modified(embed);
         }
         if (trace != null) {
             trace.put("expired", new LongTensor(expiredOut, numCodebooks, size));

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
 import java.util.Objects;
@@ -9,6 +10,7 @@ import java.util.Objects;
  * reference's call arguments that change values ({@code inv_temperature} for LFQ,
  * {@code sample_codebook_temp} for stochastic VQ, {@code freeze_codebook}).
  */
+@PublicEvolving
 public final class ForwardOptions {
     private final Mode mode;
     private final RandomSource random;
@@ -17,9 +19,19 @@ public final class ForwardOptions {
     private final Double sampleCodebookTemp;
     private final boolean freezeCodebook;
     private final boolean trace;
+    private final boolean[] mask;
+    private final float[] emaUpdateWeight;
+    private final boolean accumEmaUpdate;
+    private final Integer topk;
+    private final Integer beamSize;
     private final EmaStatistics emaStatistics;
 
     private ForwardOptions(Builder b) {
+        this.mask = b.mask;
+        this.emaUpdateWeight = b.emaUpdateWeight;
+        this.accumEmaUpdate = b.accumEmaUpdate;
+        this.topk = b.topk;
+        this.beamSize = b.beamSize;
         this.mode = b.mode;
         this.random = b.random;
         this.backend = b.backend;
@@ -51,6 +63,11 @@ public final class ForwardOptions {
         b.sampleCodebookTemp = sampleCodebookTemp;
         b.freezeCodebook = freezeCodebook;
         b.trace = trace;
+        b.mask = mask;
+        b.emaUpdateWeight = emaUpdateWeight;
+        b.accumEmaUpdate = accumEmaUpdate;
+        b.topk = topk;
+        b.beamSize = beamSize;
         b.emaStatistics = emaStatistics;
         return b;
     }
@@ -90,6 +107,34 @@ public final class ForwardOptions {
     }
 
     /**
+     * The reference's {@code mask}: one flag per token of the batch, {@code (b·n)} row-major;
+     * false marks padding (index −1, output 0 or the input, no part in learning). Null: all real.
+     */
+    public boolean[] mask() {
+        return mask;
+    }
+
+    /** The reference's {@code ema_update_weight}: per-code factors of the EMA rate, or null. */
+    public float[] emaUpdateWeight() {
+        return emaUpdateWeight;
+    }
+
+    /** The reference's {@code accum_ema_update}: only accumulate this batch's statistics. */
+    public boolean accumEmaUpdate() {
+        return accumEmaUpdate;
+    }
+
+    /** The reference's {@code topk}: return the k nearest codes (no codebook update), or null. */
+    public Integer topk() {
+        return topk;
+    }
+
+    /** Residual VQ beam width for this call, or null for the quantizer's own setting. */
+    public Integer beamSize() {
+        return beamSize;
+    }
+
+    /**
      * When set in training mode, EMA codebooks record this batch's sufficient statistics here
      * instead of updating the parameters; {@link EmaStatistics#applyTo} makes the step later,
      * possibly over the statistics of several batches.
@@ -99,6 +144,43 @@ public final class ForwardOptions {
     }
 
     public static final class Builder {
+        private boolean[] mask;
+        private float[] emaUpdateWeight;
+        private boolean accumEmaUpdate;
+        private Integer topk;
+        private Integer beamSize;
+
+        public Builder mask(boolean[] m) {
+            this.mask = m;
+            return this;
+        }
+
+        public Builder emaUpdateWeight(float[] w) {
+            this.emaUpdateWeight = w;
+            return this;
+        }
+
+        public Builder accumEmaUpdate(boolean a) {
+            this.accumEmaUpdate = a;
+            return this;
+        }
+
+        public Builder topk(Integer k) {
+            if (k != null && k < 1) {
+                throw new IllegalArgumentException("topk must be at least 1, got " + k);
+            }
+            this.topk = k;
+            return this;
+        }
+
+        public Builder beamSize(Integer b) {
+            if (b != null && b < 1) {
+                throw new IllegalArgumentException("beam size must be at least 1, got " + b);
+            }
+            this.beamSize = b;
+            return this;
+        }
+
         private Mode mode = Mode.EVAL;
         private RandomSource random = RandomSource.seeded(0);
         private ComputeBackend backend;

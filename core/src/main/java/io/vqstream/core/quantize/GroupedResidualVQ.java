@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -16,6 +17,7 @@ import java.util.Map;
  * {@code (G, q, b, n, dim/G)}. Token-major codes are {@code (b, n, G·q)}, group-major: code
  * {@code g·q + l} is layer {@code l} of group {@code g}.
  */
+@Internal
 public final class GroupedResidualVQ implements Quantizer {
     private final Map<String, Object> kwargs;
     final int dim;
@@ -165,9 +167,11 @@ public final class GroupedResidualVQ implements Quantizer {
         Tensor[] allCodes = new Tensor[groups];
         Tensor[][] state = new Tensor[3][groups];
         float replaced = 0;
+        // one quantize-dropout cut-off for every group, as the reference draws it
+        int lastLayer = rvqs[0].lastKeptLayer(options);
         for (int g = 0; g < groups; g++) {
             float[] chunk = FeatureGroups.columns(x, count, dim, g * groupDim, groupDim);
-            QuantizerOutput go = rvqs[g].forwardTokens(params, new Tensor(chunk, b, n, groupDim), options);
+            QuantizerOutput go = rvqs[g].forwardTokens(params, new Tensor(chunk, b, n, groupDim), options, lastLayer);
             quantized[g] = go.quantized();
             perGroupCodes[g] = go.indices().data();
             losses[g] = go.floatOrNull("losses");

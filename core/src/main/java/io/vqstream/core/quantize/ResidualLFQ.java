@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -31,6 +32,7 @@ import java.util.SplittableRandom;
  * <p>Token-major codes are {@code (b, n, q)} in layer order; a layer skipped by quantize
  * dropout (training only) reports −1 and a zero code. Inputs are channel-last {@code (b, n, dim)}.
  */
+@Internal
 public final class ResidualLFQ implements Quantizer {
     private static final List<String> OWN = List.of("dim", "num_quantizers", "codebook_size", "quantize_dropout",
             "quantize_dropout_cutoff_index", "quantize_dropout_multiple_of", "soft_clamp_input_value");
@@ -199,14 +201,8 @@ public final class ResidualLFQ implements Quantizer {
      * random layer in {@code [cutoff, q)}, rounded up to a multiple as the reference does.
      */
     int lastActiveLayer(ForwardOptions options) {
-        if (!options.training() || !quantizeDropout) {
-            return numQuantizers - 1;
-        }
-        int last = dropoutCutoff + (int) Math.floor(options.random().uniform() * (numQuantizers - dropoutCutoff));
-        if (dropoutMultipleOf != 1) {
-            last = ((last + 1 + dropoutMultipleOf - 1) / dropoutMultipleOf) * dropoutMultipleOf - 1;
-        }
-        return Math.min(last, numQuantizers - 1);
+        return QuantizeDropout.lastLayer(options.training() && quantizeDropout, options.random(), numQuantizers,
+                dropoutCutoff, dropoutMultipleOf);
     }
 
     /** The residual loop with a given last active layer (GroupedResidualLFQ draws it once for all groups). */

@@ -1,5 +1,7 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.CodebookVersions;
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -26,23 +28,31 @@ import java.util.TreeSet;
  * </pre>
  * Token-major codes are {@code (b, n, heads)}.
  */
+@Internal
 public final class VectorQuantize implements Quantizer {
+    /** Arguments that only change gradients, not forward values or EMA state: accepted without effect. */
     private static final List<String> GRADIENT_ONLY = List.of(
-            "straight_through", "rotation_trick", "sync_update_v", "route_gradients_to_input", "learnable_codebook",
-            "sync_codebook", "sync_kmeans", "sync_affine_param", "manual_in_place_optimizer_update");
+            "straight_through", "rotation_trick", "sync_update_v", "route_gradients_to_input",
+            "manual_in_place_optimizer_update");
+    /**
+     * Data-parallel synchronisation: in the reference these all-reduce the EMA statistics
+     * ({@code sync_codebook}), the kmeans and dead-code samples ({@code sync_kmeans}) and the affine
+     * batch statistics ({@code sync_affine_param}) across torch.distributed workers. A vqstream
+     * codebook is learnt by exactly one keyed operator instance (one writer per key), so there is
+     * nothing to synchronise and each step already equals the reference's step on that key's
+     * batch; they are accepted and have no effect. Combining statistics from several batches is
+     * {@link CodebookStatistics#add}.
+     */
+    private static final List<String> SINGLE_WRITER = List.of("sync_codebook", "sync_kmeans", "sync_affine_param");
+    private static final List<String> ACCEPTED_WITHOUT_EFFECT =
+            java.util.stream.Stream.concat(GRADIENT_ONLY.stream(), SINGLE_WRITER.stream()).toList();
     private static final Map<String, Object> UNSUPPORTED = unsupported();
 
     private static Map<String, Object> unsupported() {
         Map<String, Object> m = new java.util.HashMap<>();
-        m.put("affine_param", false);
         m.put("directional_reparam", false);
         m.put("in_place_codebook_optimizer", null);
         m.put("vq_bridge", null);
-        m.put("ema_update_weight", null);
-        m.put("accum_ema_update", false);
-        m.put("topk", null);
-        m.put("affine_param_batch_decay", 0.99);
-        m.put("affine_param_codebook_decay", 0.9);
         m.put("directional_reparam_variance", 5e-3);
         return m;
     }
@@ -72,8 +82,11 @@ public final class VectorQuantize implements Quantizer {
     final boolean freeze;
     final boolean emaUpdate;
     final boolean manualEmaUpdate;
+    final boolean returnZerosForMaskedPadding;
     final String prefix;
     final EmaCodebook codebook;
+    /** The affine re-parametrisation ({@code affine_param}), or null. */
+    final AffineCodebook affine;
 
     public VectorQuantize(Map<String, ?> kwargs) {
         this(new Kwargs("VectorQuantize", kwargs), "", true);
@@ -112,9 +125,20 @@ public final class VectorQuantize implements Quantizer {
         Boolean ema = k.getBoolOrNull("ema_update");
         this.emaUpdate = ema == null || ema;
         this.manualEmaUpdate = k.getBool("manual_ema_update", false);
-        k.getBool("return_zeros_for_masked_padding", true);
+        this.returnZerosForMaskedPadding = k.getBool("return_zeros_for_masked_padding", true);
+        boolean affineParam = k.getBool("affine_param", false);
+        double affineBatchDecay = k.getDouble("affine_param_batch_decay", 0.99);
+        double affineCodebookDecay = k.getDouble("affine_param_codebook_decay", 0.9);
+        Boolean learnable = k.getBoolOrNull("learnable_codebook");
+        if (Boolean.TRUE.equals(learnable) && emaUpdate) {
+            throw new IllegalArgumentException(
+                    "VectorQuantize: learnable_codebook is not compatible with the EMA update (set ema_update to false)");
+        }
+        if (affineParam && cosine) {
+            throw new IllegalArgumentException("VectorQuantize: affine_param is only compatible with a euclidean codebook");
+        }
         if (strict) {
-            k.rejectUnused(GRADIENT_ONLY, UNSUPPORTED);
+            k.rejectUnused(ACCEPTED_WITHOUT_EFFECT, UNSUPPORTED);
         }
 
         if (dim <= 0) {
@@ -143,6 +167,9 @@ public final class VectorQuantize implements Quantizer {
         int numCodebooks = separate ? heads : 1;
         this.codebook = new EmaCodebook(prefix, numCodebooks, codebookSize, codebookDim, cosine, decay, eps, threshold,
                 reset != null ? reset : threshold, kmeansIters);
+        this.affine = affineParam
+                ? new AffineCodebook(prefix, numCodebooks, codebookSize, codebookDim, affineBatchDecay, affineCodebookDecay)
+                : null;
     }
 
     @Override
@@ -203,11 +230,15 @@ public final class VectorQuantize implements Quantizer {
 
     List<ParamSpec> codebookSpecs() {
         int c = codebook.numCodebooks;
-        return List.of(
+        List<ParamSpec> l = new ArrayList<>(List.of(
                 new ParamSpec(codebook.inittedName(), new int[] {}, ParamSpec.Kind.FLAG),
                 new ParamSpec(codebook.clusterSizeName(), new int[] {c, codebookSize}, ParamSpec.Kind.EMA_STATE),
                 new ParamSpec(codebook.embedAvgName(), new int[] {c, codebookSize, codebookDim}, ParamSpec.Kind.EMA_STATE),
-                new ParamSpec(codebook.embedName(), new int[] {c, codebookSize, codebookDim}, ParamSpec.Kind.EMA_STATE));
+                new ParamSpec(codebook.embedName(), new int[] {c, codebookSize, codebookDim}, ParamSpec.Kind.EMA_STATE)));
+        if (affine != null) {
+            l.addAll(affine.specs());
+        }
+        return l;
     }
 
     @Override
@@ -226,6 +257,9 @@ public final class VectorQuantize implements Quantizer {
             Nn.initLinear(p, prefix + "project_out.", cd, dim, true, rng);
         }
         codebook.init(p, rng, kmeansInit);
+        if (affine != null) {
+            affine.init(p);
+        }
         return p;
     }
 
@@ -254,7 +288,16 @@ public final class VectorQuantize implements Quantizer {
         if (x.rank() != 3) {
             throw new IllegalArgumentException("VectorQuantize: expected (b, n, dim), got " + Shapes.str(input.shape()));
         }
+        if (options.mask() != null && (spatial != null || onlyOne)) {
+            throw new IllegalArgumentException("VectorQuantize: a mask needs a channel-last sequence input (b, n, dim)");
+        }
         QuantizerOutput out = forwardTokens(params, x, options);
+        if (options.topk() != null) {
+            if (spatial != null || onlyOne) {
+                throw new IllegalArgumentException("VectorQuantize: topk needs a channel-last sequence input (b, n, dim)");
+            }
+            return out;
+        }
         Tensor q = out.quantized();
         LongTensor idx = out.indices();
         int b = x.dim(0);
@@ -282,6 +325,14 @@ public final class VectorQuantize implements Quantizer {
         boolean train = options.training();
         QuantizerOutput out = new QuantizerOutput();
         QuantizerOutput trace = options.trace() ? out : null;
+        boolean[] tokenMask = options.mask();
+        if (tokenMask != null && tokenMask.length != tokensCount) {
+            throw new IllegalArgumentException(type() + ": mask has " + tokenMask.length + " entries for " + tokensCount + " tokens");
+        }
+        Integer topk = options.topk();
+        if (topk != null && heads > 1) {
+            throw new IllegalArgumentException(type() + ": topk needs heads = 1");
+        }
 
         // 1. project in
         int cd = heads * codebookDim;
@@ -291,8 +342,7 @@ public final class VectorQuantize implements Quantizer {
         int numCb = codebook.numCodebooks;
         int rowsPer = separate || heads == 1 ? tokensCount : tokensCount * heads;
         float[][] rows = splitHeads(z, b, n);
-        int[] counts = new int[numCb];
-        Arrays.fill(counts, rowsPer);
+        boolean[] rowMask = tokenMask == null ? null : rowMask(tokenMask, b, n);
 
         // 3. cosine
         if (cosine) {
@@ -300,15 +350,33 @@ public final class VectorQuantize implements Quantizer {
                 Nn.l2normRows(r, 0, rowsPer, codebookDim, 1e-6f);
             }
         }
+        // the rows that take part in learning: all, or the unmasked ones in order
+        float[][] learnRows = rowMask == null ? rows : compact(rows, rowMask, rowsPer);
+        int[] learnCounts = new int[numCb];
+        Arrays.fill(learnCounts, rowMask == null ? rowsPer : countTrue(rowMask));
 
         // 4. kmeans init: the reference runs a pending init in every mode (its codebook forward
         //    calls init_embed_ without a training check), so a kmeans codebook is never used empty
         if (kmeansInit && !codebook.initted(params)) {
-            codebook.kmeansInit(params, rows, counts, be, options.random(), trace);
+            codebook.kmeansInit(params, learnRows, learnCounts, be, options.random(), trace);
+        }
+        float[] embed = params.get(codebook.embedName()).data();
+        if (affine != null) {
+            affine.update(params, learnRows, learnCounts, embed, train);
+            embed = affine.transformCodebook(params, embed);
+            if (trace != null) {
+                for (String nm : affine.names()) {
+                    trace.put(nm.substring(nm.lastIndexOf('.') + 1), params.get(nm).copy());
+                }
+            }
+        }
+        if (topk != null) {
+            return topk(params, tokens, rows[0], rowsPer, embed, topk, tokenMask, b, n, be, train, trace);
         }
 
-        // 5. scores / assignment with the codebook before this step's update
-        float[] embed = params.get(codebook.embedName()).data();
+        // 5. scores / assignment with the codebook before this step's update; versioned, so the
+        //    backend packs it once per version (every in-place change marks it modified)
+        CodebookVersions.track(embed);
         Metric metric = codebook.metric();
         boolean sample = train && stochastic && temperature(options) > 0;
         boolean needScores = sample || (train && diversityWeight > 0) || (train && commitmentWeight > 0 && commitCrossEntropy);
@@ -329,35 +397,34 @@ public final class VectorQuantize implements Quantizer {
             be.gather(embed, k * codebookSize * codebookDim, codebookSize, codebookDim, idx[k], rowsPer, quant[k], 0);
         }
 
-        // 6. EMA update, then dead-code expiry
+        // 6. EMA update (or accumulation), then dead-code expiry
         boolean updates = train && !freeze && !options.freezeCodebook();
         int replaced = 0;
         EmaStatistics deferred = options.emaStatistics();
-        if (updates && (emaUpdate || codebook.threshold > 0) && deferred != null) {
-            if (sample) {
-                throw new IllegalArgumentException(type() + ": statistics for a later EMA step need deterministic codes;"
-                        + " stochastic_sample_codes draws them at random");
-            }
-            EmaStatistics.Layer layer = deferred.startLayer(codebook.prefix, numCb, codebookSize, codebookDim, codebook.threshold > 0);
-            for (int k = 0; k < numCb; k++) {
-                float[] c = new float[codebookSize];
-                float[] sums = new float[codebookSize * codebookDim];
-                be.accumulateStatistics(rows[k], rowsPer, codebookDim, idx[k], c, sums);
-                layer.counts[k] = c;
-                layer.sums[k] = sums;
-                layer.rowCounts[k] = counts[k];
-                if (layer.rows != null) {
-                    layer.rows[k] = Arrays.copyOf(rows[k], counts[k] * codebookDim);
+        if (updates && (emaUpdate || codebook.threshold > 0)) {
+            CodebookStatistics stats = collect(params, rows, idx, rowMask, rowsPer, be);
+            if (deferred == null) {
+                replaced = applyStatistics(params, stats, learnRows, learnCounts, options, trace);
+            } else {
+                // recorded for a later step over the statistics of several batches (shared codebooks)
+                if (sample) {
+                    throw new IllegalArgumentException(type() + ": statistics for a later EMA step need deterministic codes;"
+                            + " stochastic_sample_codes draws them at random");
+                }
+                if (options.accumEmaUpdate() || options.emaUpdateWeight() != null) {
+                    throw new IllegalArgumentException(type() + ": accum_ema_update and ema_update_weight apply to this"
+                            + " codebook's own step, not to statistics recorded for a later one");
+                }
+                EmaStatistics.Layer layer = deferred.startLayer(codebook.prefix, numCb, codebookSize, codebookDim, codebook.threshold > 0);
+                for (int k = 0; k < numCb; k++) {
+                    layer.counts[k] = Arrays.copyOfRange(stats.counts(), k * codebookSize, (k + 1) * codebookSize);
+                    layer.sums[k] = Arrays.copyOfRange(stats.sums(), k * codebookSize * codebookDim, (k + 1) * codebookSize * codebookDim);
+                    layer.rowCounts[k] = learnCounts[k];
+                    if (layer.rows != null) {
+                        layer.rows[k] = Arrays.copyOf(learnRows[k], learnCounts[k] * codebookDim);
+                    }
                 }
             }
-        } else if (updates && (emaUpdate || codebook.threshold > 0)) {
-            for (int k = 0; k < numCb; k++) {
-                codebook.track(params, k, rows[k], rowsPer, idx[k], be);
-            }
-            if (emaUpdate && !manualEmaUpdate) {
-                codebook.renormalize(params);
-            }
-            replaced = codebook.expire(params, rows, counts, options.random(), trace);
         }
         if (train) {
             out.putScalar("dead_codes_replaced", replaced);
@@ -375,7 +442,14 @@ public final class VectorQuantize implements Quantizer {
                 loss += (float) (div * diversityWeight);
             }
             if (commitmentWeight > 0) {
-                commit = commitCrossEntropy ? crossEntropy(scores, idx, rowsPer) : commitment(rows, quant, rowsPer);
+                if (commitCrossEntropy) {
+                    commit = crossEntropy(scores, idx, rowMask, rowsPer);
+                } else if (rowMask != null && heads == 1 && !projects) {
+                    // the reference measures a masked commitment against the raw input
+                    commit = commitment(new float[][] {tokens.data()}, quant, rowMask, rowsPer);
+                } else {
+                    commit = commitment(rows, quant, rowMask, rowsPer);
+                }
                 loss += (float) (commit * commitmentWeight);
             }
             if (orthogonalWeight > 0) {
@@ -388,16 +462,326 @@ public final class VectorQuantize implements Quantizer {
             out.putScalar("codebook_diversity_loss", div);
         } else {
             out.putScalar("loss", 0f);
+            out.putScalar("commit_loss", 0f);
+            out.putScalar("orthogonal_reg_loss", 0f);
+            out.putScalar("codebook_diversity_loss", 0f);
         }
-        if (trace != null && train) {
+        if (trace != null) {
             codebook.traceState(params, trace);
         }
 
-        // 8. merge heads and project out
+        // 8. merge heads and project out; masked tokens give 0 (or the input) and code −1
         float[] merged = mergeHeads(quant, b, n);
         float[] result = projects ? Nn.linear(be, params, prefix + "project_out.", merged, tokensCount, cd, dim) : merged;
+        if (tokenMask != null) {
+            applyMask(tokenMask, tokens.data(), result, indices, dim, heads);
+        }
         out.put("quantized", new Tensor(result, b, n, dim));
         out.put("indices", new LongTensor(indices, b, n, heads));
+        return out;
+    }
+
+    /** Per-row mask of the codebook blocks of {@link #splitHeads}. */
+    private boolean[] rowMask(boolean[] tokenMask, int b, int n) {
+        if (separate || heads == 1) {
+            return tokenMask;
+        }
+        boolean[] r = new boolean[b * heads * n];
+        for (int beta = 0; beta < b; beta++) {
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(tokenMask, beta * n, r, (beta * heads + h) * n, n);
+            }
+        }
+        return r;
+    }
+
+    private float[][] compact(float[][] rows, boolean[] rowMask, int rowsPer) {
+        int kept = countTrue(rowMask);
+        float[][] out = new float[rows.length][kept * codebookDim];
+        for (int k = 0; k < rows.length; k++) {
+            int o = 0;
+            for (int r = 0; r < rowsPer; r++) {
+                if (rowMask[r]) {
+                    System.arraycopy(rows[k], r * codebookDim, out[k], o * codebookDim, codebookDim);
+                    o++;
+                }
+            }
+        }
+        return out;
+    }
+
+    private static int countTrue(boolean[] m) {
+        int c = 0;
+        for (boolean v : m) {
+            if (v) {
+                c++;
+            }
+        }
+        return c;
+    }
+
+    /** Masked tokens: output 0 (or the input, {@code return_zeros_for_masked_padding=False}), codes −1. */
+    private void applyMask(boolean[] tokenMask, float[] input, float[] result, long[] indices, int width, int codes) {
+        for (int t = 0; t < tokenMask.length; t++) {
+            if (tokenMask[t]) {
+                continue;
+            }
+            if (returnZerosForMaskedPadding) {
+                Arrays.fill(result, t * width, (t + 1) * width, 0f);
+            } else {
+                System.arraycopy(input, t * width, result, t * width, width);
+            }
+            Arrays.fill(indices, t * codes, (t + 1) * codes, -1L);
+        }
+    }
+
+    /**
+     * Collect step of the EMA update: this batch's per-code counts and sums in codebook space
+     * (moved into codebook statistics with {@code affine_param}); masked rows take no part.
+     */
+    CodebookStatistics collect(Params params, float[][] rows, int[][] idx, boolean[] rowMask, int rowsPer, ComputeBackend be) {
+        CodebookStatistics stats = new CodebookStatistics(codebook.numCodebooks, codebookSize, codebookDim);
+        for (int k = 0; k < codebook.numCodebooks; k++) {
+            float[] x = affine != null ? affine.inverseTransformRows(params, k, rows[k], rowsPer) : rows[k];
+            int[] codes = idx[k];
+            if (rowMask != null) {
+                codes = codes.clone();
+                for (int r = 0; r < rowsPer; r++) {
+                    if (!rowMask[r]) {
+                        codes[r] = -1;
+                    }
+                }
+            }
+            stats.collect(k, x, rowsPer, codes, be);
+        }
+        return stats;
+    }
+
+    /**
+     * Apply step: with {@code accum_ema_update} the statistics are only added to the pending
+     * ones; otherwise one EMA step (pending statistics included), re-normalisation and
+     * dead-code expiry on {@code learnRows}. Returns the number of codes replaced.
+     */
+    int applyStatistics(Params params, CodebookStatistics stats, float[][] learnRows, int[] learnCounts,
+                        ForwardOptions options, QuantizerOutput trace) {
+        if (options.accumEmaUpdate()) {
+            codebook.accumulate(params, stats);
+            if (trace != null) {
+                CodebookStatistics pend = codebook.pending(params);
+                trace.put("accum.cluster_size", new Tensor(pend.counts().clone(), codebook.numCodebooks, codebookSize));
+                trace.put("accum.embed_avg", new Tensor(pend.sums().clone(), codebook.numCodebooks, codebookSize, codebookDim));
+            }
+            return 0;
+        }
+        codebook.apply(params, stats, options.emaUpdateWeight(), 0, codebook.numCodebooks);
+        if (emaUpdate && !manualEmaUpdate) {
+            codebook.renormalize(params);
+        }
+        return codebook.expire(params, learnRows, learnCounts, options.random(), trace);
+    }
+
+    /**
+     * The reference's {@code topk}: the k nearest codes of each token, nearest first, with a
+     * per-candidate commitment loss {@code (b, n, k)}; the codebook is not updated.
+     */
+    private QuantizerOutput topk(Params params, Tensor tokens, float[] rows, int m, float[] embed, int k, boolean[] tokenMask,
+                                 int b, int n, ComputeBackend be, boolean train, QuantizerOutput trace) {
+        int kk = Math.min(k, codebookSize);
+        float[] scores = new float[m * codebookSize];
+        be.scores(rows, m, codebookDim, embed, 0, codebookSize, codebook.metric(), scores);
+        int[] top = new int[m * kk];
+        for (int r = 0; r < m; r++) {
+            topIndices(scores, r * codebookSize, codebookSize, kk, top, r * kk);
+        }
+        float[] codes = new float[m * kk * codebookDim];
+        be.gather(embed, 0, codebookSize, codebookDim, top, m * kk, codes, 0);
+        float[] result = projects ? Nn.linear(be, params, prefix + "project_out.", codes, m * kk, codebookDim, dim) : codes;
+        long[] indices = new long[m * kk];
+        for (int i = 0; i < indices.length; i++) {
+            indices[i] = top[i];
+        }
+        float[] commit = new float[m * kk];
+        float[] loss = new float[m * kk];
+        float[] raw = tokens.data();
+        for (int r = 0; r < m; r++) {
+            boolean masked = tokenMask != null && !tokenMask[r];
+            for (int j = 0; j < kk; j++) {
+                int c = r * kk + j;
+                if (masked) {
+                    Arrays.fill(result, c * dim, (c + 1) * dim, 0f);
+                    if (!returnZerosForMaskedPadding) {
+                        System.arraycopy(raw, r * dim, result, c * dim, dim);
+                    }
+                    indices[c] = -1;
+                    continue;
+                }
+                if (train) {
+                    // measured against the raw input, as the reference does
+                    commit[c] = Nn.mse(codes, c * codebookDim, projects ? rows : raw, r * codebookDim, codebookDim);
+                    loss[c] = (float) (commit[c] * commitmentWeight);
+                }
+            }
+        }
+        QuantizerOutput out = new QuantizerOutput();
+        if (trace != null) {
+            trace.floats().forEach(out::put);
+            if (train) {
+                codebook.traceState(params, out);
+            }
+        }
+        out.put("quantized", new Tensor(result, b, n, kk, dim));
+        out.put("indices", new LongTensor(indices, b, n, kk));
+        out.put("loss", new Tensor(loss, b, n, kk));
+        out.put("commit_loss", new Tensor(commit, b, n, kk));
+        return out;
+    }
+
+    /** The {@code k} largest of {@code len} scores at {@code off}, best first (ties: lower index). */
+    static void topIndices(float[] scores, int off, int len, int k, int[] out, int outOff) {
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            for (int c = 0; c < len; c++) {
+                boolean taken = false;
+                for (int p = 0; p < j; p++) {
+                    if (out[outOff + p] == c) {
+                        taken = true;
+                        break;
+                    }
+                }
+                if (!taken && (best < 0 || scores[off + c] > scores[off + best])) {
+                    best = c;
+                }
+            }
+            out[outOff + j] = best;
+        }
+    }
+
+    /**
+     * The k nearest codes of each token with their distances (euclidean distance, or
+     * {@code 1 − cosine} for cosine codebooks), nearest first, without any codebook update.
+     * Returns {@code indices (m, heads, k)} and {@code distances (m, heads, k)}.
+     */
+    public QuantizerOutput nearestCodes(Params params, Tensor tokens, int k, ComputeBackend be) {
+        Layouts.requireLastDim(type(), tokens, dim);
+        int m = tokens.size() / dim;
+        int kk = Math.min(k, codebookSize);
+        float[] z = codebookSpace(params, tokens.data(), m, be);
+        float[][] rows = splitHeads(z, 1, m);
+        int rowsPer = separate || heads == 1 ? m : m * heads;
+        if (cosine) {
+            for (float[] r : rows) {
+                Nn.l2normRows(r, 0, rowsPer, codebookDim, 1e-6f);
+            }
+        }
+        float[] embed = params.get(codebook.embedName()).data();
+        if (affine != null && !Float.isNaN(params.get(affine.names().get(0)).data()[0])) {
+            embed = affine.transformCodebook(params, embed);
+        }
+        long[] idxOut = new long[m * heads * kk];
+        float[] distOut = new float[m * heads * kk];
+        int[] top = new int[kk];
+        for (int cb = 0; cb < rows.length; cb++) {
+            float[] scores = new float[rowsPer * codebookSize];
+            be.scores(rows[cb], rowsPer, codebookDim, embed, cb * codebookSize * codebookDim, codebookSize, codebook.metric(), scores);
+            for (int r = 0; r < rowsPer; r++) {
+                topIndices(scores, r * codebookSize, codebookSize, kk, top, 0);
+                int t;
+                int h;
+                if (separate || heads == 1) {
+                    t = r;
+                    h = cb;
+                } else {
+                    t = r % m;
+                    h = r / m;
+                }
+                for (int j = 0; j < kk; j++) {
+                    float s = scores[r * codebookSize + top[j]];
+                    int o = (t * heads + h) * kk + j;
+                    idxOut[o] = top[j];
+                    distOut[o] = cosine ? 1f - s : -s;
+                }
+            }
+        }
+        QuantizerOutput out = new QuantizerOutput();
+        out.put("indices", new LongTensor(idxOut, m, heads, kk));
+        out.put("distances", new Tensor(distOut, m, heads, kk));
+        return out;
+    }
+
+    /**
+     * The reference's {@code update_indices(x, indices, mask)}: one codebook update with the
+     * given assignments instead of the nearest codes. {@code x (b, n, dim)}, indices
+     * {@code (b, n)} or {@code (b, n, heads)}. As in the reference an index −1 counts as code 0
+     * unless the mask excludes its token, and the EMA statistics are updated in any mode
+     * (dead-code expiry only in training).
+     */
+    public QuantizerOutput updateIndices(Params params, Tensor x, LongTensor indices, ForwardOptions options) {
+        if (x.rank() != 3) {
+            throw new IllegalArgumentException(type() + ": update_indices expects (b, n, dim), got " + Shapes.str(x.shape()));
+        }
+        Layouts.requireLastDim(type(), x, dim);
+        Layouts.requireFinite(type(), x);
+        int b = x.dim(0);
+        int n = x.dim(1);
+        if (indices.size() != b * n * heads) {
+            throw new IllegalArgumentException(type() + ": update_indices got indices " + Shapes.str(indices.shape())
+                    + " for input " + Shapes.str(x.shape()));
+        }
+        ComputeBackend be = options.backend();
+        int numCb = codebook.numCodebooks;
+        int rowsPer = separate || heads == 1 ? b * n : b * n * heads;
+        float[][] rows = splitHeads(codebookSpace(params, x.data(), b * n, be), b, n);
+        if (cosine) {
+            for (float[] r : rows) {
+                Nn.l2normRows(r, 0, rowsPer, codebookDim, 1e-6f);
+            }
+        }
+        int[][] idx = new int[numCb][rowsPer];
+        long[] given = indices.data();
+        for (int t = 0; t < b * n; t++) {
+            int beta = t / n;
+            int i = t % n;
+            for (int h = 0; h < heads; h++) {
+                long v = given[t * heads + h];
+                if (v < -1 || v >= codebookSize) {
+                    throw new IllegalArgumentException(type() + ": code " + v + " out of range [-1, " + codebookSize + ")");
+                }
+                int code = v < 0 ? 0 : (int) v;
+                if (separate || heads == 1) {
+                    idx[separate ? h : 0][t] = code;
+                } else {
+                    idx[0][(beta * heads + h) * n + i] = code;
+                }
+            }
+        }
+        boolean[] tokenMask = options.mask();
+        boolean[] rowMask = tokenMask == null ? null : rowMask(tokenMask, b, n);
+        float[][] learnRows = rowMask == null ? rows : compact(rows, rowMask, rowsPer);
+        int[] learnCounts = new int[numCb];
+        Arrays.fill(learnCounts, rowMask == null ? rowsPer : countTrue(rowMask));
+        QuantizerOutput out = new QuantizerOutput();
+        QuantizerOutput trace = options.trace() ? out : null;
+        if (emaUpdate || codebook.threshold > 0) {
+            CodebookStatistics stats = collect(params, rows, idx, rowMask, rowsPer, be);
+            ForwardOptions o = options;
+            if (!options.training()) {
+                // expiry needs training mode; the statistics update does not
+                CodebookStatistics keep = stats;
+                if (o.accumEmaUpdate()) {
+                    codebook.accumulate(params, keep);
+                } else {
+                    codebook.apply(params, keep, o.emaUpdateWeight(), 0, numCb);
+                    if (emaUpdate && !manualEmaUpdate) {
+                        codebook.renormalize(params);
+                    }
+                }
+            } else {
+                out.putScalar("dead_codes_replaced", applyStatistics(params, stats, learnRows, learnCounts, o, trace));
+            }
+        }
+        if (trace != null) {
+            codebook.traceState(params, trace);
+        }
         return out;
     }
 
@@ -409,9 +793,13 @@ public final class VectorQuantize implements Quantizer {
         if (layer.numCodebooks != codebook.numCodebooks || layer.size != codebook.size || layer.dim != codebook.dim) {
             throw new IllegalArgumentException(type() + ": statistics of codebook '" + layer.prefix + "' have another shape");
         }
+        float[] counts = new float[layer.numCodebooks * layer.size];
+        float[] sums = new float[layer.numCodebooks * layer.size * layer.dim];
         for (int k = 0; k < layer.numCodebooks; k++) {
-            codebook.lerpToward(params, k, layer.counts[k], layer.sums[k]);
+            System.arraycopy(layer.counts[k], 0, counts, k * layer.size, layer.size);
+            System.arraycopy(layer.sums[k], 0, sums, k * layer.size * layer.dim, layer.size * layer.dim);
         }
+        codebook.apply(params, new CodebookStatistics(layer.numCodebooks, layer.size, layer.dim, counts, sums), null, 0, layer.numCodebooks);
         if (emaUpdate && !manualEmaUpdate) {
             codebook.renormalize(params);
         }
@@ -528,33 +916,42 @@ public final class VectorQuantize implements Quantizer {
         }
     }
 
-    private float commitment(float[][] rows, float[][] quant, int rowsPer) {
+    /** Mean squared difference over the elements of the unmasked rows ({@code rowMask} null: all). */
+    private float commitment(float[][] rows, float[][] quant, boolean[] rowMask, int rowsPer) {
         double s = 0;
         long count = 0;
-        for (int k = 0; k < rows.length; k++) {
-            int len = rowsPer * codebookDim;
-            for (int i = 0; i < len; i++) {
-                double diff = (double) quant[k][i] - rows[k][i];
-                s += diff * diff;
+        int d = codebookDim;
+        for (int k = 0; k < quant.length; k++) {
+            for (int r = 0; r < rowsPer; r++) {
+                if (rowMask != null && !rowMask[r]) {
+                    continue;
+                }
+                for (int e = 0; e < d; e++) {
+                    double diff = (double) quant[k][r * d + e] - rows[k][r * d + e];
+                    s += diff * diff;
+                }
+                count += d;
             }
-            count += len;
         }
-        return (float) (s / count);
+        return count == 0 ? 0f : (float) (s / count);
     }
 
     /** Mean cross-entropy of the scores (as logits) against the selected codes. */
-    private float crossEntropy(float[][] scores, int[][] idx, int rowsPer) {
+    private float crossEntropy(float[][] scores, int[][] idx, boolean[] rowMask, int rowsPer) {
         double s = 0;
         long count = 0;
         double[] p = new double[codebookSize];
         for (int k = 0; k < scores.length; k++) {
             for (int r = 0; r < rowsPer; r++) {
+                if (rowMask != null && !rowMask[r]) {
+                    continue;
+                }
                 Nn.softmax(scores[k], r * codebookSize, codebookSize, 1.0, p, 0);
                 s -= Math.log(p[idx[k][r]]);
                 count++;
             }
         }
-        return (float) (s / count);
+        return count == 0 ? 0f : (float) (s / count);
     }
 
     /** −mean over positions of the entropy of the code distribution averaged over codebooks and batch. */

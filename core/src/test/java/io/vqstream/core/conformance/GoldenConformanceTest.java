@@ -20,11 +20,24 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every golden case of ../shared/golden must pass at the reference tolerance, under every
- * compute backend this JVM can run: the reference, the JVM kernels (Vector API and plain
- * loops), ND4J when it is on the class path, and auto.
+ * Every conformance case of ../shared/golden (54) and ../shared/golden-features (14) must pass
+ * at the reference tolerance, under every compute backend this JVM can run: the reference, the
+ * JVM kernels (Vector API and plain loops), ND4J when it is on the class path, and auto.
  */
 class GoldenConformanceTest {
+
+    /** A folder of cases and how many it must hold. */
+    record Suite(String name, Path dir, int size) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static List<Suite> suites() {
+        return List.of(new Suite("golden", TestData.goldenDir(), 54),
+                new Suite("golden-features", TestData.goldenFeaturesDir(), 14));
+    }
 
     static List<ComputeBackend> backends() {
         List<ComputeBackend> l = new ArrayList<>();
@@ -39,18 +52,20 @@ class GoldenConformanceTest {
         return l;
     }
 
-    static List<Path> files() throws IOException {
-        try (Stream<Path> s = Files.list(TestData.goldenDir())) {
+    static List<Path> files(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
             return s.filter(p -> p.toString().endsWith(".safetensors")).sorted().toList();
         }
     }
 
     static Stream<Arguments> cases() throws IOException {
         List<Arguments> l = new ArrayList<>();
-        List<Path> files = files();
-        for (ComputeBackend b : backends()) {
-            for (Path p : files) {
-                l.add(Arguments.of(new Named(b), p.getFileName().toString(), p));
+        for (Suite suite : suites()) {
+            List<Path> files = files(suite.dir());
+            for (ComputeBackend b : backends()) {
+                for (Path p : files) {
+                    l.add(Arguments.of(new Named(b), suite.name() + "/" + p.getFileName().toString(), p));
+                }
             }
         }
         return l.stream();
@@ -74,15 +89,21 @@ class GoldenConformanceTest {
         assertTrue(r.compared() >= Math.min(2, expected), r.name() + " compared only " + r.compared() + " tensors");
     }
 
-    static Stream<Named> namedBackends() {
-        return backends().stream().map(Named::new);
+    static Stream<Arguments> suitesAndBackends() {
+        List<Arguments> l = new ArrayList<>();
+        for (Suite suite : suites()) {
+            for (ComputeBackend b : backends()) {
+                l.add(Arguments.of(suite, new Named(b)));
+            }
+        }
+        return l.stream();
     }
 
-    @ParameterizedTest(name = "{0}")
-    @MethodSource("namedBackends")
-    void allFiftyFourCasesArePresentAndPass(Named backend) throws IOException {
-        ConformanceRunner.Summary s = new ConformanceRunner(backend.backend()).runDirectory(TestData.goldenDir(), null);
-        assertEquals(54, s.results().size());
-        assertEquals(54, s.passed());
+    @ParameterizedTest(name = "{0} {1}")
+    @MethodSource("suitesAndBackends")
+    void everyCaseOfTheSuiteIsPresentAndPasses(Suite suite, Named backend) throws IOException {
+        ConformanceRunner.Summary s = new ConformanceRunner(backend.backend()).runDirectory(suite.dir(), null);
+        assertEquals(suite.size(), s.results().size());
+        assertEquals(suite.size(), s.passed());
     }
 }

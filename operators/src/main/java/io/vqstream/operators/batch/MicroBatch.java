@@ -40,11 +40,30 @@ public final class MicroBatch {
         if (v.length != dim) {
             return "wrong dimension: vector has " + v.length + " values, the quantizer expects " + dim;
         }
+        double squaredNorm = 0;
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i])) {
                 return "non-finite value " + v[i] + " at index " + i;
             }
+            squaredNorm += (double) v[i] * v[i];
+        }
+        // distances and the error term are float32: a finite but huge vector (1e30) would make
+        // them Infinity and, when learning, carry that into the codebook
+        if (squaredNorm > Float.MAX_VALUE) {
+            return "vector too large: its squared norm " + (float) Math.sqrt(squaredNorm) + "^2 exceeds the float32 range ("
+                    + Float.MAX_VALUE + ")";
         }
         return null;
+    }
+
+    /** The records of {@code records} that take part (the reference's mask is true), in order. */
+    public static List<VectorRecord> unmasked(List<VectorRecord> records) {
+        List<VectorRecord> l = new java.util.ArrayList<>(records.size());
+        for (VectorRecord r : records) {
+            if (r.mask()) {
+                l.add(r);
+            }
+        }
+        return l;
     }
 }

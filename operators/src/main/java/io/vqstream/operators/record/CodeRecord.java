@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Map;
@@ -22,13 +23,22 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param quantized       the quantized vector in input space, or null when not requested
  * @param error           mean squared quantization error {@code ‖x − x̂‖²/dim}, or NaN when not requested
  * @param attributes      the input's attributes
+ * @param topkCodes       the k nearest codes per code position, nearest first, {@code (codes, k)}
+ *                        row-major, or null when not requested ({@code output.topk})
+ * @param topkDistances   their distances (euclidean, or 1 − cosine), same layout, or null
  */
 @TypeInfo(CodeRecord.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record CodeRecord(String key, long seq, long eventTime, long[] codes, long codebookVersion, float[] quantized,
-                         float error, Map<String, String> attributes) {
+                         float error, Map<String, String> attributes, long[] topkCodes, float[] topkDistances) {
 
     public CodeRecord {
         attributes = attributes == null ? Map.of() : attributes;
+    }
+
+    public CodeRecord(String key, long seq, long eventTime, long[] codes, long codebookVersion, float[] quantized,
+                      float error, Map<String, String> attributes) {
+        this(key, seq, eventTime, codes, codebookVersion, quantized, error, attributes, null, null);
     }
 
     public CodeRecord(String key, long seq, long eventTime, long[] codes, long codebookVersion) {
@@ -39,7 +49,8 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
     public boolean equals(Object o) {
         return o instanceof CodeRecord r && seq == r.seq && eventTime == r.eventTime && codebookVersion == r.codebookVersion
                 && Objects.equals(key, r.key) && Arrays.equals(codes, r.codes) && Arrays.equals(quantized, r.quantized)
-                && Float.floatToIntBits(error) == Float.floatToIntBits(r.error) && attributes.equals(r.attributes);
+                && Float.floatToIntBits(error) == Float.floatToIntBits(r.error) && attributes.equals(r.attributes)
+                && Arrays.equals(topkCodes, r.topkCodes) && Arrays.equals(topkDistances, r.topkDistances);
     }
 
     @Override
@@ -63,9 +74,16 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
         }
     }
 
+    /**
+     * Format 2: key, seq, eventTime, codes, codebookVersion, quantized, error, attributes, then
+     * the top-k codes (length −1 = null) and distances. Format 1 (without top-k) is still read.
+     */
     public static final class Serializer extends RecordSerializer<CodeRecord> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 2;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -74,7 +92,7 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -96,10 +114,25 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
             writeFloats(r.quantized(), out);
             out.writeFloat(r.error());
             writeStringMap(r.attributes(), out);
+            long[] top = r.topkCodes();
+            out.writeInt(top == null ? -1 : top.length);
+            if (top != null) {
+                for (long c : top) {
+                    out.writeLong(c);
+                }
+            }
+            writeFloats(r.topkDistances(), out);
         }
 
         @Override
         protected CodeRecord read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1, 2 -> readFormats1And2(format, in);
+                default -> throw new IOException("CodeRecord: unknown data format " + format);
+            };
+        }
+
+        private CodeRecord readFormats1And2(int format, DataInputView in) throws IOException {
             String key = readNullableString(in);
             long seq = in.readLong();
             long ts = in.readLong();
@@ -114,7 +147,23 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
             long version = in.readLong();
             float[] q = readFloats(in, 1 << 26);
             float err = in.readFloat();
-            return new CodeRecord(key, seq, ts, codes, version, q, err, readStringMap(in));
+            Map<String, String> attrs = readStringMap(in);
+            long[] top = null;
+            float[] dist = null;
+            if (format >= 2) {
+                int k = in.readInt();
+                if (k < -1 || k > 1 << 20) {
+                    throw new IOException("corrupt code record: " + k + " top-k codes");
+                }
+                if (k >= 0) {
+                    top = new long[k];
+                    for (int i = 0; i < k; i++) {
+                        top[i] = in.readLong();
+                    }
+                }
+                dist = readFloats(in, 1 << 20);
+            }
+            return new CodeRecord(key, seq, ts, codes, version, q, err, attrs, top, dist);
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Objects;
@@ -17,21 +18,33 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param eventTime  event time in epoch milliseconds
  * @param vector     the features
  * @param attributes free-form string attributes passed through to the code record
+ * @param mask       the reference's mask: false marks padding (or gated silence), which passes
+ *                   through in order with code −1 and takes no part in learning
  */
 @TypeInfo(VectorRecord.TypeInfoFactoryImpl.class)
-public record VectorRecord(String key, long seq, long eventTime, float[] vector, Map<String, String> attributes) {
+@PublicEvolving
+public record VectorRecord(String key, long seq, long eventTime, float[] vector, Map<String, String> attributes, boolean mask) {
 
     public VectorRecord {
         attributes = attributes == null ? Map.of() : attributes;
     }
 
+    public VectorRecord(String key, long seq, long eventTime, float[] vector, Map<String, String> attributes) {
+        this(key, seq, eventTime, vector, attributes, true);
+    }
+
     public VectorRecord(String key, long seq, long eventTime, float[] vector) {
-        this(key, seq, eventTime, vector, Map.of());
+        this(key, seq, eventTime, vector, Map.of(), true);
+    }
+
+    /** This record with {@code mask} set. */
+    public VectorRecord withMask(boolean m) {
+        return new VectorRecord(key, seq, eventTime, vector, attributes, m);
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof VectorRecord r && seq == r.seq && eventTime == r.eventTime && Objects.equals(key, r.key)
+        return o instanceof VectorRecord r && seq == r.seq && eventTime == r.eventTime && mask == r.mask && Objects.equals(key, r.key)
                 && java.util.Arrays.equals(vector, r.vector) && attributes.equals(r.attributes);
     }
 
@@ -57,10 +70,16 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
         }
     }
 
-    /** Format 1: nullable UTF key, seq, eventTime, float[] vector (−1 = null), attributes. */
+    /**
+     * Format 2: nullable UTF key, seq, eventTime, float[] vector (−1 = null), attributes, mask
+     * (boolean). Format 1 (without the mask: every record real) is still read.
+     */
     public static final class Serializer extends RecordSerializer<VectorRecord> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 2;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -69,7 +88,7 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -85,16 +104,25 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
             out.writeLong(r.eventTime());
             writeFloats(r.vector(), out);
             writeStringMap(r.attributes(), out);
+            out.writeBoolean(r.mask());
         }
 
         @Override
         protected VectorRecord read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1, 2 -> readFormats1And2(format, in);
+                default -> throw new IOException("VectorRecord: unknown data format " + format);
+            };
+        }
+
+        private VectorRecord readFormats1And2(int format, DataInputView in) throws IOException {
             String key = readNullableString(in);
             long seq = in.readLong();
             long ts = in.readLong();
             float[] v = readFloats(in, 1 << 26);
             Map<String, String> attrs = readStringMap(in);
-            return new VectorRecord(key, seq, ts, v, attrs);
+            boolean mask = format < 2 || in.readBoolean();
+            return new VectorRecord(key, seq, ts, v, attrs, mask);
         }
     }
 }
