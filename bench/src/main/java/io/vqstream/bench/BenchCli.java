@@ -42,7 +42,7 @@ import picocli.CommandLine.Unmatched;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Micro-benchmarks of the quantizer kernels and end-to-end benchmarks (bench/README.md); one JSON line per result.",
         subcommands = {BenchCli.Assign.class, BenchCli.Ema.class, BenchCli.Rvq.class, BenchCli.Fsq.class, BenchCli.Lfq.class,
-                BenchCli.Operator.class, BenchCli.KafkaQuantize.class, BenchCli.Demo.class, BenchCli.Soak.class})
+                BenchCli.Operator.class, BenchCli.KafkaQuantize.class, BenchCli.Demo.class, BenchCli.Soak.class, BenchCli.AudioStreams.class})
 public final class BenchCli implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -282,6 +282,9 @@ public final class BenchCli implements Callable<Integer> {
 
     @Command(name = "soak", description = "A long Kafka run with checkpoint and memory reports (bench/README.md).")
     static final class Soak extends EndToEnd {}
+
+    @Command(name = "audio-streams", description = "How many concurrent 24 kHz audio streams stay real time, with p50/p99 latency (bench/README.md).")
+    static final class AudioStreams extends EndToEnd {}
 
     static String detail(ComputeBackend b) {
         if (b instanceof JvmBackend j) {

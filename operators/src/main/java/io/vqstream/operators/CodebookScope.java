@@ -1,5 +1,7 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.PublicEvolving;
+
 /**
  * Who a codebook belongs to.
  * <ul>
@@ -11,6 +13,7 @@ package io.vqstream.operators;
  *       subtask (see {@link SharedQuantizeOperator}).</li>
  * </ul>
  */
+@PublicEvolving
 public enum CodebookScope {
     KEY,
     SHARED;

@@ -1,5 +1,7 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.Internal;
+
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.io.QuantizerFiles;
@@ -18,9 +20,6 @@ import io.vqstream.operators.record.CodebookSnapshot;
 import io.vqstream.operators.record.ControlMessage;
 import io.vqstream.operators.record.DeadLetter;
 import io.vqstream.operators.record.VectorRecord;
-import io.vqstream.operators.shared.SharedCodebook;
-import io.vqstream.operators.shared.SharedEvents;
-import io.vqstream.operators.shared.SharedScope;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -69,7 +68,7 @@ import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
  *
  * <h2>Learning</h2>
  * Each closed batch is coded with the current codebook and its EMA statistics ({@link EmaStatistics})
- * are sent to the {@link io.vqstream.operators.shared.SharedLearningCoordinator} as this subtask's
+ * are sent to the {@link io.vqstream.operators.SharedLearningCoordinator} as this subtask's
  * part of the next round; the subtask then waits for the round's codebook before it codes the next
  * batch (records keep arriving into the open batch; a full one holds the input back). A subtask
  * without a full batch after {@code round timeout} sends what {@code batch.max-delay} allows, or an
@@ -79,6 +78,7 @@ import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
  * with several subtasks or time-closed batches, which batches share a round depends on timing.
  * Unanswered parts and the open batch are checkpointed per subtask and re-sent after a restore.
  */
+@Internal
 public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
         implements OneInputStreamOperator<VectorRecord, CodeRecord>, BoundedOneInput, OperatorEventHandler {
 

@@ -1,9 +1,10 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.Internal;
+
 import io.vqstream.operators.record.CodeRecord;
 import io.vqstream.operators.record.ControlMessage;
 import io.vqstream.operators.record.VectorRecord;
-import io.vqstream.operators.shared.SharedLearningCoordinator;
 import org.apache.flink.runtime.jobgraph.OperatorID;
 import org.apache.flink.runtime.operators.coordination.OperatorCoordinator;
 import org.apache.flink.runtime.operators.coordination.OperatorEventDispatcher;
@@ -20,6 +21,7 @@ import org.apache.flink.streaming.api.operators.StreamOperatorParameters;
  * Creates {@link SharedQuantizeOperator} (one input, or two with a control stream) together with
  * the coordinator that combines the rounds of a learning shared codebook.
  */
+@Internal
 public final class SharedQuantizeOperatorFactory extends AbstractStreamOperatorFactory<CodeRecord>
         implements CoordinatedOperatorFactory<CodeRecord>, OneInputStreamOperatorFactory<VectorRecord, CodeRecord>,
         TwoInputStreamOperatorFactory<VectorRecord, ControlMessage, CodeRecord> {

@@ -16,7 +16,6 @@ import io.vqstream.operators.record.CodeRecord;
 import io.vqstream.operators.record.CodebookSnapshot;
 import io.vqstream.operators.record.ControlMessage;
 import io.vqstream.operators.record.VectorRecord;
-import io.vqstream.operators.shared.SharedScope;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -174,12 +173,12 @@ class SharedScopeITCase {
         private final byte[] params;
 
         InstallOnce(Params params) {
-            this.params = io.vqstream.operators.shared.SharedCodebook.paramsBytes(params);
+            this.params = io.vqstream.operators.SharedCodebook.paramsBytes(params);
         }
 
         @Override
         public ControlMessage map(Long i) {
-            return ControlMessage.install(null, io.vqstream.operators.shared.SharedCodebook.paramsFromBytes(params));
+            return ControlMessage.install(null, io.vqstream.operators.SharedCodebook.paramsFromBytes(params));
         }
     }
 

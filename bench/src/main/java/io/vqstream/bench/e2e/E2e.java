@@ -2,6 +2,7 @@ package io.vqstream.bench.e2e;
 
 import io.vqstream.bench.report.JsonLine;
 import java.util.ArrayList;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
@@ -18,6 +19,7 @@ import org.apache.logging.log4j.core.config.Configurator;
  *   <li>{@code operator}: records/s through the keyed quantize operator ({@link OperatorBench});</li>
  *   <li>{@code kafka-quantize}: vectors/s of the {@code quantize} command, Kafka to Kafka ({@link KafkaQuantizeBench});</li>
  *   <li>{@code demo}: wall time and frames/s of {@code bin/vqstream demo} ({@link DemoBench});</li>
+ *   <li>{@code audio-streams}: EnCodec-shaped streams per core in real time, shared frozen RVQ ({@link AudioStreamsBench});</li>
  *   <li>{@code soak}: the {@code quantize} command with learning and checkpoints for minutes, with
  *       throughput, checkpoint and memory reports every 30 s ({@link SoakBench}).</li>
  * </ul>
@@ -25,7 +27,7 @@ import org.apache.logging.log4j.core.config.Configurator;
  */
 public final class E2e {
     /** The ops handled here; the bench command line hands them over with their options unparsed. */
-    public static final List<String> OPS = List.of("operator", "kafka-quantize", "demo", "soak");
+    public static final List<String> OPS = List.of("operator", "kafka-quantize", "demo", "soak", "audio-streams");
 
     private E2e() {}
 
@@ -50,6 +52,7 @@ public final class E2e {
                 case "kafka-quantize" -> KafkaQuantizeBench.run(Opts.parse(op, args, KafkaQuantizeBench.OPTIONS));
                 case "demo" -> DemoBench.run(Opts.parse(op, args, DemoBench.OPTIONS));
                 case "soak" -> SoakBench.run(Opts.parse(op, args, SoakBench.OPTIONS));
+                case "audio-streams" -> AudioStreamsBench.run(Opts.parse(op, args, AudioStreamsBench.OPTIONS));
                 default -> throw new Opts.UsageException("unknown op " + op);
             };
         } catch (Opts.UsageException e) {
@@ -93,6 +96,23 @@ public final class E2e {
     }
 
     /** The 1-minute load average, as {@code uptime} shows it (NaN where unavailable). */
+    /** 50ms, 2s, 1min (as the YAML durations). */
+    static Duration duration(String s) {
+        String t = s.trim();
+        try {
+            if (t.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(t.substring(0, t.length() - 2)));
+            } else if (t.endsWith("min")) {
+                return Duration.ofMinutes(Long.parseLong(t.substring(0, t.length() - 3)));
+            } else if (t.endsWith("s")) {
+                return Duration.ofSeconds(Long.parseLong(t.substring(0, t.length() - 1)));
+            }
+        } catch (NumberFormatException e) {
+            // fall through to the usage error
+        }
+        throw new Opts.UsageException("a duration must look like 20ms, 1s or 2min, got " + s);
+    }
+
     static double loadAverage() {
         return round(java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), 2);
     }

@@ -1,5 +1,7 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
+
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -26,6 +28,7 @@ import java.util.List;
  * which is the reference's all-reduce of {@code cluster_size} and {@code embed_sum} over workers
  * and its gathering of dead-code samples in rank order.
  */
+@Internal
 public final class EmaStatistics {
     private static final int FORMAT = 1;
 

@@ -148,6 +148,16 @@ class JobConfigTest {
     }
 
     @Test
+    void codebookScope() {
+        assertEquals(io.vqstream.operators.CodebookScope.KEY, parse(FSQ).scope, "key scope unless asked");
+        JobConfig shared = parse(FSQ + "codebook:\n  scope: shared\n  round-timeout: 20ms\n");
+        assertEquals(io.vqstream.operators.CodebookScope.SHARED, shared.scope);
+        assertEquals(Duration.ofMillis(20), shared.roundTimeout);
+        String msg = error(FSQ + "codebook:\n  scope: global\n");
+        assertTrue(msg.contains("codebook.scope") && msg.contains("shared"), msg);
+    }
+
+    @Test
     void defaults() {
         JobConfig c = parse(FSQ);
         assertEquals("FSQ", c.quantizerType);

@@ -1,5 +1,7 @@
 package io.vqstream.operators.batch;
 
+import org.apache.flink.annotation.Internal;
+
 import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.operators.metrics.QuantizerMetrics;
 import io.vqstream.operators.record.CodeRecord;
@@ -19,6 +21,7 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
  * error = ‖x − x̂‖² / dim   (when requested and the quantizer yields x̂)
  * </pre>
  */
+@Internal
 public final class CodeEmitter {
     private final int codesPerToken;
     private final int dim;

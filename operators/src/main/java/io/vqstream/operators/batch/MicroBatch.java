@@ -1,10 +1,13 @@
 package io.vqstream.operators.batch;
 
+import org.apache.flink.annotation.Internal;
+
 import io.vqstream.core.tensor.Tensor;
 import io.vqstream.operators.record.VectorRecord;
 import java.util.List;
 
 /** Packing a micro-batch's records into the (n, 1, dim) token tensor one backend call takes. */
+@Internal
 public final class MicroBatch {
     private MicroBatch() {}
 

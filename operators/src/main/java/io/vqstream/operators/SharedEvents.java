@@ -1,8 +1,11 @@
-package io.vqstream.operators.shared;
+package io.vqstream.operators;
+
+import org.apache.flink.annotation.Internal;
 
 import org.apache.flink.runtime.operators.coordination.OperatorEvent;
 
 /** The messages between the subtasks of a shared learning codebook and its coordinator. */
+@Internal
 public final class SharedEvents {
     private SharedEvents() {}
 

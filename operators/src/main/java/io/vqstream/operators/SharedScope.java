@@ -1,13 +1,13 @@
-package io.vqstream.operators.shared;
+package io.vqstream.operators;
+
+import org.apache.flink.annotation.Internal;
 
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.RandomSource;
-import io.vqstream.operators.QuantizeOperator;
-import io.vqstream.operators.QuantizeOperatorConfig;
-import io.vqstream.operators.RandomSourceFactory;
 
 /** What the subtasks and the coordinator of a shared scope derive the same way from the configuration. */
+@Internal
 public final class SharedScope {
     private SharedScope() {}
 

@@ -1,9 +1,10 @@
-package io.vqstream.operators.shared;
+package io.vqstream.operators;
+
+import org.apache.flink.annotation.Internal;
 
 import io.vqstream.core.quantize.EmaStatistics;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
-import io.vqstream.operators.QuantizeOperatorConfig;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -40,6 +41,7 @@ import org.slf4j.LoggerFactory;
  * after the subtask's snapshot is recomputed from the replayed records. Parts are kept once
  * per (round, subtask), so after a restore every round counts each subtask's statistics once.
  */
+@Internal
 public final class SharedLearningCoordinator implements OperatorCoordinator {
     private static final Logger LOG = LoggerFactory.getLogger(SharedLearningCoordinator.class);
     private static final int FORMAT = 1;

@@ -1,4 +1,6 @@
-package io.vqstream.operators.shared;
+package io.vqstream.operators;
+
+import org.apache.flink.annotation.Internal;
 
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.tensor.Tensor;
@@ -17,6 +19,7 @@ import java.io.UncheckedIOException;
  * <p>Rounds count every closed round, steps only rounds that held data: an all-empty round
  * moves neither the step nor the version.
  */
+@Internal
 public record SharedCodebook(long version, long step, long round, Params params) {
     private static final int FORMAT = 1;
 
