@@ -141,7 +141,7 @@ class RandomProjectionQuantizerTest {
         assertMessage(() -> new RandomProjectionQuantizer(kw("dim", 3, "codebook_size", 3, "codebook_dim", 2, "nrom", true)),
                 "RandomProjectionQuantizer: unknown argument nrom");
         assertMessage(() -> new RandomProjectionQuantizer(kw("dim", 3, "codebook_size", 3, "codebook_dim", 2,
-                "affine_param", true)), "'affine_param' = true is not supported");
+                "affine_param", true)), "affine_param is only compatible with a euclidean codebook");
     }
 
     @Test
