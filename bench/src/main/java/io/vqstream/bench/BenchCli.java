@@ -167,6 +167,10 @@ public final class BenchCli {
             json.put("ema_over_assign", round(main.p50Micros() / r[1].p50Micros(), 3));
         }
         json.put("backend_detail", detail(backend));
+        if (!backend.name().equals("jvm-scalar") && !backend.name().equals("nd4j")) {
+            json.put("lanes", JvmBackend.get().lanes());
+            json.put("tile", JvmBackend.get().tile());
+        }
         json.put("seconds", seconds);
         System.out.println(toJson(json));
     }

@@ -1,5 +1,6 @@
 package io.vqstream.bench;
 
+import io.vqstream.core.backend.CodebookVersions;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.quantize.ForwardOptions;
@@ -83,6 +84,8 @@ public final class Workloads {
             }
             this.xn = cosine ? new float[n * d] : null;
             this.idx = new int[n];
+            // a frozen quantizer's codebook: versioned, so it is packed once (as VectorQuantize does)
+            CodebookVersions.track(codebook);
         }
 
         @Override

@@ -46,10 +46,17 @@ final class CodebookFiles {
         if (embeds.isEmpty()) {
             throw new TensorFormatException(file + ": " + q.type() + " has no codebook to load from an .npy file; use .safetensors");
         }
-        if (total != arr.size()) {
-            List<String> want = embeds.stream().map(s -> s.name() + Shapes.str(s.shape())).toList();
+        List<String> want = embeds.stream().map(s -> s.name() + Shapes.str(s.shape())).toList();
+        int[] stacked = stackedShape(embeds);
+        if (stacked == null) {
+            throw new TensorFormatException(file + ": the codebooks " + String.join(", ", want)
+                    + " differ in shape and cannot come from one .npy array; use .safetensors");
+        }
+        // every dimension must match (size-1 axes aside): a transposed (D, K) array has the right
+        // number of elements but would give other codes
+        if (total != arr.size() || !java.util.Arrays.equals(squeeze(stacked), squeeze(arr.shape()))) {
             throw new TensorFormatException(file + ": array of shape " + Shapes.str(arr.shape()) + " does not fit the codebooks "
-                    + String.join(", ", want));
+                    + String.join(", ", want) + " (expected shape " + Shapes.str(squeeze(stacked)) + ", axes of size 1 optional)");
         }
         int off = 0;
         Params given = new Params();
@@ -65,5 +72,23 @@ final class CodebookFiles {
             }
         }
         return QuantizerFiles.complete(q, given, file.toString(), "");
+    }
+
+    /** {@code (n, ...shape)} of n codebooks of one shape; null when their shapes differ. */
+    private static int[] stackedShape(List<ParamSpec> embeds) {
+        int[] first = embeds.get(0).shape();
+        for (ParamSpec s : embeds) {
+            if (!java.util.Arrays.equals(first, s.shape())) {
+                return null;
+            }
+        }
+        int[] out = new int[first.length + 1];
+        out[0] = embeds.size();
+        System.arraycopy(first, 0, out, 1, first.length);
+        return out;
+    }
+
+    private static int[] squeeze(int[] shape) {
+        return java.util.Arrays.stream(shape).filter(d -> d != 1).toArray();
     }
 }

@@ -74,8 +74,8 @@ final class DemoCommand {
     }
 
     static Path bundledRecording() throws Exception {
-        Path dir = Files.createTempDirectory("vqstream-demo");
-        dir.toFile().deleteOnExit();
+        // inside the embedded cluster's temporary directory, which goes when the JVM exits
+        Path dir = Files.createTempDirectory(JobEnvironment.embeddedTempDir(), "demo");
         Path wav = dir.resolve("speech.wav");
         try (InputStream in = DemoCommand.class.getResourceAsStream("/demo/speech.wav")) {
             if (in == null) {
@@ -83,7 +83,6 @@ final class DemoCommand {
             }
             Files.copy(in, wav, StandardCopyOption.REPLACE_EXISTING);
         }
-        wav.toFile().deleteOnExit();
         return wav;
     }
 

@@ -32,11 +32,49 @@ import org.apache.flink.connector.datagen.source.GeneratorFunction;
 final class FileSources {
     private FileSources() {}
 
+    /** An input is read twice (indexed, then read by the job): a regular file, not a pipe or device. */
+    static void requireRegularFile(Path file, String flag) {
+        if (!Files.exists(file)) {
+            throw new ConfigException(flag + ": no such file: " + file);
+        }
+        if (Files.isDirectory(file)) {
+            throw new ConfigException(flag + ": " + file + " is a directory; give a file");
+        }
+        if (!Files.isRegularFile(file)) {
+            throw new ConfigException(flag + ": " + file + " is not a regular file (a pipe or device cannot be read twice; copy it to a file)");
+        }
+    }
+
+    /**
+     * Whether an input file holds no records: a JSON-lines file of whitespace only, or an .npy of
+     * shape (0, D). (A bounded generator source over zero records still asks for record 0.)
+     */
+    static boolean holdsNoRecords(Path file) throws IOException {
+        if (!Files.isRegularFile(file)) {
+            return false;
+        }
+        if (file.getFileName().toString().toLowerCase().endsWith(".npy")) {
+            try {
+                int[] shape = Npy.read(file).shape();
+                return shape.length == 2 && shape[0] == 0;
+            } catch (RuntimeException e) {
+                return false; // reported by the source
+            }
+        }
+        try (java.io.InputStream in = new java.io.BufferedInputStream(Files.newInputStream(file), 1 << 16)) {
+            int b;
+            while ((b = in.read()) >= 0) {
+                if (b != ' ' && b != '\n' && b != '\r' && b != '\t') {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** One decoded record per non-empty line; the origin's offset is the 0-based line number. */
     static <T> DataGeneratorSource<Decoded<T>> jsonLines(Path file, PayloadDecoder<T> decoder) throws IOException {
-        if (!Files.isRegularFile(file)) {
-            throw new ConfigException("--input: no such file: " + file);
-        }
+        requireRegularFile(file, "--input");
         long[] starts = lineStarts(file);
         TypeInformation<Decoded<T>> type = Decoded.typeInfo(decoder.valueType());
         return new DataGeneratorSource<>(new LineReader<>(file.toAbsolutePath().toString(), starts, decoder), starts.length - 1, type);
@@ -131,6 +169,7 @@ final class FileSources {
 
     /** Rows of an {@code (N, D)} .npy matrix as vectors of stream {@code key}, seq = row. */
     static DataGeneratorSource<VectorRecord> npyRows(Path file, String key) throws IOException {
+        requireRegularFile(file, "--input");
         if (Files.size(file) > MAX_NPY_BYTES) {
             throw new ConfigException("--input: " + file + " is larger than " + (MAX_NPY_BYTES >> 20)
                     + " MiB; give large inputs as JSON lines or through Kafka");

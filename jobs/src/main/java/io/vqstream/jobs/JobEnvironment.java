@@ -9,14 +9,17 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.FileUtils;
 
 /**
  * Builds the execution environment of a job from its configuration, the same way on the
@@ -27,8 +30,27 @@ final class JobEnvironment {
     /** Default checkpoint interval when a job needs checkpoints and none is configured. */
     static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
     private static volatile boolean underFlinkClient;
+    private static volatile boolean remoteDetached;
+    private static Path embeddedTempDir;
 
     private JobEnvironment() {}
+
+    /**
+     * The temporary directory of the embedded mini-cluster, one per JVM under java.io.tmpdir,
+     * removed when the JVM exits (also after Ctrl-C or SIGTERM).
+     */
+    static synchronized Path embeddedTempDir() {
+        if (embeddedTempDir == null) {
+            try {
+                embeddedTempDir = Files.createTempDirectory("vqstream-");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException("cannot create a temporary directory in " + System.getProperty("java.io.tmpdir"), e);
+            }
+            Path dir = embeddedTempDir;
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> FileUtils.deleteDirectoryQuietly(dir.toFile()), "vqstream-tmp-cleanup"));
+        }
+        return embeddedTempDir;
+    }
 
     /** True when the job runs under {@code flink run} (Flink's client), not on the embedded mini-cluster. */
     static boolean underFlinkClient() {
@@ -82,14 +104,62 @@ final class JobEnvironment {
             conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_ATTEMPTS, 2);
             conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofSeconds(1));
         }
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
-        underFlinkClient = !(env instanceof org.apache.flink.streaming.api.environment.LocalStreamEnvironment);
+        StreamExecutionEnvironment env;
+        if (c.jobManager != null) {
+            if (bounded) {
+                throw new ConfigException("--jobmanager submits the Kafka jobs; the file jobs run embedded");
+            }
+            int colon = c.jobManager.lastIndexOf(':');
+            // the remote environment uploads the job jar with the job graph: the cluster needs nothing but Flink
+            env = StreamExecutionEnvironment.createRemoteEnvironment(c.jobManager.substring(0, colon),
+                    Integer.parseInt(c.jobManager.substring(colon + 1)), conf, jobJar().toString());
+            remoteDetached = c.detached;
+            underFlinkClient = false;
+        } else {
+            env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            remoteDetached = false;
+            underFlinkClient = !(env instanceof org.apache.flink.streaming.api.environment.LocalStreamEnvironment);
+            if (!underFlinkClient) {
+                // the mini-cluster unpacks its RPC system (a 21 MB flink-rpc-akka jar) and blobs into
+                // io.tmp.dirs and removes them only if it shuts down before the JVM exits
+                conf.set(CoreOptions.TMP_DIRS, embeddedTempDir().toString());
+                conf.set(WebOptions.TMP_DIR, embeddedTempDir().toString());
+                env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+            }
+        }
         if (c.parallelism != null) {
             env.setParallelism(c.parallelism);
-        } else if (!underFlinkClient) {
+        } else if (!underFlinkClient && c.jobManager == null) {
             env.setParallelism(1);
         }
         return env;
+    }
+
+    /** Whether the command returns once the job is submitted: {@code flink run -d}, or {@code --jobmanager} with {@code --detached}. */
+    static boolean detached(StreamExecutionEnvironment env) {
+        return remoteDetached
+                || underFlinkClient && !env.getConfiguration().get(org.apache.flink.configuration.DeploymentOptions.ATTACHED);
+    }
+
+    /**
+     * The shaded job jar that {@code --jobmanager} uploads: {@code -Dvqstream.job-jar}, else the
+     * jar this class was loaded from (jobs/target/vqstream-jobs.jar under bin/vqstream).
+     */
+    static Path jobJar() {
+        String p = System.getProperty("vqstream.job-jar");
+        if (p != null) {
+            return Path.of(p);
+        }
+        try {
+            Path self = Path.of(JobEnvironment.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            if (Files.isRegularFile(self) && self.toString().endsWith(".jar")) {
+                return self;
+            }
+            throw new ConfigException("not running from the job jar (" + self + "): build it (mvn -pl jobs -am package) "
+                    + "and run bin/vqstream, or give -Dvqstream.job-jar=PATH");
+        } catch (java.net.URISyntaxException e) {
+            throw new ConfigException("cannot locate the job jar: " + e.getMessage());
+        }
     }
 
     /**
@@ -98,8 +168,8 @@ final class JobEnvironment {
      */
     static JobClient start(StreamExecutionEnvironment env, String name) throws Exception {
         JobClient client = env.executeAsync(name);
-        if (underFlinkClient && !env.getConfiguration().get(org.apache.flink.configuration.DeploymentOptions.ATTACHED)) {
-            return client; // flink run -d: the job belongs to the cluster now
+        if (detached(env)) {
+            return client; // flink run -d or --detached: the job belongs to the cluster now
         }
         AtomicReference<JobClient> ref = new AtomicReference<>(client);
         Thread hook = new Thread(() -> {

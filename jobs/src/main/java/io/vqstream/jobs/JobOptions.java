@@ -41,6 +41,13 @@ final class JobOptions {
     @Option(names = "--restore-from", paramLabel = "PATH", description = "A chk-N or savepoint folder to resume from.")
     Path restoreFrom;
 
+    @Option(names = "--jobmanager", paramLabel = "HOST:PORT",
+            description = "Submit to the Flink cluster with this REST address (e.g. the one of vqstream cluster start); the job jar travels with it.")
+    String jobManager;
+
+    @Option(names = "--detached", description = "With --jobmanager: print the job id and return once the job is submitted.")
+    boolean detached;
+
     @Option(names = "--exactly-once", description = "Transactional Kafka sinks (read with isolation.level=read_committed).")
     boolean exactlyOnce;
 
@@ -88,7 +95,21 @@ final class JobOptions {
             c.checkpointInterval = Duration.ofMillis(checkpointIntervalMillis);
         }
         if (restoreFrom != null) {
-            c.restoreFrom = restoreFrom;
+            // the savepoint path as Flink prints it (file:/...) or as a plain path
+            String r = restoreFrom.toString();
+            c.restoreFrom = r.startsWith("file:") ? Path.of(java.net.URI.create(r.replaceFirst("^file:/+", "file:///"))) : restoreFrom;
+        }
+        if (jobManager != null) {
+            if (!jobManager.matches("[^:\\s]+:\\d{1,5}")) {
+                throw new ConfigException("--jobmanager: expected HOST:PORT (the REST address), got '" + jobManager + "'");
+            }
+            c.jobManager = jobManager;
+        }
+        if (detached) {
+            if (jobManager == null) {
+                throw new ConfigException("--detached needs --jobmanager HOST:PORT (under flink run use flink run -d)");
+            }
+            c.detached = true;
         }
         if (exactlyOnce) {
             c.delivery = JobConfig.Delivery.EXACTLY_ONCE;

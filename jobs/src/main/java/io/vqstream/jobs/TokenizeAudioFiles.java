@@ -2,29 +2,21 @@ package io.vqstream.jobs;
 
 import io.vqstream.connectors.audio.AudioChunk;
 import io.vqstream.connectors.audio.WavChunkSource;
-import io.vqstream.connectors.serde.CodeCodec;
-import io.vqstream.connectors.serde.WireFormat;
 import io.vqstream.jobs.config.JobConfig;
-import io.vqstream.operators.record.CodeRecord;
-import io.vqstream.operators.record.DeadLetter;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import java.io.PrintStream;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.java.typeutils.EitherTypeInfo;
-import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.types.Either;
-import org.apache.flink.util.CloseableIterator;
 
 /**
  * {@code tokenize-audio --input WAV_OR_DIR --output CODES.jsonl} on the embedded mini-cluster:
  * every file is one stream (key = file name without extension); the codes are written as
- * JSON lines in the codes topic's JSON format, in the order they were produced.
+ * JSON lines in the codes topic's JSON format, in the order they were produced. With a
+ * codebooks directory, every codebook version is written there as {@code <key>@<version>.safetensors}
+ * (as {@code learn --codebooks-out} does), so that {@code decode} can turn the codes back into features.
  */
 final class TokenizeAudioFiles {
     private final PrintStream err;
@@ -33,45 +25,52 @@ final class TokenizeAudioFiles {
         this.err = err;
     }
 
-    int run(JobConfig c, Path input, Path output) throws Exception {
+    int run(JobConfig c, Path input, Path output, Path codebooksOut) throws Exception {
+        FileJobs.requireFileMode(c);
         List<Path> files = WavChunkSource.wavFiles(input);
         StreamExecutionEnvironment env = JobEnvironment.create(c, false, true);
         DataStream<AudioChunk> chunks = env.fromSource(WavChunkSource.create(files, c.chunkSamples, 0L),
                 WatermarkStrategy.noWatermarks(), "wav-chunks").setParallelism(1).uid("vq-wav-source");
         AudioPipeline.Built p = AudioPipeline.build(c, chunks);
-        TypeInformation<Either<CodeRecord, DeadLetter>> type = new EitherTypeInfo<>(CodeRecord.typeInfo(), DeadLetter.typeInfo());
-        DataStream<Either<CodeRecord, DeadLetter>> events = p.quantized().codes()
-                .map(r -> Either.<CodeRecord, DeadLetter>Left(r)).returns(type)
-                .union(p.deadLetters().map(d -> Either.<CodeRecord, DeadLetter>Right(d)).returns(type));
-        CloseableIterator<Either<CodeRecord, DeadLetter>> it = events.collectAsync();
-        JobEnvironment.start(env, c.jobName != null ? c.jobName : "vqstream-tokenize-audio");
-        Path abs = output.toAbsolutePath();
-        if (abs.getParent() != null) {
-            Files.createDirectories(abs.getParent());
+        StagedFileSink.Staged staged = new StagedFileSink.Staged(output, null, codebooksOut);
+        if (c.restoreFrom == null) {
+            staged.clearFiles();
         }
-        Path tmp = abs.resolveSibling(abs.getFileName() + ".part");
-        long codes = 0;
+        DataStream<org.apache.flink.api.java.tuple.Tuple3<Integer, String, byte[]>> items = p.quantized().codes()
+                .map(new FileJobs.CodeLine()).returns(StagedFileSink.itemType())
+                .union(p.deadLetters().map(new FileJobs.DeadLetterLine()).returns(StagedFileSink.itemType()));
+        if (codebooksOut != null) {
+            items = items.union(p.quantized().codebooks().map(new FileJobs.SnapshotFile()).returns(StagedFileSink.itemType()));
+        }
+        FileJobs.sinkTo(items, staged);
+        FileJobs.run(env, c.jobName != null ? c.jobName : "vqstream-tokenize-audio", staged);
+        long codes = FileJobs.countLines(staged.stagedLines());
+        long snapshots = codebooksOut == null ? 0 : FileJobs.countFiles(Path.of(staged.files));
+        long gated = Double.isNaN(c.gateDb) ? 0 : countGated(staged.stagedLines());
+        long dead = FileJobs.reportDeadLetters(err, "vqstream tokenize-audio", staged.stagedDeadLetters());
+        staged.commit();
+        err.println("vqstream tokenize-audio: " + files.size() + " file(s), " + codes + " code records written to "
+                + output.toAbsolutePath()
+                + (codebooksOut != null ? ", " + snapshots + " codebook snapshots to " + codebooksOut.toAbsolutePath() : "")
+                + (Double.isNaN(c.gateDb) ? "" : ", " + gated + " frames gated below " + c.gateDb + " dB (code -1)")
+                + (dead > 0 ? ", " + dead + " dead letters" : ""));
+        return FileJobs.exitCode(codes, dead);
+    }
+
+    /** Code records whose every code is −1: frames below {@code audio.gate-db}. */
+    private static long countGated(Path codes) throws java.io.IOException {
+        io.vqstream.connectors.serde.CodeCodec codec = io.vqstream.connectors.serde.CodeCodec.json();
         long gated = 0;
-        long dead = 0;
-        try (OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(tmp))) {
-            while (it.hasNext()) {
-                Either<CodeRecord, DeadLetter> e = it.next();
-                if (e.isLeft()) {
-                    out.write(CodeCodec.encode(e.left(), WireFormat.JSON));
-                    out.write('\n');
-                    codes++;
-                    gated += DemoCommand.isGated(e.left()) ? 1 : 0;
-                } else {
-                    dead++;
-                    err.println("vqstream tokenize-audio: dead letter (" + e.right().stage() + ", key " + e.right().key() + "): "
-                            + e.right().reason());
+        long n = 0;
+        try (java.io.BufferedReader r = Files.newBufferedReader(codes, java.nio.charset.StandardCharsets.UTF_8)) {
+            String line;
+            while ((line = r.readLine()) != null) {
+                var d = codec.decode(line.getBytes(java.nio.charset.StandardCharsets.UTF_8), new io.vqstream.connectors.serde.Origin(null, n++, 0));
+                if (d.ok() && DemoCommand.isGated(d.value())) {
+                    gated++;
                 }
             }
         }
-        Files.move(tmp, abs, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        err.println("vqstream tokenize-audio: " + files.size() + " file(s), " + codes + " code records written to " + abs
-                + (Double.isNaN(c.gateDb) ? "" : ", " + gated + " frames gated below " + c.gateDb + " dB (code -1)")
-                + (dead > 0 ? ", " + dead + " dead letters" : ""));
-        return 0;
+        return gated;
     }
 }

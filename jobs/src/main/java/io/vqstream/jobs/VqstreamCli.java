@@ -1,5 +1,6 @@
 package io.vqstream.jobs;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.connectors.audio.AudioFormatException;
 import io.vqstream.connectors.kafka.KafkaUnreachableException;
 import io.vqstream.core.conformance.ConformanceMain;
@@ -24,7 +25,9 @@ import picocli.CommandLine.Parameters;
 @Command(name = "vqstream", mixinStandardHelpOptions = true, version = "vqstream 0.1.0",
         description = "Vector quantizers (vector-quantize-pytorch semantics) as keyed, stateful Flink operators.",
         subcommands = {VqstreamCli.Demo.class, VqstreamCli.TokenizeAudio.class, VqstreamCli.Quantize.class, VqstreamCli.Learn.class,
-                VqstreamCli.Decode.class, VqstreamCli.Savepoint.class, VqstreamCli.Conformance.class})
+                VqstreamCli.Decode.class, VqstreamCli.Savepoint.class, VqstreamCli.Conformance.class, VqstreamCli.Bench.class,
+                ClusterCommand.class})
+@Internal
 public final class VqstreamCli implements Callable<Integer> {
 
     public static void main(String[] args) {
@@ -38,7 +41,10 @@ public final class VqstreamCli implements Callable<Integer> {
         }
     }
 
-    /** Runs a command line and returns its exit code: 0 ok, 1 failure, 2 usage or configuration error. */
+    /**
+     * Runs a command line and returns its exit code: 0 ok, 1 failure, 2 usage or configuration
+     * error, 3 a run over files in which every record became a dead letter.
+     */
     public static int execute(String... args) {
         CommandLine cl = new CommandLine(new VqstreamCli());
         // a bad flag or command: one line naming it (picocli would print the whole usage after it)
@@ -58,12 +64,9 @@ public final class VqstreamCli implements Callable<Integer> {
                 cmd.getErr().println("vqstream " + cmd.getCommandName() + ": " + t.getMessage());
                 return 2;
             }
-            cmd.getErr().println("vqstream " + cmd.getCommandName() + ": failed: " + e);
-            Throwable c = e.getCause();
-            while (c != null) {
-                cmd.getErr().println("  caused by: " + c);
-                c = c.getCause();
-            }
+            // a failure: one line naming the root cause (Flink's wrappers say only "Job restarted")
+            cmd.getErr().println("vqstream " + cmd.getCommandName() + ": failed: "
+                    + (e instanceof JobFailedException ? e.getMessage() : JobFailedException.rootCause(e)));
             return 1;
         });
         return cl.execute(args);
@@ -88,8 +91,9 @@ public final class VqstreamCli implements Callable<Integer> {
 
     static int runForeground(StreamExecutionEnvironment env, String name) throws Exception {
         JobClient client = JobEnvironment.start(env, name);
-        if (JobEnvironment.underFlinkClient() && !env.getConfiguration().get(org.apache.flink.configuration.DeploymentOptions.ATTACHED)) {
+        if (JobEnvironment.detached(env)) {
             System.err.println("vqstream: submitted job " + client.getJobID() + " (" + name + ")");
+            System.out.println(client.getJobID()); // alone on stdout: JOB=$(vqstream quantize ... --detached)
             return 0;
         }
         System.err.println("vqstream: job " + client.getJobID() + " running (" + name + "); Ctrl-C or SIGTERM stops it");
@@ -138,8 +142,8 @@ public final class VqstreamCli implements Callable<Integer> {
     }
 
     @Command(name = "tokenize-audio", mixinStandardHelpOptions = true,
-            description = {"Audio to codes: WAV files to a JSON-lines file on the embedded cluster,",
-                    "or a Kafka audio topic to a Kafka codes topic with --bootstrap-servers/--input-topic/--output-topic."})
+            description = "Audio to codes: WAV files to a JSON-lines file on the embedded cluster, "
+                    + "or a Kafka audio topic to a Kafka codes topic with --bootstrap-servers/--input-topic/--output-topic.")
     static final class TokenizeAudio implements Callable<Integer> {
         @Mixin
         JobOptions options;
@@ -149,6 +153,10 @@ public final class VqstreamCli implements Callable<Integer> {
 
         @Option(names = "--output", paramLabel = "CODES.jsonl", description = "Where to write the codes, one JSON object per line.")
         Path output;
+
+        @Option(names = "--codebooks-out", paramLabel = "DIR",
+                description = "Write each codebook version as DIR/<key>@<version>.safetensors, for decode --codebooks DIR.")
+        Path codebooksOut;
 
         @Override
         public Integer call() throws Exception {
@@ -163,7 +171,7 @@ public final class VqstreamCli implements Callable<Integer> {
             if (input == null || output == null) {
                 throw new ConfigException("give --input WAV_OR_DIR and --output CODES.jsonl (or Kafka flags)");
             }
-            return new TokenizeAudioFiles(System.err).run(c, input, output);
+            return new TokenizeAudioFiles(System.err).run(c, input, output, codebooksOut);
         }
     }
 
@@ -187,8 +195,8 @@ public final class VqstreamCli implements Callable<Integer> {
     }
 
     @Command(name = "quantize", mixinStandardHelpOptions = true,
-            description = {"Kafka vectors to Kafka codes (plus codebook snapshots and dead letters), any quantizer from --config;",
-                    "or, embedded, --input VECTORS --output CODES.jsonl."})
+            description = "Kafka vectors to Kafka codes (plus codebook snapshots and dead letters), any quantizer from --config; "
+                    + "or, embedded, --input VECTORS --output CODES.jsonl.")
     static final class Quantize implements Callable<Integer> {
         @Mixin
         JobOptions options;
@@ -204,6 +212,9 @@ public final class VqstreamCli implements Callable<Integer> {
     }
 
     static int runFiles(JobConfig c, VectorFiles f) throws Exception {
+        if (c.jobManager != null) {
+            throw new ConfigException("--jobmanager submits the Kafka jobs; --input/--output run embedded");
+        }
         if (f.input == null || f.output == null) {
             throw new ConfigException("give both --input and --output (or the Kafka flags)");
         }
@@ -243,8 +254,8 @@ public final class VqstreamCli implements Callable<Integer> {
     }
 
     @Command(name = "decode", mixinStandardHelpOptions = true,
-            description = {"Codes + codebook snapshots (Kafka topics) to vectors, each code decoded with the codebook version that produced it;",
-                    "or, embedded, --input CODES.jsonl --codebooks DIR --output VECTORS.jsonl."})
+            description = "Codes + codebook snapshots (Kafka topics) to vectors, each code decoded with the codebook version that "
+                    + "produced it; or, embedded, --input CODES.jsonl --codebooks DIR --output VECTORS.jsonl.")
     static final class Decode implements Callable<Integer> {
         @Mixin
         JobOptions options;
@@ -341,16 +352,19 @@ public final class VqstreamCli implements Callable<Integer> {
             if (!java.nio.file.Files.exists(savepoint.resolve("_metadata"))) {
                 throw new ConfigException("--savepoint: " + savepoint + " holds no _metadata");
             }
-            SavepointExport.Result r = c.codebookFile != null
-                    ? SavepointExport.export(q, savepoint, output, "vq-quantize", CodebookFiles.load(q, c.codebookFile, c.seed))
-                    : SavepointExport.export(q, savepoint, output, "vq-quantize");
+            SavepointExport.Result r;
+            try {
+                r = c.codebookFile != null
+                        ? SavepointExport.export(q, savepoint, output, "vq-quantize", CodebookFiles.load(q, c.codebookFile, c.seed))
+                        : SavepointExport.export(q, savepoint, output, "vq-quantize");
+            } catch (IllegalArgumentException e) {
+                // a savepoint that is none, or state that does not fit the configuration: the user's input
+                throw new ConfigException("--savepoint: " + e.getMessage(), e);
+            }
             System.out.println("exported " + r.exported().size() + " keys to " + output.toAbsolutePath());
             if (!r.sharedDefault().isEmpty()) {
                 System.out.println("keys on the shared default codebook (no own state; give codebook.file in the config to write them): "
                         + r.sharedDefault());
-            }
-            if (!r.notFileNames().isEmpty()) {
-                System.out.println("keys that cannot be file names, skipped: " + r.notFileNames());
             }
             return 0;
         }
@@ -368,6 +382,19 @@ public final class VqstreamCli implements Callable<Integer> {
         @Override
         public Integer call() throws Exception {
             return ConformanceMain.run(dir, backend);
+        }
+    }
+
+    /** Listed here so that --help names it; bin/vqstream runs it from the benchmark jar, which holds JMH and the peers' workloads. */
+    @Command(name = "bench", description = "Benchmarks with the peers measured in the same run (see bin/vqstream bench --help and bench/README.md).")
+    static final class Bench implements Callable<Integer> {
+        @Parameters(arity = "0..*", hidden = true)
+        List<String> args;
+
+        @Override
+        public Integer call() {
+            System.err.println("vqstream bench: runs from the benchmark jar: bin/vqstream bench --help (see bench/README.md)");
+            return 2;
         }
     }
 

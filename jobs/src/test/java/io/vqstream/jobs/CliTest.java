@@ -46,8 +46,14 @@ class CliTest {
     void helpListsTheCommands() {
         Cli.Result r = Cli.run("--help");
         assertEquals(0, r.exitCode(), r.toString());
-        for (String cmd : new String[] {"demo", "tokenize-audio", "quantize", "learn", "decode", "savepoint", "conformance"}) {
-            assertTrue(r.out().contains(cmd), "--help lists " + cmd + ":\n" + r.out());
+        for (String cmd : new String[] {"demo", "tokenize-audio", "quantize", "learn", "decode", "savepoint", "conformance", "bench"}) {
+            assertTrue(r.out().contains("\n  " + cmd + " "), "--help lists " + cmd + ":\n" + r.out());
+        }
+        // each command's whole description, not only its first line (words may wrap onto the next line)
+        String text = r.out().replaceAll("\\s+", " ");
+        for (String end : new String[] {"--bootstrap-servers/--input-topic/--output-topic.", "--input VECTORS --output CODES.jsonl.",
+                "--codebooks DIR --output VECTORS.jsonl.", "bench/README.md)."}) {
+            assertTrue(text.contains(end), "--help shows the description up to '" + end + "':\n" + r.out());
         }
         assertEquals("", r.err());
         Cli.Result none = Cli.run();

@@ -467,7 +467,7 @@ class DeploymentFilesTest {
                 RestartStrategyOptions.class, TaskManagerOptions.class, JobManagerOptions.class, MetricOptions.class, RestOptions.class,
                 PipelineOptions.class, ExecutionOptions.class, DeploymentOptions.class, ClusterOptions.class, HighAvailabilityOptions.class,
                 SecurityOptions.class, WebOptions.class, BlobServerOptions.class, NettyShuffleEnvironmentOptions.class, RocksDBOptions.class,
-                RocksDBConfigurableOptions.class)) {
+                RocksDBConfigurableOptions.class, org.apache.flink.configuration.HeartbeatManagerOptions.class)) {
             for (Field f : cls.getFields()) {
                 if (Modifier.isStatic(f.getModifiers()) && ConfigOption.class.isAssignableFrom(f.getType())
                         && !f.isAnnotationPresent(Deprecated.class)) {

@@ -6,8 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vqstream.connectors.serde.CodebookSnapshotCodec;
 import io.vqstream.core.io.Npy;
+import io.vqstream.core.quantize.Params;
 import io.vqstream.core.tensor.Tensor;
+import io.vqstream.operators.record.CodebookSnapshot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -107,6 +110,62 @@ class FileJobsITCase {
             float[] want = quantized.get(v.get("key").asText() + "#" + v.get("seq").asLong());
             assertArrayEquals(want, floats(v.get("vector")), 1e-5f, v.toString());
         }
+    }
+
+    /** A VectorQuantize (dim 2, 3 codes) snapshot of key alice whose code c decodes to (version, 10 c). */
+    private static CodebookSnapshot aliceAt(long version) {
+        float v = version;
+        Params p = new Params()
+                .put("_codebook.embed", new Tensor(new float[] {v, 0f, v, 10f, v, 20f}, 1, 3, 2))
+                .put("_codebook.initted", Tensor.scalar(1f).reshape())
+                .put("_codebook.cluster_size", new Tensor(new float[] {1f, 1f, 1f}, 1, 3));
+        return new CodebookSnapshot("alice", version, version, "VectorQuantize", "{\"dim\":2,\"codebook_size\":3}", p);
+    }
+
+    @Test
+    void decodeOrdersSnapshotVersionsAsNumbers(@TempDir Path dir) throws Exception {
+        Path books = Files.createDirectories(dir.resolve("books"));
+        long[] versions = {10, 2, 11, 9, 1};
+        StringBuilder codes = new StringBuilder();
+        for (long v : versions) {
+            Files.write(books.resolve(FileJobs.snapshotFileName("alice", v)), CodebookSnapshotCodec.encode(aliceAt(v)));
+            codes.append("{\"key\":\"alice\",\"seq\":").append(v).append(",\"ts\":").append(v).append(",\"codes\":[").append(v % 3)
+                    .append("],\"codebook_version\":").append(v).append("}\n");
+        }
+        assertEquals(List.of(1L, 2L, 9L, 10L, 11L), FileJobs.readSnapshots(books).stream().map(CodebookSnapshot::version).toList());
+
+        Path in = dir.resolve("codes.jsonl");
+        Files.writeString(in, codes);
+        Path out = dir.resolve("vectors.jsonl");
+        Cli.Result dec = Cli.run("decode", "--input", in.toString(), "--codebooks", books.toString(), "--output", out.toString());
+        assertEquals(0, dec.exitCode(), dec.toString());
+        List<JsonNode> decoded = lines(out);
+        assertEquals(versions.length, decoded.size(), dec.toString());
+        for (JsonNode v : decoded) {
+            long version = v.get("seq").asLong();
+            // decoded with its own version, not the nearest older one
+            assertArrayEquals(new float[] {version, 10f * (version % 3)}, floats(v.get("vector")), 0f, v.toString());
+            assertTrue(v.path("attributes").path("vq.decoded_version").isMissingNode(), v.toString());
+        }
+    }
+
+    @Test
+    void aRunInWhichEveryRecordFailedExitsWithThree(@TempDir Path dir) throws Exception {
+        Path vectors = dir.resolve("in.jsonl");
+        Files.writeString(vectors, "{\"key\":\"a\",\"vector\":[1,2,3]}\n{\"key\":\"a\",\"vector\":[1,2,3,4,5,\"NaN\"]}\nnot json\n");
+        Path codes = dir.resolve("codes.jsonl");
+        Cli.Result q = Cli.run("quantize", "--config", config(dir, false).toString(), "--input", vectors.toString(), "--output",
+                codes.toString());
+        assertEquals(3, q.exitCode(), q.toString());
+        assertTrue(q.err().contains("0 code records") && q.err().contains("3 dead letters"), q.err());
+        assertEquals(List.of(), Files.readAllLines(codes));
+
+        // one good record among the bad ones: the run succeeded for what it could do
+        Files.writeString(vectors, "{\"key\":\"a\",\"vector\":[1,2,3,4,5,6]}\nnot json\n", java.nio.file.StandardOpenOption.APPEND);
+        Cli.Result partly = Cli.run("quantize", "--config", config(dir, false).toString(), "--input", vectors.toString(), "--output",
+                codes.toString());
+        assertEquals(0, partly.exitCode(), partly.toString());
+        assertEquals(1, Files.readAllLines(codes).size());
     }
 
     @Test

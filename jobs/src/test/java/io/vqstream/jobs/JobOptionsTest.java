@@ -100,4 +100,28 @@ class JobOptionsTest {
         assertEquals("--checkpoint-interval must be at least 10 ms",
                 assertThrows(ConfigException.class, () -> parse("--config", cfg, "--checkpoint-interval", "5").resolve(null)).getMessage());
     }
+    @Test
+    void jobManagerAndDetachedSubmitToACluster() throws Exception {
+        JobConfig c = parse("--config", config().toString(), "--jobmanager", "localhost:8081", "--detached").resolve(null);
+        assertEquals("localhost:8081", c.jobManager);
+        assertEquals(true, c.detached);
+        JobConfig attached = parse("--config", config().toString(), "--jobmanager", "jm.example:18081").resolve(null);
+        assertEquals("jm.example:18081", attached.jobManager);
+        assertEquals(false, attached.detached);
+    }
+
+    @Test
+    void detachedWithoutJobManagerAndAJobManagerWithoutPortAreErrors() throws Exception {
+        String cfg = config().toString();
+        ConfigException e = assertThrows(ConfigException.class, () -> parse("--config", cfg, "--detached").resolve(null));
+        assertEquals("--detached needs --jobmanager HOST:PORT (under flink run use flink run -d)", e.getMessage());
+        e = assertThrows(ConfigException.class, () -> parse("--config", cfg, "--jobmanager", "localhost").resolve(null));
+        assertEquals("--jobmanager: expected HOST:PORT (the REST address), got 'localhost'", e.getMessage());
+    }
+
+    @Test
+    void restoreFromTakesTheSavepointPathAsFlinkPrintsIt() throws Exception {
+        JobConfig c = parse("--config", config().toString(), "--restore-from", "file:/tmp/vq/savepoints/savepoint-3f0c7a-5d2b").resolve(null);
+        assertEquals(Path.of("/tmp/vq/savepoints/savepoint-3f0c7a-5d2b"), c.restoreFrom);
+    }
 }

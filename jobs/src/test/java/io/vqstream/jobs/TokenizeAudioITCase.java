@@ -334,7 +334,8 @@ class TokenizeAudioITCase {
     void bundledSpeechWithTheDemosLearningResidualVq() throws Exception {
         Path speech = DemoCommand.bundledRecording();
         Path out = dir.resolve("speech.jsonl");
-        Cli.Result r = Cli.run("tokenize-audio", "--input", speech.toString(), "--output", out.toString());
+        Path books = dir.resolve("speech-codebooks");
+        Cli.Result r = Cli.run("tokenize-audio", "--input", speech.toString(), "--output", out.toString(), "--codebooks-out", books.toString());
         assertEquals(0, r.exitCode(), r.toString());
         JobConfig demo = DemoCommand.defaultConfig();
         assertEquals("ResidualVQ", demo.quantizerType);
@@ -368,6 +369,32 @@ class TokenizeAudioITCase {
         for (int l = 0; l < 4; l++) {
             long used = Arrays.stream(usage[l]).filter(u -> u > 0).count();
             assertTrue(used >= 32, "layer " + l + " uses " + used + " of 128 codes");
+        }
+
+        // the learned codebooks were written, and decode turns every code back into features:
+        // the sum over layers of the rows its codes name in the codebook version it carries
+        Path decoded = dir.resolve("speech-decoded.jsonl");
+        Cli.Result d = Cli.run("decode", "--input", out.toString(), "--codebooks", books.toString(), "--output", decoded.toString());
+        assertEquals(0, d.exitCode(), d.toString());
+        Map<String, List<JsonNode>> codesBySeq = readCodes(out);
+        List<String> lines = Files.readAllLines(decoded);
+        assertEquals(frames, lines.size(), d.toString());
+        for (String line : lines) {
+            JsonNode v = JSON.readTree(line);
+            assertTrue(v.path("attributes").path("vq.decoded_version").isMissingNode(), "decoded with its own version: " + v);
+            JsonNode code = codesBySeq.get("speech").get((int) v.get("seq").asLong());
+            long version = code.get("codebook_version").asLong();
+            Path snapshot = books.resolve(FileJobs.snapshotFileName("speech", version));
+            var params = new io.vqstream.connectors.serde.CodebookSnapshotCodec()
+                    .decode(Files.readAllBytes(snapshot), new io.vqstream.connectors.serde.Origin(null, 0, 0)).value().params();
+            long[] c = codes(code);
+            for (int e = 0; e < 80; e++) {
+                double want = 0;
+                for (int l = 0; l < 4; l++) {
+                    want += params.get("layers." + l + "._codebook.embed").get(0, (int) c[l], e);
+                }
+                assertEquals(want, v.get("vector").get(e).asDouble(), 1e-4 * (1 + Math.abs(want)), "seq " + v.get("seq") + " element " + e);
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.PublicEvolving;
 /** Where a key that the operator sees for the first time gets its codebook from. */
+@PublicEvolving
 public enum CodebookSource {
     /** One parameter file shared by every key (copied per key only once it learns). */
     FILE,

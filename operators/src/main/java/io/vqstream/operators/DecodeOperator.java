@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.Quantizers;
@@ -13,13 +14,21 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.LinkedHashMap;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.BoundedMultiInput;
@@ -35,22 +44,41 @@ import org.apache.flink.util.OutputTag;
  * waits (up to {@code maxWaiting} per key); when its version arrives it is decoded exactly.
  * If newer versions arrive but never its own (a snapshot lost, or publishing thinned out by
  * {@code publish.every}), it is decoded with the newest older version and the output carries
- * the attribute {@code vq.decoded_version}; with no older version it is dead-lettered. At end
- * of input, codes still waiting are decoded the same way or dead-lettered.
+ * the attribute {@code vq.decoded_version}; with no older version it is dead-lettered. When the
+ * codebook input ends, codes still waiting, and codes arriving later, are decoded the same way
+ * or dead-lettered: no code is ever dropped. While it runs, at most {@code maxWaiting} codes of
+ * a key wait; one more is dead-lettered.
+ *
+ * <p>State per key: the kept versions as serialized snapshots in a map indexed by version
+ * ({@value #CODEBOOKS_STATE}), so that finding a version reads only the map's keys and a
+ * codebook is deserialized when a code needs it (a few recent ones stay deserialized), and the
+ * waiting codes. State written under the earlier layout ({@value #LEGACY_VERSIONS_STATE}, whole
+ * snapshot objects) is moved to this one on restore.
  */
+@Internal
 public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
         implements TwoInputStreamOperator<CodeRecord, CodebookSnapshot, VectorRecord>, BoundedMultiInput {
     private static final long serialVersionUID = 1L;
 
     public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("decode-dead-letters", DeadLetter.typeInfo());
-    static final String VERSIONS_STATE = "vq-decode-versions";
+    /** Serialized codebook snapshots by version (current layout). */
+    static final String CODEBOOKS_STATE = "vq-decode-codebooks";
+    /** Deserialized snapshots by version (the layout before {@link #CODEBOOKS_STATE}), read on restore only. */
+    static final String LEGACY_VERSIONS_STATE = "vq-decode-versions";
     static final String WAITING_STATE = "vq-decode-waiting";
+    /** Snapshots kept deserialized (most recently used first out), over all keys of a subtask. */
+    private static final int DESERIALIZED_CACHE = 8;
 
     private final int maxVersions;
     private final int maxWaiting;
-    private transient MapState<Long, CodebookSnapshot> versions;
+    private transient MapState<Long, byte[]> versions;
     private transient ListState<CodeRecord> waiting;
     private transient Map<String, Quantizer> quantizers;
+    /** Input 2 (codebooks) has ended: a code whose version is unknown now can never be decoded exactly. */
+    private transient boolean codebooksEnded;
+    private transient TypeSerializer<CodebookSnapshot> snapshotSerializer;
+    private transient DataOutputSerializer buffer;
+    private transient Map<String, CodebookSnapshot> deserialized;
 
     public DecodeOperator(int maxVersions, int maxWaiting) {
         if (maxVersions < 1 || maxWaiting < 0) {
@@ -61,23 +89,78 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
     }
 
     @Override
-    public void open() throws Exception {
-        super.open();
-        versions = getRuntimeContext().getMapState(new MapStateDescriptor<>(VERSIONS_STATE, Types.LONG, CodebookSnapshot.typeInfo()));
-        waiting = getRuntimeContext().getListState(new ListStateDescriptor<>(WAITING_STATE, CodeRecord.typeInfo()));
+    public void initializeState(StateInitializationContext context) throws Exception {
+        super.initializeState(context);
+        versions = getKeyedStateBackend().getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
+                new MapStateDescriptor<>(CODEBOOKS_STATE, Types.LONG, PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+        waiting = getKeyedStateBackend().getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
+                new ListStateDescriptor<>(WAITING_STATE, CodeRecord.typeInfo()));
+        snapshotSerializer = CodebookSnapshot.typeInfo().createSerializer(new SerializerConfigImpl());
+        buffer = new DataOutputSerializer(4096);
+        deserialized = new LinkedHashMap<>(16, 0.75f, true) {
+            @Override
+            protected boolean removeEldestEntry(Map.Entry<String, CodebookSnapshot> eldest) {
+                return size() > DESERIALIZED_CACHE;
+            }
+        };
         quantizers = new HashMap<>();
+        if (context.isRestored()) {
+            moveLegacyVersions();
+        }
+    }
+
+    /** Moves snapshots kept under {@link #LEGACY_VERSIONS_STATE} (whole objects) into the serialized map. */
+    private void moveLegacyVersions() throws Exception {
+        List<Object> keys;
+        try (Stream<Object> s = getKeyedStateBackend().getKeys(LEGACY_VERSIONS_STATE, VoidNamespace.INSTANCE)) {
+            keys = s.toList();
+        }
+        if (keys.isEmpty()) {
+            return;
+        }
+        MapState<Long, CodebookSnapshot> legacy = getKeyedStateBackend().getPartitionedState(VoidNamespace.INSTANCE,
+                VoidNamespaceSerializer.INSTANCE, new MapStateDescriptor<>(LEGACY_VERSIONS_STATE, Types.LONG, CodebookSnapshot.typeInfo()));
+        for (Object k : keys) {
+            setCurrentKey(k);
+            for (Map.Entry<Long, CodebookSnapshot> e : legacy.entries()) {
+                versions.put(e.getKey(), serialize(e.getValue()));
+            }
+            legacy.clear();
+        }
+    }
+
+    private byte[] serialize(CodebookSnapshot s) throws java.io.IOException {
+        buffer.clear();
+        snapshotSerializer.serialize(s, buffer);
+        return buffer.getCopyOfBuffer();
+    }
+
+    /** The snapshot of the current key at {@code version}, or null; deserialized on demand. */
+    private CodebookSnapshot snapshot(long version) throws Exception {
+        String id = getCurrentKey() + "@" + version;
+        CodebookSnapshot s = deserialized.get(id);
+        if (s != null) {
+            return s;
+        }
+        byte[] bytes = versions.get(version);
+        if (bytes == null) {
+            return null;
+        }
+        s = snapshotSerializer.deserialize(new DataInputDeserializer(bytes));
+        deserialized.put(id, s);
+        return s;
     }
 
     @Override
     public void processElement1(StreamRecord<CodeRecord> element) throws Exception {
         CodeRecord c = element.getValue();
-        CodebookSnapshot exact = versions.get(c.codebookVersion());
+        CodebookSnapshot exact = snapshot(c.codebookVersion());
         if (exact != null) {
             decode(c, exact, false);
             return;
         }
-        TreeMap<Long, CodebookSnapshot> known = known();
-        if (!known.isEmpty() && known.lastKey() > c.codebookVersion()) {
+        TreeSet<Long> known = known();
+        if (codebooksEnded || (!known.isEmpty() && known.last() > c.codebookVersion())) {
             decodeNearest(c, known);
             return;
         }
@@ -93,10 +176,13 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
     @Override
     public void processElement2(StreamRecord<CodebookSnapshot> element) throws Exception {
         CodebookSnapshot s = element.getValue();
-        versions.put(s.version(), s);
-        TreeMap<Long, CodebookSnapshot> known = known();
+        versions.put(s.version(), serialize(s));
+        deserialized.put(getCurrentKey() + "@" + s.version(), s);
+        TreeSet<Long> known = known();
         while (known.size() > maxVersions) {
-            versions.remove(known.pollFirstEntry().getKey());
+            long dropped = known.pollFirst();
+            versions.remove(dropped);
+            deserialized.remove(getCurrentKey() + "@" + dropped);
         }
         List<CodeRecord> w = waitingList();
         if (w.isEmpty()) {
@@ -104,10 +190,9 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
         }
         List<CodeRecord> still = new ArrayList<>();
         for (CodeRecord c : w) {
-            CodebookSnapshot exact = known.get(c.codebookVersion());
-            if (exact != null) {
-                decode(c, exact, false);
-            } else if (known.lastKey() > c.codebookVersion()) {
+            if (known.contains(c.codebookVersion())) {
+                decode(c, snapshot(c.codebookVersion()), false);
+            } else if (known.last() > c.codebookVersion()) {
                 decodeNearest(c, known);
             } else {
                 still.add(c);
@@ -118,6 +203,10 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
 
     @Override
     public void endInput(int inputId) throws Exception {
+        if (inputId != 2) {
+            return;
+        }
+        codebooksEnded = true;
         List<Object> keys;
         try (Stream<Object> s = getKeyedStateBackend().getKeys(WAITING_STATE, VoidNamespace.INSTANCE)) {
             keys = s.toList();
@@ -128,34 +217,37 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
             if (w.isEmpty()) {
                 continue;
             }
-            if (inputId == 2) {
-                // no more codebooks will come: decode with what there is
-                TreeMap<Long, CodebookSnapshot> known = known();
-                for (CodeRecord c : w) {
-                    CodebookSnapshot exact = known.get(c.codebookVersion());
-                    if (exact != null) {
-                        decode(c, exact, false);
-                    } else {
-                        decodeNearest(c, known);
-                    }
+            // no more codebooks will come: decode with what there is, dead-letter the rest
+            TreeSet<Long> known = known();
+            for (CodeRecord c : w) {
+                if (known.contains(c.codebookVersion())) {
+                    decode(c, snapshot(c.codebookVersion()), false);
+                } else {
+                    decodeNearest(c, known);
                 }
-                waiting.clear();
             }
+            waiting.clear();
         }
     }
 
-    private void decodeNearest(CodeRecord c, TreeMap<Long, CodebookSnapshot> known) {
-        Map.Entry<Long, CodebookSnapshot> older = known.floorEntry(c.codebookVersion());
+    private void decodeNearest(CodeRecord c, TreeSet<Long> known) throws Exception {
+        Long older = known.floor(c.codebookVersion());
         if (older == null) {
             dead(c, "codebook version " + c.codebookVersion() + " of key '" + c.key() + "' is not available"
-                    + (known.isEmpty() ? " (no codebook received for this key)" : " (known versions " + known.firstKey() + ".." + known.lastKey() + ")"));
+                    + (known.isEmpty() ? " (no codebook received for this key)" : " (known versions " + known.first() + ".." + known.last() + ")"));
             return;
         }
-        decode(c, older.getValue(), true);
+        decode(c, snapshot(older), true);
     }
 
     private void decode(CodeRecord c, CodebookSnapshot s, boolean approximate) {
-        Quantizer q = quantizers.computeIfAbsent(s.quantizerType() + s.quantizerArgs(), k -> Quantizers.create(s.quantizerType(), args(s)));
+        Quantizer q;
+        try {
+            q = quantizers.computeIfAbsent(s.quantizerType() + s.quantizerArgs(), k -> Quantizers.create(s.quantizerType(), args(s)));
+        } catch (RuntimeException e) {
+            dead(c, "codebook version " + s.version() + " of key '" + c.key() + "' names no usable quantizer: " + e.getMessage());
+            return;
+        }
         int cpt = q.codesPerToken();
         if (c.codes().length != cpt) {
             dead(c, "code record has " + c.codes().length + " codes, the " + s.quantizerType() + " codebook needs " + cpt);
@@ -193,10 +285,11 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
         }
     }
 
-    private TreeMap<Long, CodebookSnapshot> known() throws Exception {
-        TreeMap<Long, CodebookSnapshot> m = new TreeMap<>();
-        for (Map.Entry<Long, CodebookSnapshot> e : versions.entries()) {
-            m.put(e.getKey(), e.getValue());
+    /** The versions kept for the current key (map keys only: no snapshot is deserialized). */
+    private TreeSet<Long> known() throws Exception {
+        TreeSet<Long> m = new TreeSet<>();
+        for (Long v : versions.keys()) {
+            m.add(v);
         }
         return m;
     }

@@ -1,7 +1,9 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
+import io.vqstream.core.io.KeyFileNames;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.ForwardOptions;
 import io.vqstream.core.quantize.ParamSpec;
@@ -75,6 +77,7 @@ import org.apache.flink.util.OutputTag;
  * message falls relative to the data depends on arrival; every code carries the codebook
  * version that produced it.
  */
+@Internal
 public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         implements TwoInputStreamOperator<VectorRecord, ControlMessage, CodeRecord>, Triggerable<String, VoidNamespace>,
         BoundedMultiInput {
@@ -153,10 +156,19 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             return;
         }
         KeyMeta m = metaOf();
-        if (!m.hasCodebook && !initializeKey(r.key(), m)) {
+        boolean initialized;
+        try {
+            initialized = m.hasCodebook || initializeKey(r.key(), m);
+        } catch (KeyCodebookException e) {
+            // the key's own codebook file is unreadable: that key's records are dead letters, the job goes on
+            deadLetter(r, e.getMessage());
+            return;
+        }
+        if (!initialized) {
             meta.update(m);
             deadLetter(r, "no codebook for key '" + r.key() + "' (codebook source " + config.source().name().toLowerCase()
-                    + (config.source() == CodebookSource.PER_KEY ? ": no " + r.key() + ".safetensors in " + config.perKeyDir() : "")
+                    + (config.source() == CodebookSource.PER_KEY
+                            ? ": no " + KeyFileNames.nameOf(r.key()) + ".safetensors in " + config.perKeyDir() : "")
                     + "; install one through the control stream)");
             return;
         }
@@ -181,10 +193,18 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         if (v.length != quantizer.dim()) {
             return "wrong dimension: vector has " + v.length + " values, the quantizer expects " + quantizer.dim();
         }
+        double squaredNorm = 0;
         for (int i = 0; i < v.length; i++) {
             if (!Float.isFinite(v[i])) {
                 return "non-finite value " + v[i] + " at index " + i;
             }
+            squaredNorm += (double) v[i] * v[i];
+        }
+        // distances and the error term are float32: a finite but huge vector (1e30) would make
+        // them Infinity and, when learning, carry that into the key's codebook
+        if (squaredNorm > Float.MAX_VALUE) {
+            return "vector too large: its squared norm " + (float) Math.sqrt(squaredNorm) + "^2 exceeds the float32 range ("
+                    + Float.MAX_VALUE + ")";
         }
         return null;
     }
@@ -328,13 +348,13 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         for (int t = 0; t < from; t++) {
             row += batch.get(t).mask() ? 1 : 0;
         }
-        int count = 0;
+        int real = 0;
         for (int t = from; t < batch.size(); t++) {
-            count += batch.get(t).mask() ? 1 : 0;
+            real += batch.get(t).mask() ? 1 : 0;
         }
-        long[] emittedCodes = new long[count * cpt];
-        float[] errors = config.emitError() && q != null ? new float[count] : null;
-        int used = 0;
+        long[] emittedCodes = new long[real * cpt];
+        float[] errors = config.emitError() && q != null ? new float[real] : null;
+        int count = 0;
         for (int t = from; t < batch.size(); t++) {
             VectorRecord r = batch.get(t);
             long[] c = new long[cpt];
@@ -344,38 +364,61 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                         r.attributes()), r.eventTime()));
                 continue;
             }
-            System.arraycopy(codes, row * cpt, c, 0, cpt);
-            System.arraycopy(c, 0, emittedCodes, used * cpt, cpt);
+            int thisRow = row++;
+            String nonFinite = nonFiniteOutput(q, thisRow, dim);
+            if (nonFinite != null) {
+                deadLetter(r, nonFinite);
+                continue;
+            }
+            System.arraycopy(codes, thisRow * cpt, c, 0, cpt);
+            System.arraycopy(c, 0, emittedCodes, count * cpt, cpt);
             float[] qv = null;
             if (config.emitQuantized() && q != null) {
                 qv = new float[dim];
-                System.arraycopy(q, row * dim, qv, 0, dim);
+                System.arraycopy(q, thisRow * dim, qv, 0, dim);
             }
             float err = Float.NaN;
             if (errors != null) {
                 double s = 0;
                 float[] v = r.vector();
                 for (int e = 0; e < dim; e++) {
-                    double d = (double) v[e] - q[row * dim + e];
+                    double d = (double) v[e] - q[thisRow * dim + e];
                     s += d * d;
                 }
                 err = (float) (s / dim);
-                errors[used] = err;
+                if (!Float.isFinite(err)) {
+                    deadLetter(r, "non-finite quantization error " + err + " (the vector or the codebook holds values too large for float32)");
+                    continue;
+                }
+                errors[count] = err;
             }
             long[] topCodes = null;
             float[] topDist = null;
             if (top != null) {
-                topCodes = java.util.Arrays.copyOfRange(top.indices().data(), row * cpt * k, (row + 1) * cpt * k);
-                topDist = java.util.Arrays.copyOfRange(top.floatOrNull("distances").data(), row * cpt * k, (row + 1) * cpt * k);
+                topCodes = java.util.Arrays.copyOfRange(top.indices().data(), thisRow * cpt * k, (thisRow + 1) * cpt * k);
+                topDist = java.util.Arrays.copyOfRange(top.floatOrNull("distances").data(), thisRow * cpt * k, (thisRow + 1) * cpt * k);
             }
+            count++;
             output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, qv, err, r.attributes(),
                     topCodes, topDist), r.eventTime()));
-            row++;
-            used++;
         }
         if (count > 0) {
-            metrics.batch(emittedCodes, count, errors);
+            metrics.batch(count * cpt == emittedCodes.length ? emittedCodes : java.util.Arrays.copyOf(emittedCodes, count * cpt), count,
+                    errors == null || count == errors.length ? errors : java.util.Arrays.copyOf(errors, count));
         }
+    }
+
+    /** Why a record's quantized output cannot be emitted (a non-finite value), or null. */
+    private static String nonFiniteOutput(float[] q, int t, int dim) {
+        if (q != null) {
+            for (int e = 0; e < dim; e++) {
+                if (!Float.isFinite(q[t * dim + e])) {
+                    return "non-finite quantized value " + q[t * dim + e] + " at index " + e
+                            + " (the vector or the codebook holds values too large for float32)";
+                }
+            }
+        }
+        return null;
     }
 
     /** The {@code output.topk} nearest codes of {@code x} under {@code p}, or null when not configured. */
@@ -409,7 +452,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                 case PER_KEY -> {
                     Path file = perKeyFile(key);
                     if (file != null && Files.isRegularFile(file)) {
-                        own = QuantizerFiles.load(quantizer, file);
+                        try {
+                            own = QuantizerFiles.load(quantizer, file);
+                        } catch (RuntimeException e) {
+                            throw new KeyCodebookException("the codebook file of key '" + key + "' cannot be used: " + e.getMessage());
+                        }
                     } else if (configDefault != null) {
                         own = null;
                     } else {
@@ -437,10 +484,19 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private Path perKeyFile(String key) {
-        if (config.perKeyDir() == null || key.isEmpty() || key.contains("/") || key.contains("\\") || key.startsWith(".")) {
+        if (config.perKeyDir() == null) {
             return null;
         }
-        return Path.of(config.perKeyDir(), key + ".safetensors");
+        return Path.of(config.perKeyDir(), KeyFileNames.nameOf(key) + ".safetensors");
+    }
+
+    /** A key's own codebook file exists but cannot be loaded: a problem of that key's records only. */
+    private static final class KeyCodebookException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        KeyCodebookException(String message) {
+            super(message, null, false, false);
+        }
     }
 
     /**
@@ -499,11 +555,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         ControlMessage normalized;
         try {
             normalized = c.kind() == ControlMessage.Kind.INSTALL
-                    ? ControlMessage.install(c.key(), QuantizerFiles.complete(quantizer, c.params(), "control message", ""))
+                    ? ControlMessage.install(c.key(), QuantizerFiles.completeExact(quantizer, c.params(), "control message"))
                     : c;
         } catch (RuntimeException e) {
             output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), "control",
-                    "rejected " + c.kind() + " message: " + e.getMessage(), new byte[0], now())));
+                    "rejected " + c.kind() + " message: " + e.getMessage(), controlPayload(c), now())));
             metrics.deadLetters.inc();
             return;
         }
@@ -529,6 +585,20 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             setCurrentKey(normalized.key());
             applyControl(normalized);
         }
+    }
+
+    /** The message in its wire layout (safetensors, metadata kind and key), so a rejected one can be fixed and sent again. */
+    private static byte[] controlPayload(ControlMessage c) {
+        io.vqstream.core.io.SafeTensors.Writer w = io.vqstream.core.io.SafeTensors.writer().metadata("kind", c.kind().name());
+        if (c.key() != null) {
+            w.metadata("key", c.key());
+        }
+        if (c.params() != null) {
+            for (String n : new java.util.TreeSet<>(c.params().names())) {
+                w.put(n, c.params().get(n));
+            }
+        }
+        return w.toBytes();
     }
 
     private boolean ownsKey(String key) {

@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vqstream.core.io.QuantizerFiles;
@@ -19,6 +20,7 @@ import java.util.Objects;
  * Everything a {@link QuantizeOperator} needs, validated when built. Serializable into the job
  * graph; a shared parameter file travels as its safetensors bytes.
  */
+@PublicEvolving
 public final class QuantizeOperatorConfig implements Serializable {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.RandomSource;
 import java.io.Serializable;
 
@@ -8,6 +9,7 @@ import java.io.Serializable;
  * every choice is fixed by what the key has seen. Replaceable to force specific choices in tests.
  */
 @FunctionalInterface
+@Internal
 public interface RandomSourceFactory extends Serializable {
 
     /** What the randomness is for. */

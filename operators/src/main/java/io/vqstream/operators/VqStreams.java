@@ -1,5 +1,6 @@
 package io.vqstream.operators;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.operators.record.CodeRecord;
 import io.vqstream.operators.record.CodebookSnapshot;
 import io.vqstream.operators.record.ControlMessage;
@@ -22,6 +23,7 @@ import org.apache.flink.util.OutputTag;
  * key-check's, {@code uid + "-keys"}, and without a control stream {@code uid + "-no-control"} and
  * {@code uid + "-no-control-messages"}) must stay stable for savepoints to restore.
  */
+@PublicEvolving
 public final class VqStreams {
     private static final OutputTag<DeadLetter> NO_KEY = new OutputTag<>("vq-no-key", DeadLetter.typeInfo());
 

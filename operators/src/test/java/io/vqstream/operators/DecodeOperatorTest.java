@@ -58,6 +58,48 @@ class DecodeOperatorTest {
         }
     }
 
+    /** The state layout DecodeOperator had before it kept snapshots as bytes: whole snapshots under "vq-decode-versions". */
+    static final class LegacyLayout extends org.apache.flink.streaming.api.operators.AbstractStreamOperator<VectorRecord>
+            implements org.apache.flink.streaming.api.operators.TwoInputStreamOperator<CodeRecord, CodebookSnapshot, VectorRecord> {
+        @Override
+        public void processElement1(StreamRecord<CodeRecord> element) {}
+
+        @Override
+        public void processElement2(StreamRecord<CodebookSnapshot> element) throws Exception {
+            getRuntimeContext().getMapState(new org.apache.flink.api.common.state.MapStateDescriptor<>(DecodeOperator.LEGACY_VERSIONS_STATE,
+                    Types.LONG, CodebookSnapshot.typeInfo())).put(element.getValue().version(), element.getValue());
+        }
+    }
+
+    @Test
+    void snapshotsKeptUnderTheEarlierStateLayoutAreMovedOnRestore() throws Exception {
+        Quantizer q = Quantizers.create("ResidualVQ", RVQ);
+        Params v1 = q.initParams(1);
+        Params v2 = q.initParams(2);
+        org.apache.flink.runtime.checkpoint.OperatorSubtaskState saved;
+        try (var old = new KeyedTwoInputStreamOperatorTestHarness<>(new LegacyLayout(), CodeRecord::key, CodebookSnapshot::key, Types.STRING)) {
+            old.open();
+            old.processElement2(snap("a", 1, v1), 0);
+            old.processElement2(snap("a", 2, v2), 0);
+            old.processElement2(snap("b", 1, v2), 0);
+            saved = old.snapshot(1, 1);
+        }
+        try (var h = harness()) {
+            h.initializeState(saved);
+            h.open();
+            long[] codes = {3, 5};
+            h.processElement1(new CodeRecord("a", 0, 0, codes, 1), 0);
+            h.processElement1(new CodeRecord("a", 1, 0, codes, 2), 0);
+            h.processElement1(new CodeRecord("b", 0, 0, codes, 1), 0);
+            List<VectorRecord> out = h.extractOutputValues();
+            assertEquals(3, out.size(), "every version was found after the restore");
+            assertArrayEquals(q.decodeTokens(v1, new LongTensor(codes.clone(), 1, 2)).data(), out.get(0).vector());
+            assertArrayEquals(q.decodeTokens(v2, new LongTensor(codes.clone(), 1, 2)).data(), out.get(1).vector());
+            assertArrayEquals(q.decodeTokens(v2, new LongTensor(codes.clone(), 1, 2)).data(), out.get(2).vector());
+            assertTrue(out.stream().allMatch(v -> !v.attributes().containsKey("vq.decoded_version")), out.toString());
+        }
+    }
+
     @Test
     void aMissingVersionUsesTheNewestOlderOneAndSaysSo() throws Exception {
         Quantizer q = Quantizers.create("ResidualVQ", RVQ);
@@ -89,6 +131,30 @@ class DecodeOperatorTest {
             assertTrue(dead.get(1).reason().contains("needs 2"), dead.get(1).reason());
             assertTrue(dead.get(2).reason().contains("no codebook received"), dead.get(2).reason());
             assertEquals(0, h.extractOutputValues().size());
+        }
+    }
+
+    @Test
+    void codesArrivingAfterTheCodebookInputEndedAreDecodedOrDeadLetteredNeverDropped() throws Exception {
+        Quantizer q = Quantizers.create("ResidualVQ", RVQ);
+        Params v1 = q.initParams(1);
+        try (var h = harness()) {
+            h.open();
+            h.processElement2(snap("a", 1, v1), 0);
+            h.endInput2();
+            h.processElement1(new CodeRecord("a", 0, 0, new long[] {1, 2}, 1), 0);
+            h.processElement1(new CodeRecord("a", 1, 0, new long[] {1, 2}, 7), 0);
+            h.processElement1(new CodeRecord("a", 2, 0, new long[] {1, 2}, 0), 0);
+            h.processElement1(new CodeRecord("nobody", 0, 0, new long[] {1, 2}, 1), 0);
+            h.endInput1();
+            List<VectorRecord> out = h.extractOutputValues();
+            assertEquals(2, out.size(), "version 1 exactly, version 7 with the newest older one");
+            assertEquals("1", out.get(1).attributes().get("vq.decoded_version"));
+            List<DeadLetter> dead = h.getSideOutput(DecodeOperator.DEAD_LETTERS).stream().map(StreamRecord::getValue).toList();
+            assertEquals(2, dead.size());
+            assertEquals("decode", dead.get(0).stage());
+            assertTrue(dead.get(0).reason().contains("version 0 of key 'a' is not available"), dead.get(0).reason());
+            assertTrue(dead.get(1).reason().contains("no codebook received"), dead.get(1).reason());
         }
     }
 

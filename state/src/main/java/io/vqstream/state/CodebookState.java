@@ -1,5 +1,6 @@
 package io.vqstream.state;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.tensor.Tensor;
 import java.util.Map;
@@ -16,6 +17,7 @@ import java.util.Objects;
  * them on the first step. Randomness needs no stored generator: it is derived from
  * (job seed, key, step), so {@code step} is the whole RNG state.
  */
+@Internal
 public final class CodebookState {
     private final long version;
     private final long step;

@@ -1,5 +1,6 @@
 package io.vqstream.state;
 
+import org.apache.flink.annotation.Internal;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 
@@ -7,6 +8,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  * The keyed state under which operators, savepoint bootstrap and export find each key's codebook
  * and its bookkeeping. Renaming either state breaks every savepoint taken before.
  */
+@Internal
 public final class CodebookStateDescriptors {
     /** State name of the per-key {@link CodebookState}. */
     public static final String CODEBOOK_STATE = "vq-codebook";

@@ -1,5 +1,6 @@
 package io.vqstream.state;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -23,6 +24,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * Tensors are written as one byte block each, so an 8 MiB codebook costs one copy, not
  * two million virtual calls.
  */
+@Internal
 public final class CodebookStateSerializer extends TypeSerializer<CodebookState> {
     public static final int CURRENT_VERSION = 1;
     /** Largest tensor accepted on read: a corrupt length must not allocate gigabytes. */
@@ -140,6 +142,14 @@ public final class CodebookStateSerializer extends TypeSerializer<CodebookState>
 
     @Override
     public CodebookState deserialize(DataInputView in) throws IOException {
+        // the format of the state being read (from its serializer snapshot), not the newest one
+        return switch (formatVersion) {
+            case 1 -> readFormat1(in);
+            default -> throw new IOException("unknown CodebookState format version " + formatVersion);
+        };
+    }
+
+    private static CodebookState readFormat1(DataInputView in) throws IOException {
         long version = in.readLong();
         long step = in.readLong();
         return new CodebookState(version, step, ParamsSerialization.read(in));

@@ -1,5 +1,6 @@
 package io.vqstream.state;
 
+import org.apache.flink.annotation.Internal;
 /**
  * Small per-key bookkeeping of the quantize operator, kept apart from the (possibly
  * megabyte-sized) codebook so that buffering a record never deserializes the codebook.
@@ -7,6 +8,7 @@ package io.vqstream.state;
  * {@link CodebookStateDescriptors#META_STATE}; it lives in this module so that savepoint
  * bootstrap can write it next to the codebook.
  */
+@Internal
 public class KeyMeta {
     /** The key has a usable codebook (initialised, installed or a shared default). */
     public boolean hasCodebook;

@@ -1,5 +1,6 @@
 package io.vqstream.state;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.tensor.Tensor;
 import java.io.IOException;
@@ -8,6 +9,7 @@ import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 /** Binary form of a {@link Params} map, shared by state and records: count, then named tensors. */
+@Internal
 public final class ParamsSerialization {
     private ParamsSerialization() {}
 

@@ -1,8 +1,10 @@
 package io.vqstream.state;
 
+import org.apache.flink.annotation.Internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.vqstream.core.io.KeyFileNames;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.ParamSpec;
 import io.vqstream.core.quantize.Params;
@@ -37,7 +39,8 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * Writes a savepoint that starts a quantize operator with one codebook per key, from a directory
  * of parameter files.
  *
- * <p>Every {@code <key>.safetensors} in the directory becomes the codebook of key {@code <key>}:
+ * <p>Every {@code <name>.safetensors} in the directory becomes the codebook of its key (the
+ * metadata {@code key} of an exported file, else the key {@link KeyFileNames} reads from the name):
  * tensors by the reference's state_dict names, EMA buffers optional (absent ones start as the
  * reference starts them, see {@link QuantizerFiles#load}). For each key the savepoint holds, under
  * the operator's uid, the keyed states the operator reads:
@@ -56,6 +59,7 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * checked to hold keyed state for the operator, since a misconfigured bootstrap can silently
  * produce an empty one.
  */
+@Internal
 public final class SavepointBootstrap {
     private static final String SUFFIX = ".safetensors";
 
@@ -77,10 +81,11 @@ public final class SavepointBootstrap {
         if (operatorUid == null || operatorUid.isBlank()) {
             throw new IllegalArgumentException("operator uid must be given");
         }
-        List<String> keys = keysIn(codebooksDir);
+        java.util.TreeMap<String, String> files = keyFilesIn(codebooksDir);
+        List<String> keys = new ArrayList<>(files.keySet());
         for (String key : keys) {
             // validates every file before the job starts, so a bad file fails with its name
-            QuantizerFiles.load(q, codebooksDir.resolve(key + SUFFIX));
+            QuantizerFiles.load(q, codebooksDir.resolve(files.get(key)));
         }
         if (Files.isDirectory(savepointDir)) {
             try (Stream<Path> s = Files.list(savepointDir)) {
@@ -99,7 +104,7 @@ public final class SavepointBootstrap {
         StateBootstrapTransformation<String> transformation = OperatorTransformation
                 .bootstrapWith(env.fromData(keys, Types.STRING))
                 .keyBy(k -> k, Types.STRING)
-                .transform(new Writer(q.type(), kwargsJson(q), codebooksDir.toAbsolutePath().toString()));
+                .transform(new Writer(q.type(), kwargsJson(q), codebooksDir.toAbsolutePath().toString(), new java.util.HashMap<>(files)));
         SavepointWriter.newSavepoint(env, new HashMapStateBackend(), maxParallelism)
                 .withOperator(OperatorIdentifier.forUid(operatorUid), transformation)
                 .write(savepointDir.toUri().toString());
@@ -109,24 +114,49 @@ public final class SavepointBootstrap {
         return keys;
     }
 
-    /** The keys of a codebook directory: file names of {@code *.safetensors} without the extension, sorted. */
+    /** The keys of a codebook directory, sorted. */
     static List<String> keysIn(Path dir) throws IOException {
+        return new ArrayList<>(keyFilesIn(dir).keySet());
+    }
+
+    /**
+     * Key → file name of every {@code *.safetensors} in a codebook directory. The key of a file is
+     * its metadata {@code key} when the file name is that key's {@link KeyFileNames#nameOf} (files
+     * written by savepoint export, hashed names included), else the key its name spells
+     * ({@link KeyFileNames#keyOf}), else the name itself without the extension.
+     */
+    static java.util.TreeMap<String, String> keyFilesIn(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new IllegalArgumentException("codebook directory " + dir + " does not exist");
         }
-        List<String> keys = new ArrayList<>();
+        java.util.TreeMap<String, String> files = new java.util.TreeMap<>();
+        List<Path> paths;
         try (Stream<Path> s = Files.list(dir)) {
-            s.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().endsWith(SUFFIX))
-                    .forEach(p -> {
-                        String name = p.getFileName().toString();
-                        keys.add(name.substring(0, name.length() - SUFFIX.length()));
-                    });
+            paths = s.filter(p -> Files.isRegularFile(p) && p.getFileName().toString().endsWith(SUFFIX)).sorted().toList();
         }
-        if (keys.isEmpty()) {
+        for (Path p : paths) {
+            String name = p.getFileName().toString();
+            String stem = name.substring(0, name.length() - SUFFIX.length());
+            String key = null;
+            String meta = io.vqstream.core.io.SafeTensors.read(p).metadata("key");
+            if (meta != null && KeyFileNames.nameOf(meta).equals(stem)) {
+                key = meta;
+            }
+            if (key == null) {
+                key = KeyFileNames.keyOf(stem);
+            }
+            if (key == null) {
+                key = stem;
+            }
+            String other = files.put(key, name);
+            if (other != null) {
+                throw new IllegalArgumentException("files " + other + " and " + name + " in " + dir + " both hold key '" + key + "'");
+            }
+        }
+        if (files.isEmpty()) {
             throw new IllegalArgumentException("no *" + SUFFIX + " files in " + dir);
         }
-        keys.sort(null);
-        return keys;
+        return files;
     }
 
     /** Fails unless the savepoint's metadata holds managed keyed state for the operator. */
@@ -184,7 +214,10 @@ public final class SavepointBootstrap {
         private transient ValueState<CodebookState> codebook;
         private transient ValueState<KeyMeta> meta;
 
-        Writer(String type, String kwargsJson, String dir) {
+        private final java.util.HashMap<String, String> fileNames;
+
+        Writer(String type, String kwargsJson, String dir, java.util.HashMap<String, String> fileNames) {
+            this.fileNames = fileNames;
             this.type = type;
             this.kwargsJson = kwargsJson;
             this.dir = dir;
@@ -201,7 +234,7 @@ public final class SavepointBootstrap {
         public void processElement(String key, Context ctx) throws Exception {
             Params p;
             try {
-                p = QuantizerFiles.load(quantizer, Path.of(dir, key + SUFFIX));
+                p = QuantizerFiles.load(quantizer, Path.of(dir, fileNames.get(key)));
             } catch (UncheckedIOException e) {
                 throw new IOException("cannot read the codebook of key '" + key + "'", e);
             }

@@ -1,5 +1,7 @@
 package io.vqstream.state;
 
+import io.vqstream.core.io.KeyFileNames;
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
@@ -23,7 +25,7 @@ import org.apache.flink.util.Collector;
 
 /**
  * Writes every key's codebook held in a savepoint (or retained checkpoint) of a quantize operator
- * as {@code <key>.safetensors}: the key's tensors by the reference's state_dict names, bit for
+ * as {@code <name>.safetensors} ({@link KeyFileNames}): the key's tensors by the reference's state_dict names, bit for
  * bit, including the EMA buffers, with metadata {@code key}, {@code version}, {@code step},
  * {@code quantizer_type} and {@code quantizer_args}. The files load back with
  * {@link QuantizerFiles#load} and bootstrap with {@link SavepointBootstrap}.
@@ -33,17 +35,19 @@ import org.apache.flink.util.Collector;
  * which is configuration, not keyed state). {@link #export(Quantizer, Path, Path, String)} skips
  * such keys and lists them in {@link Result#sharedDefault()};
  * {@link #export(Quantizer, Path, Path, String, Params)} writes the given shared parameters for
- * them instead (metadata {@code shared_default = true}). Keys whose name cannot be a file name
- * (empty, starting with '.', containing '/' or '\') are listed in {@link Result#notFileNames()}.
+ * them instead (metadata {@code shared_default = true}). Every key has a file: its name is
+ * {@link KeyFileNames#nameOf} of the key (escaped or hashed where the key is not a plain name),
+ * and the metadata {@code key} holds the key itself.
  * Keys without a codebook (reset, or never given one) have nothing to export and are not listed.
  *
  * <p>The export job reads the savepoint in the environment of the calling JVM and writes the
  * files from there: the output directory must be writable by it.
  */
+@Internal
 public final class SavepointExport {
     private static final String EXPORTED = "exported";
+    private static final String MISMATCH = "mismatch";
     private static final String SHARED = "shared";
-    private static final String NOT_A_FILE_NAME = "not-a-file-name";
 
     private SavepointExport() {}
 
@@ -52,9 +56,8 @@ public final class SavepointExport {
      *
      * @param exported      keys written, sorted
      * @param sharedDefault keys that use the shared default (skipped, or written with the given default), sorted
-     * @param notFileNames  keys not exported because they cannot be file names, sorted
      */
-    public record Result(List<String> exported, List<String> sharedDefault, List<String> notFileNames) {}
+    public record Result(List<String> exported, List<String> sharedDefault) {}
 
     /** Exports the keys with their own codebooks; keys on the shared default are only listed. */
     public static Result export(Quantizer q, Path savepointDir, Path outputDir, String operatorUid) throws Exception {
@@ -81,7 +84,7 @@ public final class SavepointExport {
                 sharedDefault == null ? null : sharedDefault.copy());
         List<String> exported = new ArrayList<>();
         List<String> shared = new ArrayList<>();
-        List<String> bad = new ArrayList<>();
+        List<String> mismatched = new ArrayList<>();
         try (CloseableIterator<String> it = reader.readKeyedState(OperatorIdentifier.forUid(operatorUid), fn, Types.STRING, Types.STRING)
                 .executeAndCollect("vqstream savepoint export")) {
             while (it.hasNext()) {
@@ -90,21 +93,29 @@ public final class SavepointExport {
                 String kind = line.substring(0, tab);
                 String key = line.substring(tab + 1);
                 switch (kind) {
+                    case MISMATCH -> mismatched.add(key.replace("\t", ": "));
                     case EXPORTED -> exported.add(key);
                     case SHARED -> shared.add(key);
-                    case NOT_A_FILE_NAME -> bad.add(key);
                     default -> throw new IllegalStateException(line);
                 }
             }
         }
+        if (!mismatched.isEmpty()) {
+            // nothing half-written: remove what this export wrote before refusing
+            for (String key : exported) {
+                Files.deleteIfExists(outputDir.resolve(KeyFileNames.nameOf(key) + ".safetensors"));
+            }
+            for (String key : shared) {
+                Files.deleteIfExists(outputDir.resolve(KeyFileNames.nameOf(key) + ".safetensors"));
+            }
+            mismatched.sort(null);
+            throw new IllegalArgumentException("the savepoint's state does not fit the configured " + q.type() + " ("
+                    + mismatched.size() + " key(s), first: key " + mismatched.get(0)
+                    + "); give the configuration the job ran with");
+        }
         exported.sort(null);
         shared.sort(null);
-        bad.sort(null);
-        return new Result(List.copyOf(exported), List.copyOf(shared), List.copyOf(bad));
-    }
-
-    static boolean usableAsFileName(String key) {
-        return !key.isEmpty() && !key.startsWith(".") && !key.contains("/") && !key.contains("\\") && key.indexOf('\0') < 0;
+        return new Result(List.copyOf(exported), List.copyOf(shared));
     }
 
     /** Reads one key's codebook and writes its file; emits "kind\tkey". */
@@ -116,6 +127,7 @@ public final class SavepointExport {
         /** Travels as safetensors bytes (Params is not serializable). */
         private final byte[] sharedDefault;
         private transient Params shared;
+        private transient Quantizer quantizer;
         private transient ValueState<CodebookState> codebook;
 
         Reader(String type, String kwargsJson, String dir, Params sharedDefault) throws java.io.IOException {
@@ -138,6 +150,7 @@ public final class SavepointExport {
         @Override
         public void open(OpenContext ctx) {
             Quantizer q = SavepointBootstrap.quantizer(type, kwargsJson);
+            quantizer = q;
             shared = sharedDefault == null ? null
                     : QuantizerFiles.load(q, io.vqstream.core.io.SafeTensors.read(sharedDefault, "shared default"), "");
             codebook = getRuntimeContext().getState(CodebookStateDescriptors.codebook());
@@ -149,11 +162,16 @@ public final class SavepointExport {
             if (s == null) {
                 return;
             }
-            if (!usableAsFileName(key)) {
-                out.collect(NOT_A_FILE_NAME + "\t" + key);
-                return;
-            }
             Params p = s.params();
+            if (p != null) {
+                try {
+                    quantizer.validate(p);
+                } catch (IllegalArgumentException e) {
+                    // written with this config's metadata the file would describe another quantizer
+                    out.collect(MISMATCH + "\t" + key + "\t" + String.valueOf(e.getMessage()).lines().findFirst().orElse(""));
+                    return;
+                }
+            }
             Map<String, String> meta = new LinkedHashMap<>();
             meta.put("key", key);
             meta.put("version", Long.toString(s.version()));
@@ -168,7 +186,7 @@ public final class SavepointExport {
                 p = shared;
                 meta.put("shared_default", "true");
             }
-            QuantizerFiles.save(p, Path.of(dir, key + ".safetensors"), meta);
+            QuantizerFiles.save(p, Path.of(dir, KeyFileNames.nameOf(key) + ".safetensors"), meta);
             out.collect((s.params() == null ? SHARED : EXPORTED) + "\t" + key);
         }
     }

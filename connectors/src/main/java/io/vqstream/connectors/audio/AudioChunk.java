@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.operators.record.RecordSerializer;
 import io.vqstream.operators.record.RecordTypeInfo;
 import java.io.IOException;
@@ -24,6 +25,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param pcm        interleaved little-endian samples
  */
 @TypeInfo(AudioChunk.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record AudioChunk(String key, long seq, long eventTime, int sampleRate, int channels, PcmEncoding encoding, byte[] pcm) {
 
     public AudioChunk {
@@ -60,8 +62,11 @@ public record AudioChunk(String key, long seq, long eventTime, int sampleRate, i
 
     /** Format 1: nullable key, seq, eventTime, sampleRate, channels, encoding ordinal, PCM bytes. */
     public static final class Serializer extends RecordSerializer<AudioChunk> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 1;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -70,7 +75,7 @@ public record AudioChunk(String key, long seq, long eventTime, int sampleRate, i
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -92,6 +97,13 @@ public record AudioChunk(String key, long seq, long eventTime, int sampleRate, i
 
         @Override
         protected AudioChunk read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1 -> readFormat1(in);
+                default -> throw new IOException("AudioChunk: unknown data format " + format);
+            };
+        }
+
+        private AudioChunk readFormat1(DataInputView in) throws IOException {
             String key = readNullableString(in);
             long seq = in.readLong();
             long ts = in.readLong();

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.operators.record.DeadLetter;
 import io.vqstream.operators.record.VectorRecord;
 import java.util.List;
@@ -28,6 +29,7 @@ import org.apache.flink.util.OutputTag;
  * Chunks that cannot be used (bad payload, sample rate changing mid-stream) go to
  * {@link #DEAD_LETTERS} with the reason; the stream continues.
  */
+@Internal
 public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
         implements OneInputStreamOperator<AudioChunk, VectorRecord>, BoundedOneInput {
     private static final long serialVersionUID = 1L;

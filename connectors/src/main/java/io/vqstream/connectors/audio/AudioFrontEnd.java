@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -29,6 +30,7 @@ import java.util.function.Supplier;
  *
  * <p>Not thread-safe: one instance per stream key.
  */
+@Internal
 public final class AudioFrontEnd {
     private static final float[] NO_SAMPLES = new float[0];
 

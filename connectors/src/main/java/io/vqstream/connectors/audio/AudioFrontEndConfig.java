@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Objects;
 
 /**
@@ -21,6 +22,7 @@ import java.util.Objects;
  * @param tail              end-of-stream framing policy
  * @param resamplerFilter   interpolation kernel for the rate conversion
  */
+@Internal
 public record AudioFrontEndConfig(
         int targetSampleRate,
         int winLength,

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -23,6 +24,7 @@ import java.util.Objects;
  * @param framer            framer state
  * @param flushed           true once the end of the stream has been processed
  */
+@Internal
 public record AudioFrontEndState(
         int sourceRate,
         long nextSeq,

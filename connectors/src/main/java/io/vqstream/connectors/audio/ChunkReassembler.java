@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -27,6 +28,7 @@ import java.util.TreeMap;
  *
  * @param <T> payload type, treated as immutable
  */
+@Internal
 public final class ChunkReassembler<T> {
     /** One chunk and its sequence number. */
     public record Chunk<T>(long seq, T payload) {}

@@ -1,10 +1,12 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 /**
  * Turns one frame of {@link #frameLength()} samples into a feature vector of
  * {@link #dimension()} values. Implementations hold no stream state, only configuration and
  * scratch buffers, so they are not thread-safe but need no snapshot.
  */
+@Internal
 public interface FeatureExtractor {
     /** Samples per input frame (win_length). */
     int frameLength();

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 /**
  * The features of one frame.
  *
@@ -9,6 +10,7 @@ package io.vqstream.connectors.audio;
  * @param energyDb    the frame's mean power in dB full scale, {@code 10·log10(mean(s²) + 1e-10)}
  *                    over its samples at the target rate (for the {@code audio.gate-db} energy gate)
  */
+@Internal
 public record FeatureFrame(long frameIndex, long startSample, float[] features, double energyDb) {
 
     public FeatureFrame(long frameIndex, long startSample, float[] features) {

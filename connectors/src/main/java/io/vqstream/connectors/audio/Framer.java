@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,6 +21,7 @@ import java.util.Objects;
  *
  * <p>Not thread-safe: one instance per stream.
  */
+@Internal
 public final class Framer {
     /** One frame: its index, the index of its first sample, and its samples. */
     public record Frame(long index, long startSample, float[] samples) {}

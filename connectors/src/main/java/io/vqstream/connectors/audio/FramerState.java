@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -15,6 +16,7 @@ import java.util.Objects;
  * @param framesEmitted   frames produced so far (the index of the next one)
  * @param flushed         true once the end of the stream has been processed
  */
+@Internal
 public record FramerState(
         int winLength,
         int hop,

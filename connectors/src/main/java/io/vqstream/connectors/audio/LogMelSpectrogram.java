@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Arrays;
 import java.util.Objects;
 import org.jtransforms.fft.FloatFFT_1D;
@@ -23,6 +24,7 @@ import org.jtransforms.fft.FloatFFT_1D;
  *
  * <p>Not thread-safe (scratch buffers); it holds no stream state.
  */
+@Internal
 public final class LogMelSpectrogram implements FeatureExtractor {
     /** Power below which mel energies are clamped before the log. */
     public static final double LOG_FLOOR = 1e-10;

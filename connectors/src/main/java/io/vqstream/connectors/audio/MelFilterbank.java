@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -21,6 +22,7 @@ import java.util.Objects;
  * every case. A filter narrower than the bin spacing may cover no bin and stay all zero (see
  * {@link #emptyFilters()}), as in torchaudio, which only warns about it.
  */
+@Internal
 public final class MelFilterbank {
     private final int nFreqs;
     private final double[] points;

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 /**
  * Hz-to-mel conversions, as in torchaudio's {@code _hz_to_mel} / {@code _mel_to_hz}.
  *
@@ -11,6 +12,7 @@ package io.vqstream.connectors.audio;
  *          mel = 15 + ln(f / 1000) / (ln(6.4) / 27)    for f &gt;= 1000 Hz
  * </pre>
  */
+@Internal
 public enum MelScale {
     HTK,
     SLANEY;

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Objects;
@@ -16,6 +17,7 @@ import java.util.Objects;
  * exactly. A payload that is not a whole number of frames, or a float payload holding NaN or
  * infinity, is rejected with an {@link AudioFormatException}.
  */
+@Internal
 public final class PcmCodec {
     /** Most channels accepted, the WAV format's own limit. */
     public static final int MAX_CHANNELS = 0xFFFF;

@@ -1,6 +1,8 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 /** Sample layout of a raw interleaved PCM payload (no header). */
+@Internal
 public enum PcmEncoding {
     /** Signed 16-bit little-endian integers, scaled by 1/32768. */
     S16LE(2),

@@ -1,8 +1,10 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Objects;
 
 /** The identity feature: each frame's samples, copied, with no window applied. */
+@Internal
 public final class RawFrames implements FeatureExtractor {
     private final int frameLength;
 

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -16,6 +17,7 @@ import java.util.Objects;
  * @param chunksEmitted     chunks emitted so far
  * @param <T>               payload type; payloads are shared with the reassembler, so treat them as immutable
  */
+@Internal
 public record ReassemblerState<T>(
         int maxBuffered,
         long nextSeq,

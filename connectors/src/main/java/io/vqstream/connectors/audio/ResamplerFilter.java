@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Objects;
 
 /**
@@ -27,6 +28,7 @@ import java.util.Objects;
  * @param rolloff            cutoff as a fraction of the lower Nyquist frequency, in (0, 1]
  * @param beta               Kaiser shape parameter (ignored for HANN)
  */
+@Internal
 public record ResamplerFilter(Window window, int lowpassFilterWidth, double rolloff, double beta) {
     /** Window shapes. */
     public enum Window {

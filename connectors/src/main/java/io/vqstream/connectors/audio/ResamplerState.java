@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -16,6 +17,7 @@ import java.util.Objects;
  *                        ({@code inputsConsumed - historyStart} of them); copied in and out
  * @param flushed         true once the end of the stream has been processed
  */
+@Internal
 public record ResamplerState(
         int sourceRate,
         int targetRate,

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 /**
  * How one sample is stored in a WAV data chunk (always little-endian).
  *
@@ -14,6 +15,7 @@ package io.vqstream.connectors.audio;
  *   s32: x = s / 2147483648
  * </pre>
  */
+@Internal
 public enum SampleEncoding {
     PCM_U8(8, false),
     PCM_S16(16, false),

@@ -1,6 +1,8 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 /** A chunk declares a sample rate other than the one its stream started with. */
+@Internal
 public class SampleRateMismatchException extends AudioFormatException {
     private final int streamRate;
     private final int chunkRate;

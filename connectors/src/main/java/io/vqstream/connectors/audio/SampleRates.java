@@ -1,9 +1,11 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 /**
  * The sample rates this package accepts anywhere: 1 kHz to 384 kHz. Outside that range a
  * rate is taken to be a corrupt header or a unit mistake (kHz for Hz), not audio.
  */
+@Internal
 public final class SampleRates {
     public static final int MIN = 1_000;
     public static final int MAX = 384_000;

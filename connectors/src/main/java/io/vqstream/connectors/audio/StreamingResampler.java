@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Arrays;
 import java.util.Objects;
 
@@ -19,6 +20,7 @@ import java.util.Objects;
  *
  * <p>Not thread-safe: one instance per stream.
  */
+@Internal
 public final class StreamingResampler {
     private final int sourceRate;
     private final int targetRate;

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 /**
  * A decoded WAV file, mixed down to mono.
  *
@@ -14,6 +15,7 @@ package io.vqstream.connectors.audio;
  * @param truncated       true if the file ended before the declared data did; {@code samples}
  *                        then holds the whole frames that were present
  */
+@Internal
 public record WavAudio(
         String source,
         int sampleRate,

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.io.IOException;
 import java.io.Serializable;
 import java.nio.ByteBuffer;
@@ -21,6 +22,7 @@ import org.apache.flink.connector.datagen.source.GeneratorFunction;
  * broken file fails before the job starts, with a one-line message. Run it at parallelism 1 to
  * keep each stream's chunks in order (the front end also reorders within its bound).
  */
+@Internal
 public final class WavChunkSource {
     private WavChunkSource() {}
 
@@ -36,13 +38,32 @@ public final class WavChunkSource {
                 if (l.isEmpty()) {
                     throw new AudioFormatException("no .wav files in directory " + fileOrDir);
                 }
+                // one stream per file: two files whose names differ only in the extension would merge
+                java.util.Map<String, Path> byKey = new java.util.HashMap<>();
+                for (Path f : l) {
+                    Path other = byKey.put(streamKey(f), f);
+                    if (other != null) {
+                        throw new AudioFormatException(other.getFileName() + " and " + f.getFileName() + " in " + fileOrDir
+                                + " would both be stream '" + streamKey(f) + "'; rename one of them");
+                    }
+                }
                 return l;
             }
         }
-        if (!Files.isRegularFile(fileOrDir)) {
+        if (!Files.exists(fileOrDir)) {
             throw new AudioFormatException("no such file or directory: " + fileOrDir);
         }
+        if (!Files.isRegularFile(fileOrDir)) {
+            throw new AudioFormatException(fileOrDir + " is not a regular file or directory (a pipe or device cannot be read twice;"
+                    + " copy it to a file)");
+        }
         return List.of(fileOrDir);
+    }
+
+    /** The stream key of a file: its name without the extension. */
+    static String streamKey(Path f) {
+        String name = f.getFileName().toString();
+        return name.contains(".") ? name.substring(0, name.lastIndexOf('.')) : name;
     }
 
     /**
@@ -59,7 +80,7 @@ public final class WavChunkSource {
         for (Path f : files) {
             WavAudio a = WavReader.read(f, WavReader.Truncation.REJECT);
             String name = f.getFileName().toString();
-            String key = name.contains(".") ? name.substring(0, name.lastIndexOf('.')) : name;
+            String key = streamKey(f);
             long chunks = (a.frames() + chunkSamples - 1) / chunkSamples;
             plan.add(new Entry(key, f.toAbsolutePath().toString(), a.sampleRate(), a.frames(), next, chunks));
             next += chunks;

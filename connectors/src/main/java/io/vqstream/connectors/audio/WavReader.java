@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -31,6 +32,7 @@ import java.util.Objects;
  * {@link Truncation#REJECT} throws instead. A declared data size that is not a whole number of
  * frames is always rejected, as are non-finite float samples.
  */
+@Internal
 public final class WavReader {
     /** What to do when the data chunk is shorter than its header declares. */
     public enum Truncation {

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.audio;
 
+import org.apache.flink.annotation.Internal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -22,6 +23,7 @@ import java.util.Objects;
  * Float files carry an 18-byte 'fmt ' chunk and a 'fact' chunk, as the RIFF specification asks
  * of non-PCM formats.
  */
+@Internal
 public final class WavWriter {
     private WavWriter() {}
 

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.kafka;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.connectors.serde.Decoded;
 import io.vqstream.connectors.serde.Origin;
 import io.vqstream.connectors.serde.PayloadDecoder;
@@ -10,6 +11,7 @@ import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /** Kafka records → {@link Decoded} records through a {@link PayloadDecoder}; never throws on bad input. */
+@Internal
 public final class DecodingDeserializationSchema<T> implements KafkaRecordDeserializationSchema<Decoded<T>> {
     private final PayloadDecoder<T> decoder;
 

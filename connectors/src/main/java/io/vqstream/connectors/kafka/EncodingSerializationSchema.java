@@ -1,5 +1,6 @@
 package io.vqstream.connectors.kafka;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.connectors.serde.PayloadEncoder;
 import java.util.Objects;
 import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
@@ -12,6 +13,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * (a replay of week-old input would vanish under the default 7-day retention). The partition is
  * chosen by Kafka's default partitioner from the record key, so each stream key stays in order.
  */
+@Internal
 public final class EncodingSerializationSchema<T> implements KafkaRecordSerializationSchema<T> {
     private final String topic;
     private final PayloadEncoder<T> encoder;

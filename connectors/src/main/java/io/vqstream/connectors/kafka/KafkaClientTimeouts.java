@@ -1,5 +1,6 @@
 package io.vqstream.connectors.kafka;
 
+import org.apache.flink.annotation.Internal;
 import java.time.Duration;
 import java.util.Properties;
 
@@ -13,6 +14,7 @@ import java.util.Properties;
  * </pre>
  * Properties set explicitly on a builder win over these.
  */
+@Internal
 public final class KafkaClientTimeouts {
     public static final Duration DEFAULT = Duration.ofSeconds(30);
 

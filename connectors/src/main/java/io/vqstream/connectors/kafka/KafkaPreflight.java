@@ -1,5 +1,6 @@
 package io.vqstream.connectors.kafka;
 
+import org.apache.flink.annotation.Internal;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Properties;
@@ -16,6 +17,7 @@ import org.apache.kafka.common.Node;
  * Checks that Kafka answers before a job starts: one {@code describeCluster} call through an
  * admin client whose every timeout is the given one.
  */
+@Internal
 public final class KafkaPreflight {
     private KafkaPreflight() {}
 

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.kafka;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.connectors.audio.AudioChunk;
 import io.vqstream.connectors.serde.AudioChunkCodec;
 import io.vqstream.connectors.serde.CodeCodec;
@@ -30,6 +31,7 @@ import io.vqstream.operators.record.VectorRecord;
  * Sources yield {@link io.vqstream.connectors.serde.Decoded} records: malformed payloads become
  * dead letters and never fail the job.
  */
+@PublicEvolving
 public final class VqKafka {
     /** Default producer {@code max.request.size} of the codebook snapshot sink: 16 MiB. */
     public static final int CODEBOOK_MAX_REQUEST_BYTES = 16 * 1024 * 1024;

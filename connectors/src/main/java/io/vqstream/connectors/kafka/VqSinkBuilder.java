@@ -1,5 +1,6 @@
 package io.vqstream.connectors.kafka;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.connectors.serde.PayloadEncoder;
 import java.time.Duration;
 import java.util.Objects;
@@ -18,6 +19,7 @@ import org.apache.flink.connector.kafka.sink.KafkaSink;
  * not exceed 15 minutes (the broker's default {@code transaction.max.timeout.ms}). Checkpoints
  * must be enabled and complete well within the transaction timeout.
  */
+@PublicEvolving
 public final class VqSinkBuilder<T> {
     /** Largest allowed producer transaction timeout: 15 minutes. */
     public static final Duration MAX_TRANSACTION_TIMEOUT = Duration.ofMinutes(15);

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.kafka;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.connectors.serde.Decoded;
 import io.vqstream.connectors.serde.PayloadDecoder;
 import java.time.Duration;
@@ -18,6 +19,7 @@ import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsIni
  * payloads above 16 MiB dead-lettered unread. Offsets are committed to the group on each
  * completed checkpoint, for monitoring only.
  */
+@PublicEvolving
 public final class VqSourceBuilder<T> {
     private final String bootstrapServers;
     private final String topic;

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vqstream.connectors.audio.AudioChunk;
@@ -45,6 +46,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  *   total    30 + K + L bytes, exactly
  * </pre>
  */
+@PublicEvolving
 public final class AudioChunkCodec extends PayloadCodec<AudioChunk> {
     public static final int BINARY_VERSION = 1;
 

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vqstream.operators.record.CodeRecord;
@@ -47,6 +48,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  * </pre>
  * The binary form carries no attributes.
  */
+@PublicEvolving
 public final class CodeCodec extends PayloadCodec<CodeRecord> {
     public static final int BINARY_VERSION = 1;
     static final int FLAG_QUANTIZED = 1;

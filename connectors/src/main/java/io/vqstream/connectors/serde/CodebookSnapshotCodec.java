@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vqstream.core.io.SafeTensors;
@@ -36,6 +37,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  * float or integer dtype is accepted and widened to float32, and every value must be finite. A null Kafka value (a compaction
  * tombstone) decodes to nothing.
  */
+@PublicEvolving
 public final class CodebookSnapshotCodec extends PayloadCodec<CodebookSnapshot> {
 
     public CodebookSnapshotCodec() {

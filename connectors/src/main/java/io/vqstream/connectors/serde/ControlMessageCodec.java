@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.io.SafeTensors;
 import io.vqstream.core.io.SafeTensorsFile;
 import io.vqstream.core.io.TensorFormatException;
@@ -20,6 +21,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  *
  * <p>Example: {@code safetensors.torch.save_file({"_codebook.embed": embed}, path, metadata={"kind": "INSTALL", "key": "k1"})}.
  */
+@PublicEvolving
 public final class ControlMessageCodec extends PayloadCodec<ControlMessage> {
 
     public ControlMessageCodec() {

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vqstream.operators.record.DeadLetter;
@@ -29,6 +30,7 @@ import org.apache.kafka.common.header.internals.RecordHeader;
  *       {@code "payload_truncated":true,"payload_bytes":<original length>}.</li>
  * </ul>
  */
+@PublicEvolving
 public final class DeadLetterCodec extends PayloadCodec<DeadLetter> {
     public static final String HEADER_REASON = "vq-reason";
     public static final String HEADER_STAGE = "vq-stage";

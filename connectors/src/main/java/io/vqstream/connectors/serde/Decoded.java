@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.operators.record.DeadLetter;
 import java.io.IOException;
 import java.lang.reflect.Type;
@@ -24,6 +25,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param <T>        the record type
  */
 @TypeInfo(Decoded.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record Decoded<T>(T value, DeadLetter deadLetter) {
 
     public Decoded {

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.operators.record.DeadLetter;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -9,6 +10,7 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /** Splits a stream of {@link Decoded} records into the records and a dead-letter side output. */
+@PublicEvolving
 public final class DecodedStreams {
     /** The side output that carries the dead letters of {@link #split}. */
     public static final OutputTag<DeadLetter> DEAD_LETTERS = new OutputTag<>("vq-decode-dead-letters", DeadLetter.typeInfo());

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import io.vqstream.operators.record.DeadLetter;
 import java.io.IOException;
@@ -8,6 +9,7 @@ import java.io.IOException;
  * Shared decoding frame: size limit before parsing, then the format's parser; every failure
  * becomes one {@link DeadLetter} (stage {@value #STAGE}) with the raw payload.
  */
+@PublicEvolving
 public abstract class PayloadCodec<T> implements PayloadDecoder<T>, PayloadEncoder<T> {
     /** Default largest payload: 16 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;

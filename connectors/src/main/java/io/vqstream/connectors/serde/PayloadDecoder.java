@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.Serializable;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 
@@ -9,6 +10,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  *
  * @param <T> the record type
  */
+@PublicEvolving
 public interface PayloadDecoder<T> extends Serializable {
     /**
      * @return the record or a dead letter holding the raw payload and a one-line reason; null only

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.Serializable;
 import java.util.List;
 import org.apache.kafka.common.header.Header;
@@ -9,6 +10,7 @@ import org.apache.kafka.common.header.Header;
  *
  * @param <T> the record type
  */
+@PublicEvolving
 public interface PayloadEncoder<T> extends Serializable {
     /** The Kafka record key (the stream key as UTF-8 for every vqstream record), or null. */
     byte[] key(T record);

@@ -1,5 +1,6 @@
 package io.vqstream.connectors.serde;
 
+import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import io.vqstream.operators.record.VectorRecord;
@@ -46,6 +47,7 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
  * other bits 0. Real records are written as version 1, masked ones as version 2; both are read.
  * The binary form carries no attributes.
  */
+@PublicEvolving
 public final class VectorCodec extends PayloadCodec<VectorRecord> {
     public static final int BINARY_VERSION = 1;
     /** The binary version with a trailing flags byte (bit 0: masked). */

@@ -1,5 +1,6 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,6 +20,7 @@ import org.slf4j.LoggerFactory;
  * Override with {@code -Dvqstream.auto.<op>.<minRows|minDepth|minWork>=…}; thresholds for a
  * CUDA device have not been measured, so select {@code nd4j} explicitly there.
  */
+@Internal
 public final class AutoBackend implements ComputeBackend {
     private static final Logger LOG = LoggerFactory.getLogger(AutoBackend.class);
 

@@ -1,5 +1,6 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,6 +16,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@code jvm-scalar}: {@link ScalarBackend}, the double-accumulating reference.</li>
  * </ul>
  */
+@Internal
 public final class Backends {
     public static final String PROPERTY = "vqstream.backend";
     private static final Logger LOG = LoggerFactory.getLogger(Backends.class);

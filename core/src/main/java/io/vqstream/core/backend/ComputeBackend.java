@@ -1,5 +1,6 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 /**
  * The hot operations of every quantizer for one micro-batch. Quantizers call only this
  * interface, so one implementation (plain JVM loops, the Vector API, ND4J on CPU or CUDA) can
@@ -10,6 +11,7 @@ package io.vqstream.core.backend;
  * holds {@code k} rows of {@code d} floats starting at {@code cbOff}. Implementations must be
  * safe to call from several threads at once (one operator instance per slot shares one).
  */
+@Internal
 public interface ComputeBackend {
 
     /** Short name for logs and benchmark output ("jvm", "jvm-scalar", "nd4j"). */

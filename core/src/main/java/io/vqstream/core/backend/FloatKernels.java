@@ -13,6 +13,11 @@ interface FloatKernels {
     /** Human-readable description for the log ("Vector API, 8 float lanes", "plain loops"). */
     String describe();
 
+    /** The register tile of the Vector API kernels; null for plain loops. */
+    default VectorSupport.TileShape tileShape() {
+        return null;
+    }
+
     /** {@code out[outOff + j] = ‖a_j‖²} in float for the {@code rows} rows of {@code a} from {@code off}. */
     void sumSquares(float[] a, int off, int rows, int d, float[] out, int outOff);
 

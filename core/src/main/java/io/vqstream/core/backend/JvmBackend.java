@@ -1,5 +1,6 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -13,9 +14,9 @@ import org.slf4j.LoggerFactory;
  * window by exact rescoring, and winning scores are recomputed exactly, so indices and scores
  * equal {@link ScalarBackend}'s.
  */
+@Internal
 public final class JvmBackend implements ComputeBackend {
     private static final Logger LOG = LoggerFactory.getLogger(JvmBackend.class);
-    private static final String VECTOR_MODULE = "jdk.incubator.vector";
     /** System property: {@code false} skips the background JIT warm-up of the shared instance. */
     public static final String WARMUP_PROPERTY = "vqstream.jvm.warmup";
     private static volatile JvmBackend shared;
@@ -100,13 +101,12 @@ public final class JvmBackend implements ComputeBackend {
 
     /** Whether this JVM can run the Vector API kernels. */
     public static boolean vectorApiAvailable() {
-        return ModuleLayer.boot().findModule(VECTOR_MODULE).isPresent();
+        return VectorSupport.available();
     }
 
     private static FloatKernels createKernels() {
-        if (!vectorApiAvailable()) {
-            LOG.info("vqstream jvm backend: module {} not in the boot layer (start the JVM with --add-modules {}); "
-                    + "using plain loops", VECTOR_MODULE, VECTOR_MODULE);
+        if (!VectorSupport.available()) {
+            LOG.info("vqstream jvm backend: plain loops");
             return new PlainKernels();
         }
         try {
@@ -124,6 +124,18 @@ public final class JvmBackend implements ComputeBackend {
     @Override
     public String name() {
         return "jvm";
+    }
+
+    /** Float lanes of the kernels (1 for plain loops). */
+    public int lanes() {
+        VectorSupport.TileShape t = kernels.tileShape();
+        return t == null ? 1 : t.lanes();
+    }
+
+    /** The register tile, e.g. {@code "64x5 (4x16 lanes x 5 codes, 20 accumulators, 32 registers)"}, or "plain loops". */
+    public String tile() {
+        VectorSupport.TileShape t = kernels.tileShape();
+        return t == null ? "plain loops" : t.describe();
     }
 
     /** What the kernels run on, for logs and benchmark output. */

@@ -1,6 +1,8 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 /** How a vector is compared with the codes of a codebook. */
+@Internal
 public enum Metric {
     /**
      * Squared euclidean distance, smallest wins:

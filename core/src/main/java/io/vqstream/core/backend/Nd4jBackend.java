@@ -1,5 +1,6 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.memory.conf.WorkspaceConfiguration;
@@ -26,6 +27,7 @@ import org.slf4j.LoggerFactory;
  * exact rescoring, so indices equal the reference's. Scatter-add and gather stay on the host: their inputs and
  * outputs are host arrays and they move as many bytes as they compute.
  */
+@Internal
 public final class Nd4jBackend implements ComputeBackend {
     private static final Logger LOG = LoggerFactory.getLogger(Nd4jBackend.class);
     private static final String WORKSPACE = "vqstream-nd4j";

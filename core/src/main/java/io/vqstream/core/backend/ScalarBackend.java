@@ -1,11 +1,13 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 /**
  * Plain loops, accumulating in double: the reference every other backend is compared with.
  * The faster backends find their winner in float and settle every near tie with the static
  * helpers here ({@link #dot}, {@link #l2}), so their indices and winning scores are this
  * class's bit for bit.
  */
+@Internal
 public final class ScalarBackend implements ComputeBackend {
     public static final ScalarBackend INSTANCE = new ScalarBackend();
 

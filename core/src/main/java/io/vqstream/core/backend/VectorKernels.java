@@ -27,14 +27,18 @@ import jdk.incubator.vector.VectorSpecies;
  * than {@link #DEPTH_CHUNK} are cut into chunks whose tile rows stay in L1.
  */
 final class VectorKernels implements FloatKernels {
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    private static final VectorSpecies<Float> S = species();
     private static final int L = S.length();
+    /** The tile for this width and register file (see {@link VectorSupport.TileShape}). */
+    static final VectorSupport.TileShape SHAPE = VectorSupport.TileShape.pick(L, registers());
     /** Rows per register tile. */
     private static final int T = 2 * L;
     /** Codes per packed panel. */
     private static final int P = 5;
     /** Batches below this many rows use the d-vectorised kernels. */
     static final int TILE_MIN_ROWS = Integer.getInteger("vqstream.jvm.tileMinRows", 5);
+    /** Batches of at most this many rows against a versioned codebook run {@link #argmaxSmall}. */
+    static final int SMALL_MAX_ROWS = Integer.getInteger("vqstream.jvm.smallMaxRows", 16);
     /** Batches from this many rows on repack the codebook into panels. */
     static final int PACK_MIN_ROWS = Integer.getInteger("vqstream.jvm.packMinRows", 96);
     /**
@@ -50,7 +54,29 @@ final class VectorKernels implements FloatKernels {
 
     @Override
     public String describe() {
-        return "Vector API, " + L + " float lanes";
+        return "Vector API, " + L + " float lanes, tile " + SHAPE.describe();
+    }
+
+    @Override
+    public VectorSupport.TileShape tileShape() {
+        return SHAPE;
+    }
+
+    /** The width chosen by {@link VectorSupport#chooseLanes} from the CPU's preferred one. */
+    private static VectorSpecies<Float> species() {
+        int preferred = FloatVector.SPECIES_PREFERRED.length();
+        int lanes = VectorSupport.chooseLanes(preferred, VectorSupport.requestedLanes());
+        return lanes == preferred ? FloatVector.SPECIES_PREFERRED : VectorSpecies.of(float.class, jdk.incubator.vector.VectorShape.forBitSize(lanes * 32));
+    }
+
+    /**
+     * Vector registers of the CPU: 32 where it has 512-bit vectors (AVX-512 has zmm0–31, and
+     * its 256-bit forms reach ymm16–31 too), 16 otherwise (AVX2). Overridable with
+     * {@code -Dvqstream.jvm.registers} for comparisons.
+     */
+    private static int registers() {
+        int def = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? 32 : 16;
+        return Integer.getInteger("vqstream.jvm.registers", def);
     }
 
     private static float[] scratch(int slot, int size) {
@@ -162,11 +188,16 @@ final class VectorKernels implements FloatKernels {
     @Override
     public void argmax(float[] x, int n, int d, float[] cb, int cbOff, int k, boolean l2, float[] norms,
                        float[] best, float[] second, int[] bestIdx) {
-        if (n < TILE_MIN_ROWS) {
+        PackedCodebooks.Entry entry = PackedCodebooks.get(cb, cbOff, k, d, VectorKernels::norms);
+        if (entry != null && n <= SMALL_MAX_ROWS) {
+            argmaxSmall(x, n, d, cb, cbOff, k, l2, entry, norms, best, second, bestIdx);
+            return;
+        }
+        if (entry == null && n < TILE_MIN_ROWS) {
             argmaxRows(x, n, d, cb, cbOff, k, l2, norms, best, second, bestIdx);
             return;
         }
-        if (n <= L) {
+        if (entry == null && n <= L) {
             argmaxNarrow(x, n, d, cb, cbOff, k, l2, norms, best, second, bestIdx);
             return;
         }
@@ -176,8 +207,17 @@ final class VectorKernels implements FloatKernels {
         float[] xt = scratch(0, rowBlock * d);
         float[] st = scratch(1, tpb * 3 * T);
         float[] bias = scratch(2, k);
-        boolean packed = n >= PACK_MIN_ROWS;
-        float[] pk = packed ? scratch(3, k * d) : null;
+        // a versioned codebook has its panels already: packing costs nothing at any batch size
+        boolean packed = entry != null || n >= PACK_MIN_ROWS;
+        float[] pk = entry != null ? entry.layout(0, cb, cbOff, VectorKernels::panels) : packed ? scratch(3, k * d) : null;
+        if (entry != null) {
+            System.arraycopy(entry.norms, 0, norms, 0, k);
+            if (l2) {
+                System.arraycopy(entry.biasL2, 0, bias, 0, k);
+            } else {
+                java.util.Arrays.fill(bias, 0, k, 0f);
+            }
+        }
         int packedEnd = k - k % P;
         int chunk = d <= DEPTH_CHUNK ? d : DEPTH_CHUNK;
         float[] acc = d <= DEPTH_CHUNK ? null : scratch(4, (codeBlock + P) * T);
@@ -192,7 +232,7 @@ final class VectorKernels implements FloatKernels {
             }
             for (int j0 = 0; j0 < k; j0 += codeBlock) {
                 int j1 = Math.min(k, j0 + codeBlock);
-                if (r0 == 0) {
+                if (r0 == 0 && entry == null) {
                     // norms, bias and panels of this block while it is in cache for the first row tiles
                     squares(cb, cbOff + j0 * d, j1 - j0, d, norms, j0);
                     for (int j = j0; j < j1; j++) {
@@ -623,6 +663,306 @@ final class VectorKernels implements FloatKernels {
             }
         }
     }
+
+    /** Norms of a whole codebook, as the kernels compute them (a {@link PackedCodebooks.Layout}). */
+    private static float[] norms(float[] cb, int cbOff, int k, int d) {
+        float[] out = new float[k];
+        squares(cb, cbOff, k, d, out, 0);
+        return out;
+    }
+
+    /** The 5-code panels of a whole codebook (codes past the last full panel are read in place). */
+    private static float[] panels(float[] cb, int cbOff, int k, int d) {
+        float[] pk = new float[k * d];
+        pack(cb, cbOff, 0, k - k % P, d, pk);
+        return pk;
+    }
+
+    /**
+     * The codebook with codes in the lanes, for the small-batch kernel: panels of L codes,
+     * {@code pl[(p·d + e)·L + l] = c_{p·L+l}[e]}, zero past the last code.
+     */
+    private static float[] lanePanels(float[] cb, int cbOff, int k, int d) {
+        int np = (k + L - 1) / L;
+        float[] pl = new float[np * d * L];
+        for (int j = 0; j < k; j++) {
+            int p = j / L;
+            int l = j % L;
+            int c = cbOff + j * d;
+            for (int e = 0; e < d; e++) {
+                pl[(p * d + e) * L + l] = cb[c + e];
+            }
+        }
+        return pl;
+    }
+
+    /**
+     * Batches of up to {@link #SMALL_MAX_ROWS} rows against a versioned codebook: a matrix-vector
+     * product with the codes in the lanes ({@link #lanePanels}, built once per version), four
+     * rows × three panels of L codes per register tile, the row coordinates broadcast:
+     * <pre>
+     * for e &lt; d:  h[r][c] += x_r[e] · pl[c][e][0..L)      (12 FMAs per 3 loads + 4 broadcasts)
+     * </pre>
+     * The arg-max runs lane-wise (lane = code within a panel) and is reduced across lanes at
+     * the end, lowest code first among equal scores. Codes past k get bias −∞ and never win.
+     */
+    private static void argmaxSmall(float[] x, int n, int d, float[] cb, int cbOff, int k, boolean l2, PackedCodebooks.Entry entry,
+                                    float[] norms, float[] best, float[] second, int[] bestIdx) {
+        System.arraycopy(entry.norms, 0, norms, 0, k);
+        float[] pl = entry.layout(1, cb, cbOff, VectorKernels::lanePanels);
+        int np = (k + L - 1) / L;
+        float[] bias = scratch(2, np * L);
+        if (l2) {
+            System.arraycopy(entry.biasL2, 0, bias, 0, k);
+        } else {
+            java.util.Arrays.fill(bias, 0, k, 0f);
+        }
+        java.util.Arrays.fill(bias, k, np * L, Float.NEGATIVE_INFINITY);
+        int groups = (n + 3) / 4;
+        float[] st = scratch(1, groups * 4 * 3 * L);
+        java.util.Arrays.fill(st, 0, groups * 4 * 3 * L, Float.NEGATIVE_INFINITY);
+        for (int r = 0; r < groups * 4; r++) {
+            java.util.Arrays.fill(st, (r * 3 + 2) * L, (r * 3 + 3) * L, 0f);
+        }
+        for (int r = 0; r < n; r += 4) {
+            // rows past n repeat the last row into state slots that are never read
+            int x0 = r * d;
+            int x1 = Math.min(r + 1, n - 1) * d;
+            int x2 = Math.min(r + 2, n - 1) * d;
+            int x3 = Math.min(r + 3, n - 1) * d;
+            int so = r * 3 * L;
+            int p = 0;
+            for (; p + 3 <= np; p += 3) {
+                small4x3(x, x0, x1, x2, x3, d, pl, p, bias, st, so);
+            }
+            for (; p < np; p++) {
+                small4x1(x, x0, x1, x2, x3, d, pl, p, bias, st, so);
+            }
+        }
+        for (int r = 0; r < n; r++) {
+            int o = r * 3 * L;
+            float bv = Float.NEGATIVE_INFINITY;
+            int bi = 0;
+            int bl = -1;
+            for (int l = 0; l < L; l++) {
+                float v = st[o + l];
+                int ix = (int) st[o + 2 * L + l];
+                if (v > bv || (v == bv && bl >= 0 && ix < bi)) {
+                    bv = v;
+                    bi = ix;
+                    bl = l;
+                }
+            }
+            float sv = Float.NEGATIVE_INFINITY;
+            for (int l = 0; l < L; l++) {
+                if (l != bl) {
+                    sv = Math.max(sv, st[o + l]);
+                }
+                sv = Math.max(sv, st[o + L + l]);
+            }
+            best[r] = bv;
+            second[r] = sv;
+            bestIdx[r] = bi;
+        }
+    }
+
+    private static void small4x3(float[] x, int x0, int x1, int x2, int x3, int d, float[] pl, int p, float[] bias, float[] st, int so) {
+        FloatVector b0 = FloatVector.fromArray(S, bias, (p + 0) * L);
+        FloatVector a00 = b0, a10 = b0, a20 = b0, a30 = b0;
+        int q0 = (p + 0) * d * L;
+        FloatVector b1 = FloatVector.fromArray(S, bias, (p + 1) * L);
+        FloatVector a01 = b1, a11 = b1, a21 = b1, a31 = b1;
+        int q1 = (p + 1) * d * L;
+        FloatVector b2 = FloatVector.fromArray(S, bias, (p + 2) * L);
+        FloatVector a02 = b2, a12 = b2, a22 = b2, a32 = b2;
+        int q2 = (p + 2) * d * L;
+        for (int e = 0, o = 0; e < d; e++, o += L) {
+            FloatVector w0 = FloatVector.fromArray(S, pl, q0 + o);
+            FloatVector w1 = FloatVector.fromArray(S, pl, q1 + o);
+            FloatVector w2 = FloatVector.fromArray(S, pl, q2 + o);
+            FloatVector v0 = FloatVector.broadcast(S, x[x0 + e]);
+            a00 = w0.fma(v0, a00); a01 = w1.fma(v0, a01); a02 = w2.fma(v0, a02);
+            FloatVector v1 = FloatVector.broadcast(S, x[x1 + e]);
+            a10 = w0.fma(v1, a10); a11 = w1.fma(v1, a11); a12 = w2.fma(v1, a12);
+            FloatVector v2 = FloatVector.broadcast(S, x[x2 + e]);
+            a20 = w0.fma(v2, a20); a21 = w1.fma(v2, a21); a22 = w2.fma(v2, a22);
+            FloatVector v3 = FloatVector.broadcast(S, x[x3 + e]);
+            a30 = w0.fma(v3, a30); a31 = w1.fma(v3, a31); a32 = w2.fma(v3, a32);
+        }
+        FloatVector iota = FloatVector.fromArray(S, IOTA, 0);
+        {
+            int o = so + 0 * 3 * L;
+            FloatVector best = FloatVector.fromArray(S, st, o);
+            FloatVector sec = FloatVector.fromArray(S, st, o + L);
+            FloatVector idx = FloatVector.fromArray(S, st, o + 2 * L);
+            VectorMask<Float> m;
+            m = a00.compare(VectorOperators.GT, best);
+            sec = sec.blend(a00, a00.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a00, m);
+            idx = idx.blend(iota.add((float) ((p + 0) * L)), m);
+            m = a01.compare(VectorOperators.GT, best);
+            sec = sec.blend(a01, a01.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a01, m);
+            idx = idx.blend(iota.add((float) ((p + 1) * L)), m);
+            m = a02.compare(VectorOperators.GT, best);
+            sec = sec.blend(a02, a02.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a02, m);
+            idx = idx.blend(iota.add((float) ((p + 2) * L)), m);
+            best.intoArray(st, o);
+            sec.intoArray(st, o + L);
+            idx.intoArray(st, o + 2 * L);
+        }
+        {
+            int o = so + 1 * 3 * L;
+            FloatVector best = FloatVector.fromArray(S, st, o);
+            FloatVector sec = FloatVector.fromArray(S, st, o + L);
+            FloatVector idx = FloatVector.fromArray(S, st, o + 2 * L);
+            VectorMask<Float> m;
+            m = a10.compare(VectorOperators.GT, best);
+            sec = sec.blend(a10, a10.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a10, m);
+            idx = idx.blend(iota.add((float) ((p + 0) * L)), m);
+            m = a11.compare(VectorOperators.GT, best);
+            sec = sec.blend(a11, a11.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a11, m);
+            idx = idx.blend(iota.add((float) ((p + 1) * L)), m);
+            m = a12.compare(VectorOperators.GT, best);
+            sec = sec.blend(a12, a12.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a12, m);
+            idx = idx.blend(iota.add((float) ((p + 2) * L)), m);
+            best.intoArray(st, o);
+            sec.intoArray(st, o + L);
+            idx.intoArray(st, o + 2 * L);
+        }
+        {
+            int o = so + 2 * 3 * L;
+            FloatVector best = FloatVector.fromArray(S, st, o);
+            FloatVector sec = FloatVector.fromArray(S, st, o + L);
+            FloatVector idx = FloatVector.fromArray(S, st, o + 2 * L);
+            VectorMask<Float> m;
+            m = a20.compare(VectorOperators.GT, best);
+            sec = sec.blend(a20, a20.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a20, m);
+            idx = idx.blend(iota.add((float) ((p + 0) * L)), m);
+            m = a21.compare(VectorOperators.GT, best);
+            sec = sec.blend(a21, a21.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a21, m);
+            idx = idx.blend(iota.add((float) ((p + 1) * L)), m);
+            m = a22.compare(VectorOperators.GT, best);
+            sec = sec.blend(a22, a22.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a22, m);
+            idx = idx.blend(iota.add((float) ((p + 2) * L)), m);
+            best.intoArray(st, o);
+            sec.intoArray(st, o + L);
+            idx.intoArray(st, o + 2 * L);
+        }
+        {
+            int o = so + 3 * 3 * L;
+            FloatVector best = FloatVector.fromArray(S, st, o);
+            FloatVector sec = FloatVector.fromArray(S, st, o + L);
+            FloatVector idx = FloatVector.fromArray(S, st, o + 2 * L);
+            VectorMask<Float> m;
+            m = a30.compare(VectorOperators.GT, best);
+            sec = sec.blend(a30, a30.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a30, m);
+            idx = idx.blend(iota.add((float) ((p + 0) * L)), m);
+            m = a31.compare(VectorOperators.GT, best);
+            sec = sec.blend(a31, a31.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a31, m);
+            idx = idx.blend(iota.add((float) ((p + 1) * L)), m);
+            m = a32.compare(VectorOperators.GT, best);
+            sec = sec.blend(a32, a32.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a32, m);
+            idx = idx.blend(iota.add((float) ((p + 2) * L)), m);
+            best.intoArray(st, o);
+            sec.intoArray(st, o + L);
+            idx.intoArray(st, o + 2 * L);
+        }
+    }
+
+    private static void small4x1(float[] x, int x0, int x1, int x2, int x3, int d, float[] pl, int p, float[] bias, float[] st, int so) {
+        FloatVector b0 = FloatVector.fromArray(S, bias, (p + 0) * L);
+        FloatVector a00 = b0, a10 = b0, a20 = b0, a30 = b0;
+        int q0 = (p + 0) * d * L;
+        for (int e = 0, o = 0; e < d; e++, o += L) {
+            FloatVector w0 = FloatVector.fromArray(S, pl, q0 + o);
+            FloatVector v0 = FloatVector.broadcast(S, x[x0 + e]);
+            a00 = w0.fma(v0, a00);
+            FloatVector v1 = FloatVector.broadcast(S, x[x1 + e]);
+            a10 = w0.fma(v1, a10);
+            FloatVector v2 = FloatVector.broadcast(S, x[x2 + e]);
+            a20 = w0.fma(v2, a20);
+            FloatVector v3 = FloatVector.broadcast(S, x[x3 + e]);
+            a30 = w0.fma(v3, a30);
+        }
+        FloatVector iota = FloatVector.fromArray(S, IOTA, 0);
+        {
+            int o = so + 0 * 3 * L;
+            FloatVector best = FloatVector.fromArray(S, st, o);
+            FloatVector sec = FloatVector.fromArray(S, st, o + L);
+            FloatVector idx = FloatVector.fromArray(S, st, o + 2 * L);
+            VectorMask<Float> m;
+            m = a00.compare(VectorOperators.GT, best);
+            sec = sec.blend(a00, a00.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a00, m);
+            idx = idx.blend(iota.add((float) ((p + 0) * L)), m);
+            best.intoArray(st, o);
+            sec.intoArray(st, o + L);
+            idx.intoArray(st, o + 2 * L);
+        }
+        {
+            int o = so + 1 * 3 * L;
+            FloatVector best = FloatVector.fromArray(S, st, o);
+            FloatVector sec = FloatVector.fromArray(S, st, o + L);
+            FloatVector idx = FloatVector.fromArray(S, st, o + 2 * L);
+            VectorMask<Float> m;
+            m = a10.compare(VectorOperators.GT, best);
+            sec = sec.blend(a10, a10.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a10, m);
+            idx = idx.blend(iota.add((float) ((p + 0) * L)), m);
+            best.intoArray(st, o);
+            sec.intoArray(st, o + L);
+            idx.intoArray(st, o + 2 * L);
+        }
+        {
+            int o = so + 2 * 3 * L;
+            FloatVector best = FloatVector.fromArray(S, st, o);
+            FloatVector sec = FloatVector.fromArray(S, st, o + L);
+            FloatVector idx = FloatVector.fromArray(S, st, o + 2 * L);
+            VectorMask<Float> m;
+            m = a20.compare(VectorOperators.GT, best);
+            sec = sec.blend(a20, a20.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a20, m);
+            idx = idx.blend(iota.add((float) ((p + 0) * L)), m);
+            best.intoArray(st, o);
+            sec.intoArray(st, o + L);
+            idx.intoArray(st, o + 2 * L);
+        }
+        {
+            int o = so + 3 * 3 * L;
+            FloatVector best = FloatVector.fromArray(S, st, o);
+            FloatVector sec = FloatVector.fromArray(S, st, o + L);
+            FloatVector idx = FloatVector.fromArray(S, st, o + 2 * L);
+            VectorMask<Float> m;
+            m = a30.compare(VectorOperators.GT, best);
+            sec = sec.blend(a30, a30.compare(VectorOperators.GT, sec)).blend(best, m);
+            best = best.blend(a30, m);
+            idx = idx.blend(iota.add((float) ((p + 0) * L)), m);
+            best.intoArray(st, o);
+            sec.intoArray(st, o + L);
+            idx.intoArray(st, o + 2 * L);
+        }
+    }
+
+    private static final float[] IOTA = new float[L];
+
+    static {
+        for (int l = 0; l < L; l++) {
+            IOTA[l] = l;
+        }
+    }
+
+
 
     /** Batches of up to L rows: one tile of a single vector of rows × 6 codes. */
     private static void argmaxNarrow(float[] x, int n, int d, float[] cb, int cbOff, int k, boolean l2, float[] norms,

@@ -1,5 +1,6 @@
 package io.vqstream.core.conformance;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.Backends;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,6 +9,7 @@ import java.nio.file.Path;
  * {@code ConformanceMain DIR [BACKEND]}: runs every case in DIR, prints one line per failing
  * case and {@code N passed, M failed}; exit code 0 only if nothing failed and something passed.
  */
+@Internal
 public final class ConformanceMain {
     private ConformanceMain() {}
 

@@ -1,5 +1,6 @@
 package io.vqstream.core.conformance;
 
+import org.apache.flink.annotation.Internal;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.vqstream.core.backend.ComputeBackend;
@@ -35,6 +36,7 @@ import java.util.stream.Stream;
  * <p>Floats must satisfy {@code |got − expected| ≤ 1e-6 + 1e-5·|expected|}; indices must be
  * equal. Every size is read from the file, never from its name.
  */
+@Internal
 public final class ConformanceRunner {
     public static final double ATOL = 1e-6;
     public static final double RTOL = 1e-5;

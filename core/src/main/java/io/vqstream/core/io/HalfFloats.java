@@ -1,6 +1,8 @@
 package io.vqstream.core.io;
 
+import org.apache.flink.annotation.Internal;
 /** IEEE half (F16) and bfloat16 (BF16) conversions. */
+@Internal
 public final class HalfFloats {
     private HalfFloats() {}
 

@@ -1,5 +1,6 @@
 package io.vqstream.core.io;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -16,6 +17,7 @@ import java.util.regex.Pattern;
  * Reads and writes NumPy {@code .npy} files (format versions 1.0, 2.0 and 3.0): little- or
  * big-endian float16/32/64 and int8/16/32/64/uint8/bool arrays, C or Fortran order.
  */
+@Internal
 public final class Npy {
     private static final byte[] MAGIC = {(byte) 0x93, 'N', 'U', 'M', 'P', 'Y'};
     private static final Pattern DESCR = Pattern.compile("'descr'\\s*:\\s*'([<>|=])([a-zA-Z])(\\d+)'");
@@ -148,7 +150,7 @@ public final class Npy {
         Matcher f = FORTRAN.matcher(header);
         Matcher s = SHAPE.matcher(header);
         if (!d.find() || !f.find() || !s.find()) {
-            throw new TensorFormatException(source + ": cannot parse .npy header " + header.trim());
+            throw new TensorFormatException(source + ": cannot parse .npy header " + oneLine(header.trim()));
         }
         ByteOrder order = d.group(1).equals(">") ? ByteOrder.BIG_ENDIAN : ByteOrder.LITTLE_ENDIAN;
         DType dtype = switch (d.group(2) + d.group(3)) {
@@ -223,5 +225,19 @@ public final class Npy {
         b.put(MAGIC).put((byte) 1).put((byte) 0).putShort((short) h.length());
         b.put(h.getBytes(StandardCharsets.ISO_8859_1));
         return b;
+    }
+
+    /** A header quoted in an error: control characters escaped, at most 200 characters, so the error stays one line. */
+    private static String oneLine(String header) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < header.length() && b.length() < 200; i++) {
+            char c = header.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                b.append(String.format("\\x%02x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return header.length() > 200 ? b + "..." : b.toString();
     }
 }

@@ -1,5 +1,6 @@
 package io.vqstream.core.io;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.ParamSpec;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
@@ -24,6 +25,7 @@ import java.util.Map;
  * {@code embed}, {@code cluster_size} = 1, {@code initted} = true). A name can be prefixed
  * (e.g. {@code model.quantizer.}) when the quantizer was a submodule.
  */
+@Internal
 public final class QuantizerFiles {
     private QuantizerFiles() {}
 
@@ -56,6 +58,30 @@ public final class QuantizerFiles {
      * parameter and codebook present with its exact shape and finite values; absent EMA buffers
      * start as the reference starts them. Returns a new, complete {@link Params}.
      */
+    /**
+     * {@link #complete} for a parameter set that must hold nothing else (a control message): a
+     * tensor the quantizer does not have (a misspelt name, another quantizer's state) is refused
+     * instead of ignored.
+     */
+    public static Params completeExact(Quantizer q, Params given, String source) {
+        java.util.Set<String> known = new java.util.HashSet<>();
+        for (ParamSpec s : q.parameterSpecs()) {
+            known.add(s.name());
+        }
+        List<String> unknown = new ArrayList<>();
+        for (String n : given.names()) {
+            if (!known.contains(n)) {
+                unknown.add(n);
+            }
+        }
+        if (!unknown.isEmpty()) {
+            java.util.Collections.sort(unknown);
+            throw new TensorFormatException(source + ": unknown tensor" + (unknown.size() > 1 ? "s " : " ") + String.join(", ", unknown)
+                    + " for " + q.type() + " (expected " + String.join(", ", known.stream().sorted().toList()) + ")");
+        }
+        return complete(q, given, source, "");
+    }
+
     public static Params complete(Quantizer q, Params given, String source, String prefix) {
         Params p = new Params();
         List<String> missing = new ArrayList<>();

@@ -1,5 +1,6 @@
 package io.vqstream.core.io;
 
+import org.apache.flink.annotation.Internal;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -27,11 +28,14 @@ import java.util.Map;
  * <p>Reading validates everything a hostile or damaged file can get wrong (header size, JSON,
  * dtype, shape/offset agreement, ranges beyond the data block) and names the tensor at fault.
  */
+@Internal
 public final class SafeTensors {
     /** Headers above this size are rejected before allocation (the format's own limit is 100 MB). */
     public static final long MAX_HEADER_BYTES = 100L * 1024 * 1024;
 
-    private static final ObjectMapper JSON = new ObjectMapper();
+    /** A tensor name given twice would silently take the last entry: refused. */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(com.fasterxml.jackson.core.JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 
     private SafeTensors() {}
 
@@ -89,8 +93,24 @@ public final class SafeTensors {
             }
             entries.put(name, parseEntry(source, name, v, dataLen));
         }
+        requireDisjoint(source, entries);
         ByteBuffer data = ByteBuffer.wrap(bytes, dataStart, (int) dataLen).slice();
         return new SafeTensorsFile(source, metadata, entries, data);
+    }
+
+    /** Two tensors sharing bytes would alias each other's values: every byte belongs to at most one tensor. */
+    private static void requireDisjoint(String source, Map<String, SafeTensorsFile.Entry> entries) {
+        java.util.List<SafeTensorsFile.Entry> byBegin = new java.util.ArrayList<>(entries.values());
+        byBegin.removeIf(e -> e.end() == e.begin());
+        byBegin.sort(java.util.Comparator.comparingLong(SafeTensorsFile.Entry::begin));
+        for (int i = 1; i < byBegin.size(); i++) {
+            SafeTensorsFile.Entry a = byBegin.get(i - 1);
+            SafeTensorsFile.Entry b = byBegin.get(i);
+            if (b.begin() < a.end()) {
+                throw new TensorFormatException(source + ": tensors '" + a.name() + "' [" + a.begin() + ", " + a.end() + ") and '"
+                        + b.name() + "' [" + b.begin() + ", " + b.end() + ") overlap");
+            }
+        }
     }
 
     private static SafeTensorsFile.Entry parseEntry(String source, String name, JsonNode v, long dataLen) {

@@ -1,5 +1,6 @@
 package io.vqstream.core.io;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -14,6 +15,7 @@ import java.util.Set;
  * The parsed content of one safetensors file: its metadata and its tensors, decoded on demand
  * into float32 ({@link #floatTensor}) or int64 ({@link #longTensor}).
  */
+@Internal
 public final class SafeTensorsFile {
 
     /** Where one tensor lies in the data block. */

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.CodebookVersions;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -251,6 +252,7 @@ final class EmaCodebook {
         if (cosine) {
             Nn.l2normRows(embed, 0, numCodebooks * size, dim, 1e-6f);
         }
+        CodebookVersions.modified(embed);
     }
 
     /**
@@ -304,6 +306,9 @@ final class EmaCodebook {
                 cs[co + j] = resetClusterSize;
                 replaced++;
             }
+        }
+        if (replaced > 0) {
+            CodebookVersions.modified(embed);
         }
         if (trace != null) {
             trace.put("expired", new LongTensor(expiredOut, numCodebooks, size));

@@ -1,5 +1,7 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.BoundedRounding;
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -39,6 +41,7 @@ import java.util.SplittableRandom;
  * Indices are computed exactly in integers; the reference sums them in float32, which is exact
  * up to codebooks of 2^24 codes.
  */
+@Internal
 public final class FSQ implements Quantizer, ImplicitCodebook {
     private static final List<String> NO_EFFECT = List.of("scale", "allowed_dtypes", "force_quantization_f32");
 
@@ -230,6 +233,23 @@ public final class FSQ implements Quantizer, ImplicitCodebook {
         float[] tmp = rot != null ? new float[d] : null;
         boolean noise = noiseDropout > 0 && options.training();
         RandomSource random = noise ? options.random() : null;
+        if (rot == null && !noise) {
+            // the common case in one vectorised pass over all rows (same codes and floats as below)
+            int[] digits = new int[rows * d];
+            if (preserveSymmetry) {
+                BoundedRounding.fsqSymmetric(z, rows, d, levelsMinus1, symStep, boundHardClamp, digits);
+            } else {
+                BoundedRounding.fsqStandard(z, rows, d, shift, halfL, offset, halfWidth, boundHardClamp, digits);
+            }
+            for (int r = 0; r < rows; r++) {
+                long index = 0;
+                for (int i = 0, o = r * d; i < d; i++) {
+                    index += digits[o + i] * basis[i];
+                }
+                indices[r] = index;
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++) {
             int o = r * d;
             if (rot != null) {

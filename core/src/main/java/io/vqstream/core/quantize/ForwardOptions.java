@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
 import java.util.Objects;
@@ -9,6 +10,7 @@ import java.util.Objects;
  * reference's call arguments that change values ({@code inv_temperature} for LFQ,
  * {@code sample_codebook_temp} for stochastic VQ, {@code freeze_codebook}).
  */
+@PublicEvolving
 public final class ForwardOptions {
     private final Mode mode;
     private final RandomSource random;

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -28,6 +29,7 @@ import java.util.SplittableRandom;
  * which mixes spatial rows with groups. In training with quantize dropout one cut-off layer is
  * drawn per call and shared by all groups, as the reference shares its seed.
  */
+@Internal
 public final class GroupedResidualFSQ implements Quantizer, ImplicitCodebook {
     private static final String OWNER = "GroupedResidualFSQ";
 

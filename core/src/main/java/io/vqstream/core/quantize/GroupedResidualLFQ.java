@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -27,6 +28,7 @@ import java.util.SplittableRandom;
  * <p>{@code accept_image_fmap = true} is rejected: the reference splits channel-first images
  * on axis 1 but then applies each group's {@code project_in} to the last (spatial) axis.
  */
+@Internal
 public final class GroupedResidualLFQ implements Quantizer {
     private final Map<String, Object> kwargs;
     final int dim;

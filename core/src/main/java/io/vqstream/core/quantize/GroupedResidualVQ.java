@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -16,6 +17,7 @@ import java.util.Map;
  * {@code (G, q, b, n, dim/G)}. Token-major codes are {@code (b, n, G·q)}, group-major: code
  * {@code g·q + l} is layer {@code l} of group {@code g}.
  */
+@Internal
 public final class GroupedResidualVQ implements Quantizer {
     private final Map<String, Object> kwargs;
     final int dim;

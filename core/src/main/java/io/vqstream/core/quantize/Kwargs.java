@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashSet;
@@ -15,6 +16,7 @@ import java.util.TreeSet;
  * numbers may arrive as any {@link Number} and lists as {@link List}. Every key read is
  * remembered; {@link #rejectUnused} turns a misspelt or unsupported key into a clear error.
  */
+@Internal
 public final class Kwargs {
     private final String owner;
     private final Map<String, Object> values;

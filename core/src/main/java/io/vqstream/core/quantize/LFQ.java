@@ -1,5 +1,7 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.BoundedRounding;
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -34,6 +36,7 @@ import java.util.SplittableRandom;
  * {@code orthogonal_rotation} keeps its matrix as the persistent buffer {@code orthogonal_rot}.
  * The reference's persistent {@code mask} buffer (powers of two) is a constant and not read.
  */
+@Internal
 public final class LFQ implements Quantizer {
     /** The reference's default {@code inv_temperature} of {@code forward}. */
     static final double DEFAULT_INV_TEMPERATURE = 100.0;
@@ -389,15 +392,7 @@ public final class LFQ implements Quantizer {
         }
         float[] q = new float[u.length];
         long[] indices = new long[rows];
-        for (int r = 0; r < rows; r++) {
-            long index = 0;
-            for (int j = 0; j < d; j++) {
-                boolean positive = u[r * d + j] > 0;
-                q[r * d + j] = positive ? s : -s;
-                index = (index << 1) | (positive ? 1 : 0);
-            }
-            indices[r] = index;
-        }
+        BoundedRounding.lfqSigns(u, rows, d, s, q, indices);
         if (spherical) {
             Nn.l2normRows(q, 0, rows, d, 1e-12f);
             for (int i = 0; i < q.length; i++) {

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -36,6 +37,7 @@ import java.util.SplittableRandom;
  * {@code optimize_values=False} makes the tables fixed derived values instead of parameters.
  * {@code in_place_codebook_optimizer} is rejected (its code path fails in the reference).
  */
+@Internal
 public final class LatentQuantize implements Quantizer, ImplicitCodebook {
     private static final String OWNER = "LatentQuantize";
     private static final Map<String, Object> UNSUPPORTED = new HashMap<>();

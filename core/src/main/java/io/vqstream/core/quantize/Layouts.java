@@ -1,11 +1,13 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
 import java.util.Arrays;
 
 /** Conversions between the reference's input layouts and channel-last tokens. */
+@Internal
 public final class Layouts {
     private Layouts() {}
 

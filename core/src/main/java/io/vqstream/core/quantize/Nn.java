@@ -1,9 +1,11 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import java.util.SplittableRandom;
 
 /** Small numeric building blocks shared by the quantizers (float32 semantics as in torch). */
+@Internal
 public final class Nn {
     private Nn() {}
 

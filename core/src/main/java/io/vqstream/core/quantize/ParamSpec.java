@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.Shapes;
 
 /**
@@ -9,6 +10,7 @@ import io.vqstream.core.tensor.Shapes;
  * @param shape   exact shape
  * @param kind    what it is: a fixed parameter, or EMA state that online learning updates
  */
+@Internal
 public record ParamSpec(String name, int[] shape, Kind kind) {
 
     public enum Kind {

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
 import java.util.Arrays;
@@ -13,6 +14,7 @@ import java.util.Set;
  * ({@code _codebook.embed}, {@code project_in.weight}, {@code layers.0._codebook.embed}, ...).
  * Training updates the EMA buffers in place; {@link #copy()} gives an independent snapshot.
  */
+@PublicEvolving
 public final class Params {
     private final Map<String, Tensor> tensors;
 

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -21,6 +22,7 @@ import java.util.Map;
  *       and token-major codes {@code (b, n, codesPerToken)}, used by the operators.</li>
  * </ul>
  */
+@PublicEvolving
 public interface Quantizer {
 
     /** The reference class name, e.g. {@code VectorQuantize}. */

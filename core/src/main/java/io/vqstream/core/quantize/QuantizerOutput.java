@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Tensor;
 import java.util.LinkedHashMap;
@@ -11,6 +12,7 @@ import java.util.Map;
  * ({@code commit_loss}, {@code per_sample_entropy}, ...), {@code all_codes}, and in training
  * the intermediate states ({@code kmeans.means}, {@code pre_expiry.embed}, {@code expired}).
  */
+@PublicEvolving
 public final class QuantizerOutput {
     private final Map<String, Tensor> floats = new LinkedHashMap<>();
     private final Map<String, LongTensor> longs = new LinkedHashMap<>();

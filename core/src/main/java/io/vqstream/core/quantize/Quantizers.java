@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.util.List;
@@ -9,6 +10,7 @@ import java.util.Map;
  * Creates quantizers from the reference's class name and keyword arguments, e.g.
  * {@code create("VectorQuantize", Map.of("dim", 16, "codebook_size", 64))}.
  */
+@PublicEvolving
 public final class Quantizers {
     /** Every reference class this port implements. */
     public static final List<String> TYPES = List.of(

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -33,6 +34,7 @@ import java.util.SplittableRandom;
  * no {@code quantized} tensor, and {@link #decodeTokens} / {@link #codesFromIndices} throw
  * {@link UnsupportedOperationException} (the reference has no index-to-code path either).
  */
+@Internal
 public final class RandomProjectionQuantizer implements Quantizer {
     private static final String TYPE = "RandomProjectionQuantizer";
     /** Set by this class on its inner quantizer; passing them too is an error in the reference. */

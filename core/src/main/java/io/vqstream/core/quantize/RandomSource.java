@@ -1,11 +1,13 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import java.util.SplittableRandom;
 
 /**
  * Every random choice a quantizer makes, behind one seedable interface so that a stream
  * replay makes the same choices and a test can force the reference's.
  */
+@Internal
 public interface RandomSource {
 
     /** Row indices for kmeans seeding: {@code count} of {@code available}. */

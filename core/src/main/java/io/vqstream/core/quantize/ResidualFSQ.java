@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -44,6 +45,7 @@ import java.util.SplittableRandom;
  * {@code all_codes} follow the reference and omit the rotation; {@link #decodeTokens} applies it,
  * so that it inverts {@link #forwardTokens}.
  */
+@Internal
 public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
     private static final List<String> OWN_KEYS = List.of("levels", "num_quantizers", "dim", "is_channel_first",
             "quantize_dropout", "quantize_dropout_cutoff_index", "quantize_dropout_multiple_of",

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -31,6 +32,7 @@ import java.util.SplittableRandom;
  * <p>Token-major codes are {@code (b, n, q)} in layer order; a layer skipped by quantize
  * dropout (training only) reports −1 and a zero code. Inputs are channel-last {@code (b, n, dim)}.
  */
+@Internal
 public final class ResidualLFQ implements Quantizer {
     private static final List<String> OWN = List.of("dim", "num_quantizers", "codebook_size", "quantize_dropout",
             "quantize_dropout_cutoff_index", "quantize_dropout_multiple_of", "soft_clamp_input_value");

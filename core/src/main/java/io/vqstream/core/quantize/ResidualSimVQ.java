@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -31,6 +32,7 @@ import java.util.SplittableRandom;
  * skipped, report index {@code −1} and loss 0, and decode to a zero vector.
  * Token-major codes are {@code (b, n, q)}.
  */
+@Internal
 public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
     private static final String TYPE = "ResidualSimVQ";
     private static final List<String> OWN = List.of(

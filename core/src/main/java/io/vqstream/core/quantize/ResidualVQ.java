@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
@@ -26,6 +27,7 @@ import java.util.SplittableRandom;
  * <p>Token-major codes are {@code (b, n, q)}, layer order; a layer skipped by quantize
  * dropout reports −1.
  */
+@Internal
 public final class ResidualVQ implements Quantizer {
     private static final List<String> OWN = List.of("dim", "num_quantizers", "codebook_size", "codebook_dim",
             "shared_codebook", "heads", "quantize_dropout", "quantize_dropout_cutoff_index",

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -32,6 +33,7 @@ import java.util.SplittableRandom;
  * codes as torch's {@code cdist} does except among codes closer than 1e-4 to the input.
  * Token-major codes are {@code (b, n, 1)}.
  */
+@Internal
 public final class SimVQ implements Quantizer, ImplicitCodebook {
     private static final String TYPE = "SimVQ";
 

@@ -1,5 +1,7 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.CodebookVersions;
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.Metric;
 import io.vqstream.core.tensor.LongTensor;
@@ -26,6 +28,7 @@ import java.util.TreeSet;
  * </pre>
  * Token-major codes are {@code (b, n, heads)}.
  */
+@Internal
 public final class VectorQuantize implements Quantizer {
     /** Arguments that only change gradients, not forward values or EMA state: accepted without effect. */
     private static final List<String> GRADIENT_ONLY = List.of(
@@ -371,7 +374,9 @@ public final class VectorQuantize implements Quantizer {
             return topk(params, tokens, rows[0], rowsPer, embed, topk, tokenMask, b, n, be, train, trace);
         }
 
-        // 5. scores / assignment with the codebook before this step's update
+        // 5. scores / assignment with the codebook before this step's update; versioned, so the
+        //    backend packs it once per version (every in-place change marks it modified)
+        CodebookVersions.track(embed);
         Metric metric = codebook.metric();
         boolean sample = train && stochastic && temperature(options) > 0;
         boolean needScores = sample || (train && diversityWeight > 0) || (train && commitmentWeight > 0 && commitCrossEntropy);

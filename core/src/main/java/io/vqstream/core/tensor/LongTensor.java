@@ -1,8 +1,10 @@
 package io.vqstream.core.tensor;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.Arrays;
 
 /** A dense int64 tensor in row-major order: code indices, counts and masks. */
+@PublicEvolving
 public final class LongTensor {
     private final int[] shape;
     private final long[] data;

@@ -1,8 +1,10 @@
 package io.vqstream.core.tensor;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Arrays;
 
 /** Shape arithmetic for row-major tensors. */
+@Internal
 public final class Shapes {
     private Shapes() {}
 

@@ -1,5 +1,6 @@
 package io.vqstream.core.tensor;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.util.Arrays;
 
 /**
@@ -7,6 +8,7 @@ import java.util.Arrays;
  * codebook I/O and the Flink operators. It holds its data array directly (no copy on
  * construction), so wrapping a state array costs nothing.
  */
+@PublicEvolving
 public final class Tensor {
     private final int[] shape;
     private final float[] data;

@@ -36,7 +36,7 @@ class BackendEquivalenceTest {
         List<Arguments> l = new ArrayList<>();
         int[][] shapes = {
             {1, 1, 1}, {1, 7, 3}, {3, 5, 17}, {7, 16, 64}, {8, 32, 128}, {23, 9, 33}, {24, 12, 1024},
-            {25, 64, 1}, {50, 3, 257}, {97, 128, 1024}, {200, 256, 96}, {300, 20, 130}, {120, 300, 37}, {100, 600, 21},
+            {25, 64, 1}, {50, 3, 257}, {13, 40, 1000}, {16, 24, 50}, {64, 130, 203}, {97, 128, 1024}, {200, 256, 96}, {300, 20, 130}, {120, 300, 37}, {100, 600, 21},
         };
         for (ComputeBackend b : fastBackends()) {
             for (int[] s : shapes) {
@@ -90,6 +90,24 @@ class BackendEquivalenceTest {
         int[] noScore = new int[n];
         backend.assign(x, n, d, cb, cbOff, k, metric, noScore, null);
         assertArrayEquals(want, noScore);
+
+        // a versioned codebook: its panels and norms come from the cache, also after a change
+        CodebookVersions.track(cb);
+        int[] cached = new int[n];
+        backend.assign(x, n, d, cb, cbOff, k, metric, cached, null);
+        assertArrayEquals(want, cached, backend.name() + " indices, versioned codebook");
+        backend.assign(x, n, d, cb, cbOff, k, metric, cached, null);
+        assertArrayEquals(want, cached, backend.name() + " indices, versioned codebook, second call");
+        for (int j = 0; j < k; j += 2) {
+            for (int e = 0; e < d; e++) {
+                cb[cbOff + j * d + e] = -1.5f * cb[cbOff + j * d + e] + 0.25f;
+            }
+        }
+        CodebookVersions.modified(cb);
+        ScalarBackend.INSTANCE.assign(x, n, d, cb, cbOff, k, metric, want, wantScore);
+        backend.assign(x, n, d, cb, cbOff, k, metric, cached, gotScore);
+        assertArrayEquals(want, cached, backend.name() + " indices after the codebook changed");
+        assertArrayEquals(wantScore, gotScore, backend.name() + " winning scores after the codebook changed");
     }
 
     @ParameterizedTest(name = "{0} n={1} d={2} k={3} {4}")

@@ -107,6 +107,33 @@ class SafeTensorsTest {
     }
 
     @Test
+    void rejectsOverlappingTensorsAndDuplicateNames() {
+        TensorFormatException overlap = assertThrows(TensorFormatException.class, () -> SafeTensors.read(fileWithHeader(
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                        + "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", new byte[16]), "f"));
+        assertEquals("f: tensors 'a' [0, 8) and 'b' [4, 12) overlap", overlap.getMessage());
+        TensorFormatException dup = assertThrows(TensorFormatException.class, () -> SafeTensors.read(fileWithHeader(
+                "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                        + "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[16]), "f"));
+        assertTrue(dup.getMessage().startsWith("f: header is not valid JSON: Duplicate field 'a'"), dup.getMessage());
+        // adjacent and empty tensors are fine
+        SafeTensors.read(fileWithHeader("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[2,2]},"
+                + "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8]), "f");
+    }
+
+    @Test
+    void anInstallWithATensorTheQuantizerDoesNotHaveIsRefused() {
+        io.vqstream.core.quantize.Quantizer q = io.vqstream.core.quantize.Quantizers.create("VectorQuantize",
+                java.util.Map.of("dim", 4, "codebook_size", 8));
+        io.vqstream.core.quantize.Params p = new io.vqstream.core.quantize.Params().put("_codebook.embed", q.initParams(1).get("_codebook.embed"));
+        QuantizerFiles.completeExact(q, p, "control message");
+        p.put("_codebook.embedd", q.initParams(1).get("_codebook.embed"));
+        TensorFormatException e = assertThrows(TensorFormatException.class, () -> QuantizerFiles.completeExact(q, p, "control message"));
+        assertTrue(e.getMessage().startsWith("control message: unknown tensor _codebook.embedd for VectorQuantize"), e.getMessage());
+    }
+
+    @Test
     void wrongDtypeForTheRequestNamesTheTensor() {
         byte[] f = SafeTensors.writer().put("idx", new LongTensor(new long[] {1, 2}, 2)).toBytes();
         TensorFormatException e = assertThrows(TensorFormatException.class, () -> SafeTensors.read(f, "m").floatTensor("idx"));

@@ -1,5 +1,6 @@
 package io.vqstream.jobs.config;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.Quantizers;
 import io.vqstream.operators.CodebookSource;
@@ -22,6 +23,7 @@ import org.yaml.snakeyaml.error.YAMLException;
  * Settings left out defer to the cluster's Flink configuration (state backend, parallelism,
  * checkpointing, restart strategy) or, for the backend, to the {@code vqstream.backend} property.
  */
+@Internal
 public final class JobConfig {
 
     public enum Delivery { AT_LEAST_ONCE, EXACTLY_ONCE }
@@ -90,6 +92,10 @@ public final class JobConfig {
     public Path checkpointDir;
     public Duration checkpointInterval;
     public Path restoreFrom;
+    /** HOST:PORT of a cluster's REST endpoint to submit to (command line only); null: embedded or under flink run. */
+    public String jobManager;
+    /** With {@link #jobManager}: return once the job is submitted (command line only). */
+    public boolean detached;
 
     private JobConfig() {}
 
@@ -104,11 +110,18 @@ public final class JobConfig {
         }
         Object doc;
         try (Reader r = Files.newBufferedReader(file)) {
-            doc = new Yaml(new SafeConstructor(new LoaderOptions())).load(r);
+            LoaderOptions options = new LoaderOptions();
+            // a key given twice would silently take the last value
+            options.setAllowDuplicateKeys(false);
+            doc = new Yaml(new SafeConstructor(options)).load(r);
         } catch (IOException e) {
             throw new ConfigException("cannot read config file " + file + ": " + e.getMessage(), e);
         } catch (YAMLException e) {
-            throw new ConfigException("config file " + file + " is not valid YAML: " + e.getMessage().lines().findFirst().orElse(""), e);
+            String why = e.getMessage().lines().findFirst().orElse("");
+            if (e instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblem() != null) {
+                why = m.getProblem() + (m.getProblemMark() != null ? " (line " + (m.getProblemMark().getLine() + 1) + ")" : "");
+            }
+            throw new ConfigException("config file " + file + " is not valid YAML: " + why, e);
         }
         if (doc == null) {
             doc = Map.of();
@@ -248,17 +261,128 @@ public final class JobConfig {
         if (backend != null && !java.util.List.of("auto", "jvm", "nd4j", "jvm-scalar", "scalar").contains(backend.trim().toLowerCase())) {
             throw new ConfigException("config key 'backend': unknown backend '" + backend + "' (expected auto, jvm, nd4j or jvm-scalar)");
         }
+        if (parallelism != null && parallelism > MAX_PARALLELISM) {
+            throw new ConfigException("config key 'job.parallelism' must be at most " + MAX_PARALLELISM + " (Flink's maximum), got "
+                    + parallelism);
+        }
+        if (checkpointInterval != null && checkpointInterval.toMillis() < 10) {
+            throw new ConfigException("config key 'job.checkpoint-interval' must be at least 10 ms, got " + checkpointInterval.toMillis()
+                    + " ms");
+        }
+        if (maxDelay.isNegative()) {
+            throw new ConfigException("config key 'batch.max-delay' must not be negative");
+        }
+        bounded("audio.chunk-samples", chunkSamples, 1, MAX_CHUNK_SAMPLES);
+        bounded("audio.max-buffered-chunks", maxBufferedChunks, 1, 1 << 20);
+        bounded("audio.sample-rate", sampleRate, 1, 1_000_000);
+        if (!Double.isFinite(fmin) || !Double.isFinite(fmax)) {
+            throw new ConfigException("config keys 'audio.fmin' and 'audio.fmax' must be finite numbers");
+        }
         if (requireQuantizer) {
-            createQuantizer();
+            checkQuantizerArgs("quantizer", quantizerArgs);
+            checkStateSize(createQuantizer());
+        }
+    }
+
+    /** Largest job parallelism: Flink's upper bound for max parallelism (2^15). */
+    public static final int MAX_PARALLELISM = 1 << 15;
+    /** Largest audio chunk: 2^24 samples (64 MiB of float32). */
+    public static final int MAX_CHUNK_SAMPLES = 1 << 24;
+    /** Most tensors in a key's state: the state and safetensors readers refuse more. */
+    public static final int MAX_STATE_TENSORS = 1 << 16;
+    /** Most float32 values in a key's state (1 GiB): the state serializer's bound on one tensor, here on their sum. */
+    public static final long MAX_STATE_ELEMENTS = 1L << 28;
+
+    private static void bounded(String key, long v, long min, long max) {
+        if (v < min || v > max) {
+            throw new ConfigException("config key '" + key + "' must be in [" + min + ", " + max + "], got " + v);
+        }
+    }
+
+    /** Numbers in the quantizer's arguments must be finite: NaN passes every range check ({@code NaN < 0} is false). */
+    private static void checkQuantizerArgs(String path, Object v) {
+        if (v instanceof Map<?, ?> m) {
+            m.forEach((k, x) -> checkQuantizerArgs(path + "." + k, x));
+        } else if (v instanceof java.util.List<?> l) {
+            for (int i = 0; i < l.size(); i++) {
+                checkQuantizerArgs(path + "[" + i + "]", l.get(i));
+            }
+        } else if (v instanceof Double d && !Double.isFinite(d) || v instanceof Float f && !Float.isFinite(f)) {
+            throw new ConfigException("config key '" + path + "' must be a finite number, got " + v);
+        }
+    }
+
+    /**
+     * A key's state (codebooks, EMA buffers) must fit the bounds its serializer and readers
+     * enforce; otherwise a job would run out of memory or write state it cannot restore.
+     */
+    private static void checkStateSize(Quantizer q) {
+        java.util.List<io.vqstream.core.quantize.ParamSpec> specs = q.parameterSpecs();
+        if (specs.size() > MAX_STATE_TENSORS) {
+            throw new ConfigException("quantizer: " + q.type() + " with these arguments has " + specs.size()
+                    + " state tensors per key; the bound is " + MAX_STATE_TENSORS + " (e.g. lower num_quantizers)");
+        }
+        long total = 0;
+        for (io.vqstream.core.quantize.ParamSpec s : specs) {
+            long n = 1;
+            for (int d : s.shape()) {
+                n = Math.multiplyHigh(n, d) != 0 ? Long.MAX_VALUE : n * d;
+                n = Math.min(n, Long.MAX_VALUE / 2);
+            }
+            total = Math.min(Long.MAX_VALUE / 2, total + n);
+        }
+        if (total > MAX_STATE_ELEMENTS) {
+            throw new ConfigException("quantizer: " + q.type() + " with these arguments keeps " + total
+                    + " float32 values of state per key; the bound is " + MAX_STATE_ELEMENTS + " (1 GiB; lower codebook_size, dim, heads"
+                    + " or num_quantizers)");
         }
     }
 
     /** The configured quantizer; argument errors name the argument. */
     public Quantizer createQuantizer() {
+        checkSizeArgs();
         try {
             return Quantizers.create(quantizerType, quantizerArgs);
         } catch (IllegalArgumentException e) {
             throw new ConfigException("quantizer: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            // a constructor that failed on values no check above foresaw: still the configuration's fault
+            Throwable root = e;
+            while (root.getCause() != null) {
+                root = root.getCause();
+            }
+            throw new ConfigException("quantizer: cannot create " + quantizerType + " with these arguments: " + root, e);
+        }
+    }
+
+    /** Most layers, heads or codebooks of one quantizer: each is at least one state tensor, and a key holds at most 65,536. */
+    public static final int MAX_LAYERS = 1 << 14;
+    /** Largest codebook size or dimension: one tensor of the state serializer holds at most 2^28 values. */
+    public static final long MAX_SIZE_ARG = 1L << 28;
+
+    /** Counts and sizes bounded before the quantizer is built (a huge layer count would exhaust memory building it). */
+    private void checkSizeArgs() {
+        if (quantizerArgs == null) {
+            return;
+        }
+        for (Map.Entry<String, Object> e : quantizerArgs.entrySet()) {
+            if (!(e.getValue() instanceof Number n) || e.getValue() instanceof Double || e.getValue() instanceof Float) {
+                continue;
+            }
+            long v = n instanceof java.math.BigInteger b ? (b.bitLength() > 62 ? Long.MAX_VALUE : b.longValue()) : n.longValue();
+            String k = e.getKey();
+            long max = switch (k) {
+                case "num_quantizers", "heads", "num_codebooks", "num_residual_streams" -> MAX_LAYERS;
+                case "codebook_size", "dim", "codebook_dim", "input_dim" -> MAX_SIZE_ARG;
+                default -> Long.MAX_VALUE;
+            };
+            if (max != Long.MAX_VALUE && v < 1) {
+                throw new ConfigException("config key 'quantizer." + k + "' must be at least 1, got " + n);
+            }
+            if (v > max) {
+                throw new ConfigException("config key 'quantizer." + k + "' must be at most " + max + ", got " + n
+                        + (max == MAX_LAYERS ? " (each is a state tensor; a key holds at most 65536)" : " (the state serializer's bound)"));
+            }
         }
     }
 }

@@ -1,5 +1,6 @@
 package io.vqstream.operators.metrics;
 
+import org.apache.flink.annotation.Internal;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.Map;
@@ -23,6 +24,7 @@ import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
  * {@code deadCodesReplaced}, {@code codebookChanges}. Histograms: {@code batchSize},
  * {@code batchLatencyMs} (first record buffered → codes emitted), {@code backendTimeUs}.
  */
+@Internal
 public final class QuantizerMetrics {
     private final int window;
     private final double totalSlots;

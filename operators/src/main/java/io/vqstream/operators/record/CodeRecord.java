@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Map;
@@ -27,6 +28,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param topkDistances   their distances (euclidean, or 1 − cosine), same layout, or null
  */
 @TypeInfo(CodeRecord.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record CodeRecord(String key, long seq, long eventTime, long[] codes, long codebookVersion, float[] quantized,
                          float error, Map<String, String> attributes, long[] topkCodes, float[] topkDistances) {
 
@@ -77,8 +79,11 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
      * the top-k codes (length −1 = null) and distances. Format 1 (without top-k) is still read.
      */
     public static final class Serializer extends RecordSerializer<CodeRecord> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 2;
+
         public Serializer() {
-            this(2);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -87,7 +92,7 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
 
         @Override
         protected int currentFormat() {
-            return 2;
+            return CURRENT_FORMAT;
         }
 
 
@@ -121,6 +126,13 @@ public record CodeRecord(String key, long seq, long eventTime, long[] codes, lon
 
         @Override
         protected CodeRecord read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1, 2 -> readFormats1And2(format, in);
+                default -> throw new IOException("CodeRecord: unknown data format " + format);
+            };
+        }
+
+        private CodeRecord readFormats1And2(int format, DataInputView in) throws IOException {
             String key = readNullableString(in);
             long seq = in.readLong();
             long ts = in.readLong();

@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.state.ParamsSerialization;
 import java.io.IOException;
@@ -23,6 +24,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param params         the tensors
  */
 @TypeInfo(CodebookSnapshot.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record CodebookSnapshot(String key, long version, long step, String quantizerType, String quantizerArgs, Params params) {
 
     @Override
@@ -54,8 +56,11 @@ public record CodebookSnapshot(String key, long version, long step, String quant
     }
 
     public static final class Serializer extends RecordSerializer<CodebookSnapshot> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 1;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -64,7 +69,7 @@ public record CodebookSnapshot(String key, long version, long step, String quant
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -85,6 +90,13 @@ public record CodebookSnapshot(String key, long version, long step, String quant
 
         @Override
         protected CodebookSnapshot read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1 -> readFormat1(in);
+                default -> throw new IOException("CodebookSnapshot: unknown data format " + format);
+            };
+        }
+
+        private CodebookSnapshot readFormat1(DataInputView in) throws IOException {
             String key = in.readUTF();
             long version = in.readLong();
             long step = in.readLong();

@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.state.ParamsSerialization;
 import java.io.IOException;
@@ -20,6 +21,7 @@ import org.apache.flink.core.memory.DataOutputView;
  *               buffers may be omitted and start as the reference starts them)
  */
 @TypeInfo(ControlMessage.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record ControlMessage(Kind kind, String key, Params params) {
 
     public enum Kind {
@@ -75,8 +77,11 @@ public record ControlMessage(Kind kind, String key, Params params) {
     }
 
     public static final class Serializer extends RecordSerializer<ControlMessage> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 1;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -85,7 +90,7 @@ public record ControlMessage(Kind kind, String key, Params params) {
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -103,6 +108,13 @@ public record ControlMessage(Kind kind, String key, Params params) {
 
         @Override
         protected ControlMessage read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1 -> readFormat1(in);
+                default -> throw new IOException("ControlMessage: unknown data format " + format);
+            };
+        }
+
+        private ControlMessage readFormat1(DataInputView in) throws IOException {
             int k = in.readByte();
             if (k < 0 || k >= Kind.values().length) {
                 throw new IOException("corrupt control message: kind " + k);

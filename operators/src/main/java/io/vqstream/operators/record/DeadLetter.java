@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.IOException;
 import java.util.Arrays;
 import java.util.Map;
@@ -21,6 +22,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * @param eventTime the record's event time, or the processing time when unknown
  */
 @TypeInfo(DeadLetter.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record DeadLetter(String key, String stage, String reason, byte[] payload, long eventTime) {
 
     @Override
@@ -51,8 +53,11 @@ public record DeadLetter(String key, String stage, String reason, byte[] payload
     }
 
     public static final class Serializer extends RecordSerializer<DeadLetter> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 1;
+
         public Serializer() {
-            this(1);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -61,7 +66,7 @@ public record DeadLetter(String key, String stage, String reason, byte[] payload
 
         @Override
         protected int currentFormat() {
-            return 1;
+            return CURRENT_FORMAT;
         }
 
 
@@ -82,6 +87,13 @@ public record DeadLetter(String key, String stage, String reason, byte[] payload
 
         @Override
         protected DeadLetter read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1 -> readFormat1(in);
+                default -> throw new IOException("DeadLetter: unknown data format " + format);
+            };
+        }
+
+        private DeadLetter readFormat1(DataInputView in) throws IOException {
             String key = readNullableString(in);
             String stage = in.readUTF();
             String reason = new String(readBytes(in, 1 << 24), java.nio.charset.StandardCharsets.UTF_8);

@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.Internal;
 import java.io.IOException;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
@@ -12,6 +13,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * serializer snapshot (so state written by an older format is read by it, then migrated).
  * Subclasses need a constructor taking the format version; one snapshot class serves them all.
  */
+@Internal
 public abstract class RecordSerializer<T> extends TypeSerializer<T> {
     protected final int formatVersion;
 

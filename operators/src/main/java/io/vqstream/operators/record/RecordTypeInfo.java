@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Objects;
 import java.util.function.Supplier;
 import org.apache.flink.api.common.serialization.SerializerConfig;
@@ -10,6 +11,7 @@ import org.apache.flink.api.common.typeutils.TypeSerializer;
  * Type information for the record classes: a fixed, hand-written serializer, so Flink never
  * falls back to Kryo for records in flight or in state.
  */
+@Internal
 public final class RecordTypeInfo<T> extends TypeInformation<T> {
     /** A serializable way to make the serializer (type information travels inside output tags). */
     @FunctionalInterface

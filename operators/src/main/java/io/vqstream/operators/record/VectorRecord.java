@@ -1,5 +1,6 @@
 package io.vqstream.operators.record;
 
+import org.apache.flink.annotation.PublicEvolving;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Objects;
@@ -21,6 +22,7 @@ import org.apache.flink.core.memory.DataOutputView;
  *                   through in order with code −1 and takes no part in learning
  */
 @TypeInfo(VectorRecord.TypeInfoFactoryImpl.class)
+@PublicEvolving
 public record VectorRecord(String key, long seq, long eventTime, float[] vector, Map<String, String> attributes, boolean mask) {
 
     public VectorRecord {
@@ -73,8 +75,11 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
      * (boolean). Format 1 (without the mask: every record real) is still read.
      */
     public static final class Serializer extends RecordSerializer<VectorRecord> {
+        /** The data format this serializer writes; older formats stay readable (see {@code read}). */
+        public static final int CURRENT_FORMAT = 2;
+
         public Serializer() {
-            this(2);
+            this(CURRENT_FORMAT);
         }
 
         Serializer(int format) {
@@ -83,7 +88,7 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
 
         @Override
         protected int currentFormat() {
-            return 2;
+            return CURRENT_FORMAT;
         }
 
 
@@ -104,6 +109,13 @@ public record VectorRecord(String key, long seq, long eventTime, float[] vector,
 
         @Override
         protected VectorRecord read(int format, DataInputView in) throws IOException {
+            return switch (format) {
+                case 1, 2 -> readFormats1And2(format, in);
+                default -> throw new IOException("VectorRecord: unknown data format " + format);
+            };
+        }
+
+        private VectorRecord readFormats1And2(int format, DataInputView in) throws IOException {
             String key = readNullableString(in);
             long seq = in.readLong();
             long ts = in.readLong();

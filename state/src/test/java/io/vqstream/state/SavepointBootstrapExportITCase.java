@@ -35,7 +35,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /** Bootstrap from per-key files, read back the written state, export it again. */
-class SavepointBootstrapExportTest {
+class SavepointBootstrapExportITCase {
     @RegisterExtension
     static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
             new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
@@ -161,12 +161,43 @@ class SavepointBootstrapExportTest {
     }
 
     @Test
-    void keysThatCannotBeFileNamesAreRecognised() {
-        for (String ok : List.of("alice", "speaker-7", "a.b", "ключ")) {
-            assertTrue(SavepointExport.usableAsFileName(ok), ok);
+    void keysThatAreNoPlainFileNamesExportAndBootstrapBackUnderTheirOwnKeys(@TempDir Path tmp) throws Exception {
+        String nul = "nul\u0000byte";
+        String slash = "a/b";
+        String longKey = "k".repeat(300);
+        Path in = Files.createDirectories(tmp.resolve("in"));
+        for (String key : List.of(nul, slash, longKey)) {
+            QuantizerFiles.save(VQ.initParams(key.length()), in.resolve(io.vqstream.core.io.KeyFileNames.nameOf(key) + ".safetensors"),
+                    Map.of("key", key));
         }
-        for (String bad : List.of("", ".hidden", "..", "a/b", "a\\b", "nul\0byte")) {
-            assertFalse(SavepointExport.usableAsFileName(bad), bad);
+        Path sp = tmp.resolve("sp");
+        List<String> keys = SavepointBootstrap.bootstrap(VQ, in, sp, UID, 128);
+        assertEquals(List.of(slash, longKey, nul).stream().sorted().toList(), keys);
+        Path out = tmp.resolve("out");
+        SavepointExport.Result r = SavepointExport.export(VQ, sp, out, UID);
+        assertEquals(keys, r.exported());
+        for (String key : keys) {
+            Path f = out.resolve(io.vqstream.core.io.KeyFileNames.nameOf(key) + ".safetensors");
+            assertEquals(key, SafeTensors.read(f).metadata("key"));
+            assertBitEqual(VQ.initParams(key.length()).get("_codebook.embed"), QuantizerFiles.load(VQ, f).get("_codebook.embed"), key);
+        }
+        // the exported directory bootstraps again, hashed names included
+        assertEquals(keys, SavepointBootstrap.bootstrap(VQ, out, tmp.resolve("sp2"), UID, 128));
+    }
+
+    @Test
+    void exportWithAConfigThatDoesNotFitTheStateRefusesAndWritesNothing(@TempDir Path tmp) throws Exception {
+        Path in = Files.createDirectories(tmp.resolve("in"));
+        QuantizerFiles.save(VQ.initParams(1), in.resolve("alice.safetensors"), Map.of());
+        Path sp = tmp.resolve("sp");
+        SavepointBootstrap.bootstrap(VQ, in, sp, UID, 128);
+        Quantizer other = Quantizers.create("VectorQuantize", Map.of("dim", 8, "codebook_size", 32));
+        Path out = tmp.resolve("out");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SavepointExport.export(other, sp, out, UID));
+        assertTrue(e.getMessage().startsWith("the savepoint's state does not fit the configured VectorQuantize (1 key(s), first: key alice"),
+                e.getMessage());
+        try (var files = Files.list(out)) {
+            assertEquals(0, files.count(), "no file with inconsistent metadata is left");
         }
     }
 }

@@ -1,0 +1,138 @@
+package io.vqstream.core.backend;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The elementwise cores of the scalar quantizers (FSQ's bound-and-round, LFQ's sign bits) over
+ * a flat array of {@code count} rows of {@code d} values, dimension {@code i = f mod d} of
+ * element {@code f}. Runs on the Vector API where {@link VectorSupport} allows, otherwise in
+ * the scalar loops below, which are the definition: the vector path returns the same codes and
+ * the same floats. Where it uses a faster tanh than {@link Math#tanh} it checks every element's
+ * distance to the rounding boundary and recomputes the few that are too close on the scalar
+ * path, so a decision never depends on the last bits of the faster tanh.
+ */
+public final class BoundedRounding {
+    private static final Logger LOG = LoggerFactory.getLogger(BoundedRounding.class);
+
+    /** The three loops, implemented twice (this class's scalar reference, and the Vector API). */
+    interface Kernels {
+        void fsqStandard(float[] z, int count, int d, float[] shift, float[] halfL, float[] offset, float[] halfWidth,
+                         boolean hardClamp, int[] digits);
+
+        void fsqSymmetric(float[] z, int count, int d, float[] levelsMinus1, float[] symStep, boolean hardClamp, int[] digits);
+
+        void lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices);
+    }
+
+    static final Kernels SCALAR = new Scalar();
+    private static volatile Kernels kernels;
+
+    private BoundedRounding() {}
+
+    static Kernels kernels() {
+        Kernels k = kernels;
+        if (k == null) {
+            synchronized (BoundedRounding.class) {
+                k = kernels;
+                if (k == null) {
+                    k = SCALAR;
+                    if (VectorSupport.available()) {
+                        try {
+                            k = (Kernels) Class.forName("io.vqstream.core.backend.VectorRounding").getDeclaredConstructor().newInstance();
+                        } catch (ReflectiveOperationException | LinkageError e) {
+                            LOG.warn("vqstream: vectorised FSQ/LFQ kernels unavailable ({}); scalar loops", e.toString());
+                        }
+                    }
+                    kernels = k;
+                }
+            }
+        }
+        return k;
+    }
+
+    /**
+     * FSQ's standard bound and round, in place, per element with {@code i = f mod d}:
+     * <pre>
+     * s = z + shift_i,  t = tanh(s) (or clamp(s, −1, 1)),  y = t·halfL_i − offset_i,
+     * r = rint(y),  z ← r / halfWidth_i,  digit = (int) r + (int) halfWidth_i
+     * </pre>
+     * with {@code tanh} the float of {@link Math#tanh}.
+     */
+    public static void fsqStandard(float[] z, int count, int d, float[] shift, float[] halfL, float[] offset, float[] halfWidth,
+                                   boolean hardClamp, int[] digits) {
+        kernels().fsqStandard(z, count, d, shift, halfL, offset, halfWidth, hardClamp, digits);
+    }
+
+    /**
+     * FSQ's symmetric bound and round ({@code preserve_symmetry}), in place:
+     * <pre>
+     * t = tanh(z) (or clamp),  k = floor(levelsMinus1_i·(t + 1)/2 + 0.5),  z ← symStep_i·k − 1,  digit = k
+     * </pre>
+     */
+    public static void fsqSymmetric(float[] z, int count, int d, float[] levelsMinus1, float[] symStep, boolean hardClamp,
+                                    int[] digits) {
+        kernels().fsqSymmetric(z, count, d, levelsMinus1, symStep, hardClamp, digits);
+    }
+
+    /**
+     * LFQ's codes: {@code q = u > 0 ? scale : −scale} and per row the index with the first
+     * dimension as the most significant bit, {@code index = Σ_j [u_j > 0]·2^(d−1−j)} (d ≤ 63).
+     */
+    public static void lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
+        kernels().lfqSigns(u, rows, d, scale, q, indices);
+    }
+
+    /** Scalar reference of {@link #fsqStandard} for elements {@code [from, to)}. */
+    static void fsqStandardScalar(float[] z, int from, int to, int d, float[] shift, float[] halfL, float[] offset,
+                                  float[] halfWidth, boolean hardClamp, int[] digits) {
+        for (int f = from; f < to; f++) {
+            int i = f % d;
+            float s = z[f] + shift[i];
+            float bounded = hardClamp ? Math.max(-1f, Math.min(1f, s)) : (float) Math.tanh(s);
+            float y = bounded * halfL[i] - offset[i];
+            float rounded = (float) Math.rint(y);
+            z[f] = rounded / halfWidth[i];
+            digits[f] = (int) rounded + (int) halfWidth[i];
+        }
+    }
+
+    /** Scalar reference of {@link #fsqSymmetric} for elements {@code [from, to)}. */
+    static void fsqSymmetricScalar(float[] z, int from, int to, int d, float[] levelsMinus1, float[] symStep, boolean hardClamp,
+                                   int[] digits) {
+        for (int f = from; f < to; f++) {
+            int i = f % d;
+            float t = hardClamp ? Math.max(-1f, Math.min(1f, z[f])) : (float) Math.tanh(z[f]);
+            float bracket = levelsMinus1[i] * (t + 1f) / 2f + 0.5f;
+            float k = (float) Math.floor(bracket);
+            z[f] = symStep[i] * k - 1f;
+            digits[f] = (int) k;
+        }
+    }
+
+    private static final class Scalar implements Kernels {
+        @Override
+        public void fsqStandard(float[] z, int count, int d, float[] shift, float[] halfL, float[] offset, float[] halfWidth,
+                                boolean hardClamp, int[] digits) {
+            fsqStandardScalar(z, 0, count * d, d, shift, halfL, offset, halfWidth, hardClamp, digits);
+        }
+
+        @Override
+        public void fsqSymmetric(float[] z, int count, int d, float[] levelsMinus1, float[] symStep, boolean hardClamp, int[] digits) {
+            fsqSymmetricScalar(z, 0, count * d, d, levelsMinus1, symStep, hardClamp, digits);
+        }
+
+        @Override
+        public void lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
+            for (int r = 0; r < rows; r++) {
+                long index = 0;
+                for (int j = 0; j < d; j++) {
+                    boolean positive = u[r * d + j] > 0;
+                    q[r * d + j] = positive ? scale : -scale;
+                    index = (index << 1) | (positive ? 1 : 0);
+                }
+                indices[r] = index;
+            }
+        }
+    }
+}

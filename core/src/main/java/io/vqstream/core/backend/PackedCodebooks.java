@@ -1,0 +1,172 @@
+package io.vqstream.core.backend;
+
+import java.lang.ref.WeakReference;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Layouts derived from a codebook, built once per {@link CodebookVersions codebook version} and
+ * shared by all threads: the code norms, the L2 bias {@code −‖c‖²/2}, and the panel layouts the
+ * kernels read. An entry is immutable once published (layouts added later are built in full
+ * before they are stored in a volatile field).
+ *
+ * <p>The cache is a least-recently-used map bounded by {@value #BUDGET_PROPERTY} floats in
+ * all (default 8 Mi floats, 32 MiB), since operators holding many per-key codebooks would
+ * otherwise keep a copy of each. Keys hold their arrays weakly.
+ */
+final class PackedCodebooks {
+    static final String BUDGET_PROPERTY = "vqstream.jvm.packCacheFloats";
+    private static final long BUDGET = Long.getLong(BUDGET_PROPERTY, 8L << 20);
+    private static final Map<Key, Entry> CACHE = new LinkedHashMap<>(16, 0.75f, true);
+    private static long held;
+
+    private PackedCodebooks() {}
+
+    /** A layout built from the codebook on first use. */
+    interface Layout {
+        float[] build(float[] cb, int cbOff, int k, int d);
+    }
+
+    /** Derived data of codes {@code [cbOff, cbOff + k·d)} of one version of a codebook. */
+    static final class Entry {
+        final long version;
+        final int k;
+        final int d;
+        final float[] norms;
+        final float[] biasL2;
+        final boolean finite;
+        final float maxNorm;
+        private final Object[] layouts = new Object[2];
+        /** Floats held, and whether the cache still counts them; both guarded by the cache's lock. */
+        private long floats;
+        private boolean evicted;
+
+        Entry(long version, int k, int d, float[] norms) {
+            this.version = version;
+            this.k = k;
+            this.d = d;
+            this.norms = norms;
+            this.biasL2 = new float[k];
+            boolean fin = true;
+            float max = 0f;
+            for (int j = 0; j < k; j++) {
+                biasL2[j] = -0.5f * norms[j];
+                fin &= Float.isFinite(norms[j]);
+                max = Math.max(max, norms[j]);
+            }
+            this.finite = fin;
+            this.maxNorm = max;
+            this.floats = 2L * k;
+        }
+
+        /** Layout {@code slot}, built from {@code cb} when this entry does not hold it yet. */
+        float[] layout(int slot, float[] cb, int cbOff, Layout builder) {
+            float[] a;
+            synchronized (this) {
+                a = (float[]) layouts[slot];
+            }
+            if (a != null) {
+                return a;
+            }
+            a = builder.build(cb, cbOff, k, d);
+            synchronized (this) {
+                if (layouts[slot] == null) {
+                    layouts[slot] = a;
+                    grew(this, a.length);
+                }
+                return (float[]) layouts[slot];
+            }
+        }
+    }
+
+    /** Identity of (array, offset, shape); the array held weakly. */
+    private static final class Key {
+        private final WeakReference<float[]> array;
+        private final int hash;
+        private final int cbOff;
+        private final int k;
+        private final int d;
+
+        Key(float[] a, int cbOff, int k, int d) {
+            this.array = new WeakReference<>(a);
+            this.cbOff = cbOff;
+            this.k = k;
+            this.d = d;
+            this.hash = System.identityHashCode(a) * 31 + cbOff;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (!(o instanceof Key other)) {
+                return false;
+            }
+            float[] a = array.get();
+            return a != null && a == other.array.get() && cbOff == other.cbOff && k == other.k && d == other.d;
+        }
+
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+    }
+
+    /**
+     * The entry of this codebook's current version, or null when the array is not versioned.
+     * {@code squares} computes the norms the way the kernels do, so that cached and uncached
+     * calls see the same floats.
+     */
+    static Entry get(float[] cb, int cbOff, int k, int d, Layout squares) {
+        long version = CodebookVersions.of(cb);
+        if (version == CodebookVersions.UNTRACKED) {
+            return null;
+        }
+        Key key = new Key(cb, cbOff, k, d);
+        synchronized (CACHE) {
+            Entry e = CACHE.get(key);
+            if (e != null && e.version == version) {
+                return e;
+            }
+        }
+        Entry e = new Entry(version, k, d, squares.build(cb, cbOff, k, d));
+        synchronized (CACHE) {
+            Entry old = CACHE.put(key, e);
+            if (old != null) {
+                held -= old.floats;
+                old.evicted = true;
+            }
+            held += e.floats;
+            evict();
+        }
+        return e;
+    }
+
+    private static void grew(Entry e, long floats) {
+        synchronized (CACHE) {
+            if (!e.evicted) {
+                e.floats += floats;
+                held += floats;
+                evict();
+            }
+        }
+    }
+
+    private static void evict() {
+        Iterator<Entry> it = CACHE.values().iterator();
+        while (held > BUDGET && CACHE.size() > 1 && it.hasNext()) {
+            Entry e = it.next();
+            held -= e.floats;
+            e.evicted = true;
+            it.remove();
+        }
+    }
+
+    /** Drops every entry (tests). */
+    static void clear() {
+        synchronized (CACHE) {
+            CACHE.values().forEach(e -> e.evicted = true);
+            CACHE.clear();
+            held = 0;
+        }
+    }
+}

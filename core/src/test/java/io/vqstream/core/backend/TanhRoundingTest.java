@@ -1,0 +1,158 @@
+package io.vqstream.core.backend;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The vectorised FSQ/LFQ cores against their scalar definition, bit for bit: random inputs at
+ * several scales, signed zeros, subnormals, huge values, and inputs placed within a few ulps
+ * of every rounding boundary of the bound (where a tanh that is off in the last bits would
+ * flip a code).
+ */
+class TanhRoundingTest {
+    private static final int[][] LEVELS = {{8, 5, 5, 5}, {3}, {2, 4, 7}, {16, 15}, {5, 5, 5, 5, 5}, {7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7}};
+
+    @Test
+    void vectorKernelsAreInUse() {
+        if (VectorSupport.available()) {
+            assertNotSame(BoundedRounding.SCALAR, BoundedRounding.kernels());
+        }
+    }
+
+    @Test
+    void standardBoundMatchesScalarEverywhere() {
+        for (int[] levels : LEVELS) {
+            int d = levels.length;
+            float[] halfL = new float[d];
+            float[] offset = new float[d];
+            float[] shift = new float[d];
+            float[] halfWidth = new float[d];
+            for (int i = 0; i < d; i++) {
+                halfL[i] = (float) ((levels[i] - 1) * (1 + 1e-3) / 2);
+                offset[i] = levels[i] % 2 == 0 ? 0.5f : 0f;
+                double ratio = offset[i] / halfL[i];
+                shift[i] = (float) (0.5 * Math.log((1 + ratio) / (1 - ratio)));
+                halfWidth[i] = levels[i] / 2;
+            }
+            for (boolean hard : new boolean[] {false, true}) {
+                float[] z = inputs(d, levels, halfL, offset, shift, false, 7L * d + (hard ? 1 : 0));
+                float[] want = z.clone();
+                float[] got = z.clone();
+                int[] wantDigits = new int[z.length];
+                int[] gotDigits = new int[z.length];
+                int rows = z.length / d;
+                BoundedRounding.SCALAR.fsqStandard(want, rows, d, shift, halfL, offset, halfWidth, hard, wantDigits);
+                BoundedRounding.kernels().fsqStandard(got, rows, d, shift, halfL, offset, halfWidth, hard, gotDigits);
+                assertArrayEquals(wantDigits, gotDigits, "digits, levels " + java.util.Arrays.toString(levels) + " hard=" + hard);
+                assertBits(want, got, "codes, levels " + java.util.Arrays.toString(levels));
+            }
+        }
+    }
+
+    @Test
+    void symmetricBoundMatchesScalarEverywhere() {
+        for (int[] levels : LEVELS) {
+            int d = levels.length;
+            float[] lm1 = new float[d];
+            float[] step = new float[d];
+            for (int i = 0; i < d; i++) {
+                lm1[i] = levels[i] - 1;
+                step[i] = 2f / (levels[i] - 1);
+            }
+            for (boolean hard : new boolean[] {false, true}) {
+                float[] z = inputs(d, levels, lm1, null, null, true, 11L * d + (hard ? 1 : 0));
+                float[] want = z.clone();
+                float[] got = z.clone();
+                int[] wantDigits = new int[z.length];
+                int[] gotDigits = new int[z.length];
+                int rows = z.length / d;
+                BoundedRounding.SCALAR.fsqSymmetric(want, rows, d, lm1, step, hard, wantDigits);
+                BoundedRounding.kernels().fsqSymmetric(got, rows, d, lm1, step, hard, gotDigits);
+                assertArrayEquals(wantDigits, gotDigits, "digits, levels " + java.util.Arrays.toString(levels) + " hard=" + hard);
+                assertBits(want, got, "codes, levels " + java.util.Arrays.toString(levels));
+            }
+        }
+    }
+
+    @Test
+    void lfqSignsMatchScalar() {
+        for (int d : new int[] {1, 3, 4, 8, 10, 16, 32, 48, 63}) {
+            SplittableRandom rnd = new SplittableRandom(d);
+            int rows = 1000 + d;
+            float[] u = new float[rows * d];
+            for (int i = 0; i < u.length; i++) {
+                int kind = rnd.nextInt(10);
+                u[i] = switch (kind) {
+                    case 0 -> 0f;
+                    case 1 -> -0f;
+                    case 2 -> Float.MIN_VALUE * (rnd.nextBoolean() ? 1 : -1);
+                    default -> (float) rnd.nextGaussian();
+                };
+            }
+            float[] wantQ = new float[u.length];
+            float[] gotQ = new float[u.length];
+            long[] want = new long[rows];
+            long[] got = new long[rows];
+            BoundedRounding.SCALAR.lfqSigns(u, rows, d, 0.75f, wantQ, want);
+            BoundedRounding.kernels().lfqSigns(u, rows, d, 0.75f, gotQ, got);
+            assertArrayEquals(want, got, "indices, d=" + d);
+            assertBits(wantQ, gotQ, "codes, d=" + d);
+        }
+    }
+
+    /**
+     * Rows of d values: Gaussian at scales 0.01–30, special values, and values whose bound lands
+     * within ±4 ulps of a rounding boundary {@code y = m + ½} (standard) or {@code b = m} (symmetric).
+     */
+    private static float[] inputs(int d, int[] levels, float[] scale, float[] offset, float[] shift, boolean symmetric, long seed) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int rows = 20000 / d + 37;
+        float[] z = new float[rows * d];
+        float[] special = {0f, -0f, Float.MIN_VALUE, -Float.MIN_VALUE, 1e-30f, -1e-30f, 9f, -9f, 20f, -20f, 1e6f, -1e6f,
+            Float.MAX_VALUE, -Float.MAX_VALUE, 0.5f, -0.5f};
+        for (int f = 0; f < z.length; f++) {
+            int i = f % d;
+            int kind = rnd.nextInt(8);
+            if (kind == 0) {
+                z[f] = special[rnd.nextInt(special.length)];
+            } else if (kind <= 3) {
+                double[] scales = {0.01, 0.3, 1, 3, 30};
+                z[f] = (float) (rnd.nextGaussian() * scales[rnd.nextInt(scales.length)]);
+            } else {
+                // a boundary of the rounding, pulled back through the bound
+                int m = rnd.nextInt(levels[i] + 1) - levels[i] / 2;
+                double t;
+                if (symmetric) {
+                    int mm = rnd.nextInt(levels[i] + 1);
+                    t = (mm - 0.5) * 2 / scale[i] - 1;
+                } else {
+                    t = (m + 0.5 + offset[i]) / scale[i];
+                }
+                if (Math.abs(t) >= 1) {
+                    t = Math.signum(t) * (1 - 1e-7);
+                }
+                double s = 0.5 * Math.log((1 + t) / (1 - t)) - (symmetric ? 0 : shift[i]);
+                float v = (float) s;
+                int ulps = rnd.nextInt(9) - 4;
+                for (int u = 0; u < Math.abs(ulps); u++) {
+                    v = ulps > 0 ? Math.nextUp(v) : Math.nextDown(v);
+                }
+                z[f] = v;
+            }
+        }
+        return z;
+    }
+
+    private static void assertBits(float[] want, float[] got, String what) {
+        assertEquals(want.length, got.length);
+        for (int i = 0; i < want.length; i++) {
+            if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                throw new AssertionError(what + ": element " + i + " expected " + want[i] + " but was " + got[i]);
+            }
+        }
+    }
+}
