@@ -298,6 +298,39 @@ class TokenizeAudioITCase {
     }
 
     @Test
+    void gatedSilenceIsMaskedAndCountedInTheSummary() throws Exception {
+        // 1 s of digital silence, then 1 s of a tone: the gate masks the silent frames
+        float[] mono = new float[32000];
+        for (int i = 16000; i < mono.length; i++) {
+            mono[i] = (float) (0.3 * Math.sin(2 * Math.PI * 440 * i / 16000.0));
+        }
+        Path wavDir = dir.resolve("gate");
+        Files.createDirectories(wavDir);
+        Path wav = wavDir.resolve("gate.wav");
+        WavWriter.write(wav, SampleEncoding.FLOAT32, 16000, 1, mono, false);
+        Path cfg = dir.resolve("gate.yaml");
+        Files.writeString(cfg, Files.readString(config).replace("audio:\n", "audio:\n  gate-db: -50\n")
+                .replace("file: codebook.npy", "file: " + config.getParent().resolve("codebook.npy")));
+        Path out = dir.resolve("gate.jsonl");
+        Cli.Result r = Cli.run("tokenize-audio", "--config", cfg.toString(), "--input", wav.toString(), "--output", out.toString());
+        assertEquals(0, r.exitCode(), r.toString());
+        List<JsonNode> records = readCodes(out).get("gate");
+        int gated = 0;
+        for (JsonNode n : records) {
+            long seq = n.get("seq").asLong();
+            long code = codes(n)[0];
+            if ((seq * 160 + 400) <= 16000) {
+                assertEquals(-1, code, "silent frame " + seq);
+            } else if (seq * 160 >= 16000) {
+                assertTrue(code >= 0, "tone frame " + seq);
+            }
+            gated += code == -1 ? 1 : 0;
+        }
+        assertTrue(gated >= 97 && gated <= 100, "gated " + gated);
+        assertTrue(r.err().contains(gated + " frames gated below -50.0 dB"), r.err());
+    }
+
+    @Test
     void bundledSpeechWithTheDemosLearningResidualVq() throws Exception {
         Path speech = DemoCommand.bundledRecording();
         Path out = dir.resolve("speech.jsonl");

@@ -177,7 +177,7 @@ class QuantizeOperatorSourcesTest {
         m.put("ResidualVQ", Map.of("dim", 16, "codebook_size", 16, "num_quantizers", 3));
         m.put("GroupedResidualVQ", Map.of("dim", 16, "codebook_size", 16, "groups", 2, "num_quantizers", 2));
         m.put("FSQ", Map.of("levels", List.of(8, 5, 5, 5)));
-        m.put("FSP", Map.of("dim", 16, "levels", List.of(8, 5, 5, 5)));
+        m.put("FSP", Map.of("dim", 12, "levels", List.of(8, 5, 5)));
         m.put("ResidualFSQ", Map.of("dim", 16, "levels", List.of(8, 5, 5, 3), "num_quantizers", 3));
         m.put("GroupedResidualFSQ", Map.of("dim", 16, "groups", 2, "levels", List.of(8, 5, 5, 3), "num_quantizers", 2));
         m.put("LFQ", Map.of("dim", 16, "codebook_size", 256));

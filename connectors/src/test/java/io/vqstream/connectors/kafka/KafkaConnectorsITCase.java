@@ -157,10 +157,10 @@ class KafkaConnectorsITCase {
         in.add(record("vec-json", "k0", VectorCodec.encode(wrongDim, WireFormat.JSON)));
         Map<String, String> badBinary = new HashMap<>();
         byte[] okBin = VectorCodec.encode(new VectorRecord("bad8", 1008, 1, new float[] {1, 2, 3, 4}), WireFormat.BINARY);
-        byte[] version2 = okBin.clone();
-        version2[0] = 3;
+        byte[] version3 = okBin.clone();
+        version3[0] = 3;
         byte[] truncated = Arrays.copyOf(okBin, okBin.length - 1);
-        in.add(record("vec-bin", "bad", version2));
+        in.add(record("vec-bin", "bad", version3));
         in.add(record("vec-bin", "bad", truncated));
         kafka.produce(in);
 
@@ -235,7 +235,7 @@ class KafkaConnectorsITCase {
             assertNotNull(d, "no dead letter for " + e.getKey());
             assertTrue(d.reason().contains(e.getValue()), d.reason());
         }
-        assertTrue(byPayload.get(new String(version2, java.nio.charset.StandardCharsets.ISO_8859_1)).reason()
+        assertTrue(byPayload.get(new String(version3, java.nio.charset.StandardCharsets.ISO_8859_1)).reason()
                 .contains("format version byte 3, expected 1 or 2"));
         assertTrue(byPayload.get(new String(truncated, java.nio.charset.StandardCharsets.ISO_8859_1)).reason()
                 .contains("does not match its header"));

@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
 
 /**
@@ -14,6 +15,7 @@ import io.vqstream.core.backend.ComputeBackend;
  * combine by {@link #add}, so that accumulating {@code N} batches and applying once equals one
  * EMA step on their union.
  */
+@Internal
 public final class CodebookStatistics {
     private final int numCodebooks;
     private final int size;

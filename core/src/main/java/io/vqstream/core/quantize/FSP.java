@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 import io.vqstream.core.tensor.LongTensor;
 import io.vqstream.core.tensor.Shapes;
 import io.vqstream.core.tensor.Tensor;
@@ -27,6 +28,7 @@ import java.util.SplittableRandom;
  * mode, as in the reference ({@code vector_norm} presets none, var, kurt, var_tanh,
  * var_sigmoid, var_laplace). Token-major codes are {@code (b, n, 1)}.
  */
+@Internal
 public final class FSP implements Quantizer, ImplicitCodebook {
     private static final double UNIT_STD = 0.28867513459481287;
     private static final float FORWARD_EPS = 0x1p-23f;

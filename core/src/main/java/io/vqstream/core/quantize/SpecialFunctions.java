@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import org.apache.flink.annotation.Internal;
 /**
  * Error function and its inverse in double precision (Java has neither), for the normal CDF
  * activation of {@link FSP}.
@@ -10,6 +11,7 @@ package io.vqstream.core.quantize;
  * erfinv  = Newton iterations on erf from a rational first guess
  * </pre>
  */
+@Internal
 public final class SpecialFunctions {
     private static final double TWO_OVER_SQRT_PI = 2.0 / Math.sqrt(Math.PI);
 
