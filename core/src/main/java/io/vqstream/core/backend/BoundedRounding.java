@@ -1,5 +1,6 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -12,6 +13,7 @@ import org.slf4j.LoggerFactory;
  * distance to the rounding boundary and recomputes the few that are too close on the scalar
  * path, so a decision never depends on the last bits of the faster tanh.
  */
+@Internal
 public final class BoundedRounding {
     private static final Logger LOG = LoggerFactory.getLogger(BoundedRounding.class);
 

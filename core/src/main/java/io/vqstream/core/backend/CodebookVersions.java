@@ -1,5 +1,6 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 import java.util.Map;
 import java.util.WeakHashMap;
 
@@ -13,6 +14,7 @@ import java.util.WeakHashMap;
  * <p>Keys are the arrays themselves (identity, held weakly): a parameter replaced by a new
  * array simply starts a new entry, and a dropped codebook takes its cache entry with it.
  */
+@Internal
 public final class CodebookVersions {
     /** Untracked arrays report this version. */
     public static final long UNTRACKED = -1;

@@ -1,5 +1,6 @@
 package io.vqstream.core.backend;
 
+import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -16,6 +17,7 @@ import org.slf4j.LoggerFactory;
  * </ul>
  * The register tiles are then picked from the width and the register file ({@link TileShape}).
  */
+@Internal
 public final class VectorSupport {
     private static final Logger LOG = LoggerFactory.getLogger(VectorSupport.class);
     static final String VECTOR_MODULE = "jdk.incubator.vector";

@@ -1,5 +1,6 @@
 package io.vqstream.jobs.cluster;
 
+import org.apache.flink.annotation.Internal;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -12,6 +13,7 @@ import java.util.Objects;
  * cluster directory (configuration, logs, checkpoints, savepoints), the REST port, the Flink
  * configuration it starts from and the class path of Flink's runtime.
  */
+@Internal
 public final class ClusterOptions {
     /** Flink's REST (and web UI) port unless another is given. */
     public static final int DEFAULT_REST_PORT = 8081;

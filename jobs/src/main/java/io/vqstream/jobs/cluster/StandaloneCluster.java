@@ -1,5 +1,6 @@
 package io.vqstream.jobs.cluster;
 
+import org.apache.flink.annotation.Internal;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.vqstream.jobs.config.ConfigException;
 import java.io.File;
@@ -57,6 +58,7 @@ import org.apache.flink.runtime.util.config.memory.ProcessMemoryUtils;
  * {@code cluster.properties}, {@code conf/} and {@code tmp/}; logs, checkpoints and savepoints
  * stay.
  */
+@Internal
 public final class StandaloneCluster {
     static final String STATE_FILE = "cluster.properties";
     static final String JOBMANAGER_MAIN = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint";
