@@ -44,6 +44,10 @@ public final class E2e {
     }
 
     public static void run(String op, String[] args) throws Exception {
+        if (Arrays.asList(args).contains("--help") || Arrays.asList(args).contains("-h")) {
+            System.out.println(usage(op));
+            return;
+        }
         quietLogs();
         int code;
         try {
@@ -62,6 +66,24 @@ public final class E2e {
         System.out.flush();
         // Flink's and Kafka's non-daemon threads would keep the JVM alive after the last job
         System.exit(code);
+    }
+
+    /** The options an end-to-end op takes (each {@code --name VALUE}); what they mean and their defaults are in bench/README.md. */
+    static String usage(String op) {
+        java.util.Set<String> options = switch (op) {
+            case "operator" -> OperatorBench.OPTIONS;
+            case "kafka-quantize" -> KafkaQuantizeBench.OPTIONS;
+            case "demo" -> DemoBench.OPTIONS;
+            case "soak" -> SoakBench.OPTIONS;
+            case "audio-streams" -> AudioStreamsBench.OPTIONS;
+            default -> java.util.Set.of();
+        };
+        StringBuilder b = new StringBuilder("usage: vqstream bench " + op);
+        for (String o : new java.util.TreeSet<>(options)) {
+            b.append(" [--").append(o).append(" VALUE]");
+        }
+        return b.append("\nOne JSON line per result on stdout, progress on stderr; the options, their defaults and what is measured:"
+                + " bench/README.md, section \"End-to-end\".").toString();
     }
 
     /** Warnings only from Flink and Kafka (their INFO lines run to thousands per job); vqstream's own INFO stays. */
