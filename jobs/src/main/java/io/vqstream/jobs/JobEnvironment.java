@@ -9,17 +9,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.configuration.CoreOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
-import org.apache.flink.configuration.WebOptions;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.FileUtils;
 
 /**
  * Builds the execution environment of a job from its configuration, the same way on the
@@ -31,25 +28,12 @@ final class JobEnvironment {
     static final Duration DEFAULT_CHECKPOINT_INTERVAL = Duration.ofSeconds(10);
     private static volatile boolean underFlinkClient;
     private static volatile boolean remoteDetached;
-    private static Path embeddedTempDir;
 
     private JobEnvironment() {}
 
-    /**
-     * The temporary directory of the embedded mini-cluster, one per JVM under java.io.tmpdir,
-     * removed when the JVM exits (also after Ctrl-C or SIGTERM).
-     */
-    static synchronized Path embeddedTempDir() {
-        if (embeddedTempDir == null) {
-            try {
-                embeddedTempDir = Files.createTempDirectory("vqstream-");
-            } catch (java.io.IOException e) {
-                throw new java.io.UncheckedIOException("cannot create a temporary directory in " + System.getProperty("java.io.tmpdir"), e);
-            }
-            Path dir = embeddedTempDir;
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> FileUtils.deleteDirectoryQuietly(dir.toFile()), "vqstream-tmp-cleanup"));
-        }
-        return embeddedTempDir;
+    /** The temporary directory of the embedded mini-cluster ({@link EmbeddedTempDir}). */
+    static Path embeddedTempDir() {
+        return EmbeddedTempDir.get();
     }
 
     /** True when the job runs under {@code flink run} (Flink's client), not on the embedded mini-cluster. */
@@ -122,8 +106,7 @@ final class JobEnvironment {
             if (!underFlinkClient) {
                 // the mini-cluster unpacks its RPC system (a 21 MB flink-rpc-akka jar) and blobs into
                 // io.tmp.dirs and removes them only if it shuts down before the JVM exits
-                conf.set(CoreOptions.TMP_DIRS, embeddedTempDir().toString());
-                conf.set(WebOptions.TMP_DIR, embeddedTempDir().toString());
+                EmbeddedTempDir.applyTo(conf);
                 env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
             }
         }

@@ -99,6 +99,8 @@ class HardKillRecoveryITCase {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.addAll(JVM_OPTIONS);
+        // a SIGKILLed child cannot remove its temp files: keep them where this test JVM keeps its own
+        cmd.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(VqstreamCli.class.getName());

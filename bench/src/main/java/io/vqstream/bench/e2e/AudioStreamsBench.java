@@ -66,7 +66,7 @@ final class AudioStreamsBench {
                 conf.set(StateBackendOptions.STATE_BACKEND, "hashmap");
                 conf.setString(CheckpointingOptions.CHECKPOINTING_INTERVAL.key(), cp);
                 conf.set(CheckpointingOptions.CHECKPOINTS_DIRECTORY, work.resolve("cp-" + n).toUri().toString());
-                StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+                StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(io.vqstream.jobs.EmbeddedTempDir.applyTo(conf));
                 env.setParallelism(parallelism);
                 Map<String, Object> args = new LinkedHashMap<>();
                 args.put("dim", 128);

@@ -163,7 +163,7 @@ final class OperatorBench {
         halfMark = records / 2;
         Configuration conf = new Configuration();
         conf.set(StateBackendOptions.STATE_BACKEND, "hashmap");
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(io.vqstream.jobs.EmbeddedTempDir.applyTo(conf));
         env.setParallelism(parallelism);
         int dim = (Integer) args.get("dim");
         DataGeneratorSource<VectorRecord> source = new DataGeneratorSource<>(new Generator(keys, dim, seed), records, VectorRecord.typeInfo());
