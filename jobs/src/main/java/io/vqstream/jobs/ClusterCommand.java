@@ -43,8 +43,8 @@ final class ClusterCommand implements Callable<Integer> {
     }
 
     @Command(name = "start", mixinStandardHelpOptions = true,
-            description = {"Start a JobManager and N TaskManagers, each its own JVM, from flink-conf/local/config.yaml plus these options;",
-                    "returns once every TaskManager has registered."})
+            description = "Start a JobManager and N TaskManagers, each its own JVM, from flink-conf/local/config.yaml plus these options;"
+                    + " returns once every TaskManager has registered.")
     static final class Start implements Callable<Integer> {
         @CommandLine.Mixin
         DirOption dir;
@@ -94,8 +94,8 @@ final class ClusterCommand implements Callable<Integer> {
     }
 
     @Command(name = "stop", mixinStandardHelpOptions = true,
-            description = {"End every process the cluster started (SIGTERM, SIGKILL after 20 s) and remove its configuration and",
-                    "temporary files; logs, checkpoints and savepoints stay. Running jobs end with it: stop-job first to keep their state."})
+            description = "End every process the cluster started (SIGTERM, SIGKILL after 20 s) and remove its configuration and"
+                    + " temporary files; logs, checkpoints and savepoints stay. Running jobs end with it: stop-job first to keep their state.")
     static final class Stop implements Callable<Integer> {
         @CommandLine.Mixin
         DirOption dir;
