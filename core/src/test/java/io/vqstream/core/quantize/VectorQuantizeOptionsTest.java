@@ -8,11 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vqstream.core.tensor.Tensor;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import static io.vqstream.core.quantize.VectorQuantizeTest.args;
+import static io.vqstream.core.quantize.VectorQuantizeTest.gaussian;
 
 /**
  * Options of VectorQuantize and its residual stacks that the conformance cases do not reach:
@@ -22,22 +23,7 @@ import org.junit.jupiter.api.Test;
  */
 class VectorQuantizeOptionsTest {
 
-    private static Tensor gaussian(long seed, int... shape) {
-        SplittableRandom r = new SplittableRandom(seed);
-        Tensor t = Tensor.zeros(shape);
-        for (int i = 0; i < t.size(); i++) {
-            t.data()[i] = (float) r.nextGaussian();
-        }
-        return t;
-    }
-
-    private static Map<String, Object> args(Object... kv) {
-        Map<String, Object> m = new HashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put((String) kv[i], kv[i + 1]);
-        }
-        return m;
-    }
+    // gaussian(seed, shape...) and args(name, value, ...) come from VectorQuantizeTest
 
     /** A random source that records its Gumbel draws and returns scripted uniforms and row picks. */
     private static final class ScriptedRandom implements RandomSource {

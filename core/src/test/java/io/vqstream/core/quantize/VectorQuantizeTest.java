@@ -16,7 +16,8 @@ import org.junit.jupiter.api.Test;
 /** VectorQuantize, ResidualVQ and GroupedResidualVQ beyond the golden cases. */
 class VectorQuantizeTest {
 
-    private static Tensor gaussian(long seed, int... shape) {
+    /** A tensor of standard normal values drawn from {@code seed}. */
+    static Tensor gaussian(long seed, int... shape) {
         SplittableRandom r = new SplittableRandom(seed);
         Tensor t = Tensor.zeros(shape);
         for (int i = 0; i < t.size(); i++) {
@@ -25,7 +26,8 @@ class VectorQuantizeTest {
         return t;
     }
 
-    private static Map<String, Object> args(Object... kv) {
+    /** Constructor arguments from name/value pairs. */
+    static Map<String, Object> args(Object... kv) {
         Map<String, Object> m = new HashMap<>();
         for (int i = 0; i < kv.length; i += 2) {
             m.put((String) kv[i], kv[i + 1]);
