@@ -38,19 +38,18 @@ public final class EmaStatistics {
         final int numCodebooks;
         final int size;
         final int dim;
-        final float[][] counts;
-        final float[][] sums;
+        /** Per-code counts and sums of every codebook of the layer. */
+        final CodebookStatistics stats;
         /** Candidate rows per codebook, or null where no code can expire. */
         final float[][] rows;
         final int[] rowCounts;
 
-        Layer(String prefix, int numCodebooks, int size, int dim, boolean withRows) {
+        Layer(String prefix, CodebookStatistics stats, boolean withRows) {
             this.prefix = prefix;
-            this.numCodebooks = numCodebooks;
-            this.size = size;
-            this.dim = dim;
-            this.counts = new float[numCodebooks][];
-            this.sums = new float[numCodebooks][];
+            this.numCodebooks = stats.numCodebooks();
+            this.size = stats.size();
+            this.dim = stats.dim();
+            this.stats = stats;
             this.rows = withRows ? new float[numCodebooks][] : null;
             this.rowCounts = new int[numCodebooks];
         }
@@ -62,8 +61,9 @@ public final class EmaStatistics {
         /** Vectors counted in codebook {@code k}. */
         public long total(int k) {
             long n = 0;
-            for (float c : counts[k]) {
-                n += (long) c;
+            float[] c = stats.counts();
+            for (int j = k * size; j < (k + 1) * size; j++) {
+                n += (long) c[j];
             }
             return n;
         }
@@ -80,8 +80,9 @@ public final class EmaStatistics {
         return layers;
     }
 
-    Layer startLayer(String prefix, int numCodebooks, int size, int dim, boolean withRows) {
-        Layer l = new Layer(prefix, numCodebooks, size, dim, withRows);
+    /** A new layer holding {@code stats} (kept, not copied). */
+    Layer startLayer(String prefix, CodebookStatistics stats, boolean withRows) {
+        Layer l = new Layer(prefix, stats, withRows);
         layers.add(l);
         return l;
     }
@@ -98,10 +99,8 @@ public final class EmaStatistics {
             }
             if (out.isEmpty()) {
                 for (Layer l : part.layers) {
-                    Layer c = out.startLayer(l.prefix, l.numCodebooks, l.size, l.dim, l.rows != null);
+                    Layer c = out.startLayer(l.prefix, l.stats.copy(), l.rows != null);
                     for (int k = 0; k < l.numCodebooks; k++) {
-                        c.counts[k] = l.counts[k].clone();
-                        c.sums[k] = l.sums[k].clone();
                         c.rowCounts[k] = l.rowCounts[k];
                         if (l.rows != null) {
                             c.rows[k] = Arrays.copyOf(l.rows[k], l.rowCounts[k] * l.dim);
@@ -120,17 +119,8 @@ public final class EmaStatistics {
                         || (a.rows == null) != (b.rows == null)) {
                     throw new IllegalArgumentException("statistics of codebook '" + b.prefix + "' do not match '" + a.prefix + "'");
                 }
+                a.stats.add(b.stats);
                 for (int k = 0; k < a.numCodebooks; k++) {
-                    float[] ca = a.counts[k];
-                    float[] cb = b.counts[k];
-                    for (int j = 0; j < ca.length; j++) {
-                        ca[j] += cb[j];
-                    }
-                    float[] sa = a.sums[k];
-                    float[] sb = b.sums[k];
-                    for (int j = 0; j < sa.length; j++) {
-                        sa[j] += sb[j];
-                    }
                     if (a.rows != null) {
                         float[] r = Arrays.copyOf(a.rows[k], (a.rowCounts[k] + b.rowCounts[k]) * a.dim);
                         System.arraycopy(b.rows[k], 0, r, a.rowCounts[k] * a.dim, b.rowCounts[k] * a.dim);
@@ -174,15 +164,17 @@ public final class EmaStatistics {
                 out.writeInt(l.size);
                 out.writeInt(l.dim);
                 out.writeBoolean(l.rows != null);
+                float[] c = l.stats.counts();
+                float[] sums = l.stats.sums();
                 for (int k = 0; k < l.numCodebooks; k++) {
-                    float[] c = l.counts[k];
-                    for (float v : c) {
-                        out.writeFloat(v);
+                    int co = k * l.size;
+                    for (int j = co; j < co + l.size; j++) {
+                        out.writeFloat(c[j]);
                     }
-                    for (int j = 0; j < l.size; j++) {
+                    for (int j = co; j < co + l.size; j++) {
                         if (c[j] != 0f) {
                             for (int e = 0; e < l.dim; e++) {
-                                out.writeFloat(l.sums[k][j * l.dim + e]);
+                                out.writeFloat(sums[j * l.dim + e]);
                             }
                         }
                     }
@@ -209,22 +201,23 @@ public final class EmaStatistics {
             }
             int n = in.readInt();
             for (int i = 0; i < n; i++) {
-                Layer l = s.startLayer(in.readUTF(), in.readInt(), in.readInt(), in.readInt(), in.readBoolean());
+                String prefix = in.readUTF();
+                CodebookStatistics stats = new CodebookStatistics(in.readInt(), in.readInt(), in.readInt());
+                Layer l = s.startLayer(prefix, stats, in.readBoolean());
+                float[] c = stats.counts();
+                float[] sums = stats.sums();
                 for (int k = 0; k < l.numCodebooks; k++) {
-                    float[] c = new float[l.size];
-                    for (int j = 0; j < l.size; j++) {
+                    int co = k * l.size;
+                    for (int j = co; j < co + l.size; j++) {
                         c[j] = in.readFloat();
                     }
-                    float[] sums = new float[l.size * l.dim];
-                    for (int j = 0; j < l.size; j++) {
+                    for (int j = co; j < co + l.size; j++) {
                         if (c[j] != 0f) {
                             for (int e = 0; e < l.dim; e++) {
                                 sums[j * l.dim + e] = in.readFloat();
                             }
                         }
                     }
-                    l.counts[k] = c;
-                    l.sums[k] = sums;
                     l.rowCounts[k] = in.readInt();
                     if (l.rows != null) {
                         float[] r = new float[l.rowCounts[k] * l.dim];

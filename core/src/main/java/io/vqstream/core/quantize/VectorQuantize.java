@@ -415,10 +415,8 @@ public final class VectorQuantize implements Quantizer {
                     throw new IllegalArgumentException(type() + ": accum_ema_update and ema_update_weight apply to this"
                             + " codebook's own step, not to statistics recorded for a later one");
                 }
-                EmaStatistics.Layer layer = deferred.startLayer(codebook.prefix, numCb, codebookSize, codebookDim, codebook.threshold > 0);
+                EmaStatistics.Layer layer = deferred.startLayer(codebook.prefix, stats, codebook.threshold > 0);
                 for (int k = 0; k < numCb; k++) {
-                    layer.counts[k] = Arrays.copyOfRange(stats.counts(), k * codebookSize, (k + 1) * codebookSize);
-                    layer.sums[k] = Arrays.copyOfRange(stats.sums(), k * codebookSize * codebookDim, (k + 1) * codebookSize * codebookDim);
                     layer.rowCounts[k] = learnCounts[k];
                     if (layer.rows != null) {
                         layer.rows[k] = Arrays.copyOf(learnRows[k], learnCounts[k] * codebookDim);
@@ -793,13 +791,8 @@ public final class VectorQuantize implements Quantizer {
         if (layer.numCodebooks != codebook.numCodebooks || layer.size != codebook.size || layer.dim != codebook.dim) {
             throw new IllegalArgumentException(type() + ": statistics of codebook '" + layer.prefix + "' have another shape");
         }
-        float[] counts = new float[layer.numCodebooks * layer.size];
-        float[] sums = new float[layer.numCodebooks * layer.size * layer.dim];
-        for (int k = 0; k < layer.numCodebooks; k++) {
-            System.arraycopy(layer.counts[k], 0, counts, k * layer.size, layer.size);
-            System.arraycopy(layer.sums[k], 0, sums, k * layer.size * layer.dim, layer.size * layer.dim);
-        }
-        codebook.apply(params, new CodebookStatistics(layer.numCodebooks, layer.size, layer.dim, counts, sums), null, 0, layer.numCodebooks);
+        // apply folds pending accumulated statistics into its argument: step on a copy, the layer stays as recorded
+        codebook.apply(params, layer.stats.copy(), null, 0, layer.numCodebooks);
         if (emaUpdate && !manualEmaUpdate) {
             codebook.renormalize(params);
         }
