@@ -33,9 +33,7 @@ final class TokenizeAudioFiles {
                 WatermarkStrategy.noWatermarks(), "wav-chunks").setParallelism(1).uid("vq-wav-source");
         AudioPipeline.Built p = AudioPipeline.build(c, chunks);
         StagedFileSink.Staged staged = new StagedFileSink.Staged(output, null, codebooksOut);
-        if (c.restoreFrom == null) {
-            staged.clearFiles();
-        }
+        staged.clearFiles();
         DataStream<org.apache.flink.api.java.tuple.Tuple3<Integer, String, byte[]>> items = p.quantized().codes()
                 .map(new FileJobs.CodeLine()).returns(StagedFileSink.itemType())
                 .union(p.deadLetters().map(new FileJobs.DeadLetterLine()).returns(StagedFileSink.itemType()));
