@@ -133,7 +133,10 @@ class SharedScopeITCase {
         QuantizeOperatorConfig config = frozen().build();
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(2);
-        VqStreams.Quantized q = VqStreams.quantize(vectors(env, new PipelineTestSupport.Vectors(keys), count, RateLimiterStrategy.noOp(), 2),
+        // the generator hands out one split per subtask on request: unthrottled, a fast first reader
+        // can take both splits before the second reader asks, and subtask 1 would code nothing.
+        // At 500 records/s per reader each split lasts 2 s, far longer than a reader's start.
+        VqStreams.Quantized q = VqStreams.quantize(vectors(env, new PipelineTestSupport.Vectors(keys), count, RateLimiterStrategy.perSecond(1000), 2),
                 null, config, "vq-quantize");
         q.codes().sinkTo(new ArrivalSink(run)).uid("arrivals");
         Collected got = collect(run, q);
