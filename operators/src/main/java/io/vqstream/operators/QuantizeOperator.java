@@ -13,6 +13,7 @@ import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.core.quantize.RandomSource;
 import io.vqstream.core.tensor.Tensor;
 import io.vqstream.operators.batch.CodeEmitter;
+import io.vqstream.operators.batch.KernelWarmUp;
 import io.vqstream.operators.batch.MicroBatch;
 import io.vqstream.operators.metrics.QuantizerMetrics;
 import io.vqstream.operators.record.CodeRecord;
@@ -129,6 +130,8 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         super.open();
         quantizer = config.createQuantizer();
         backend = config.backend() == null ? Backends.getDefault() : Backends.byName(config.backend());
+        // before the first record: a topic that already holds records would otherwise meet uncompiled kernels
+        KernelWarmUp.warm(quantizer, config.batchSize(), backend, KernelWarmUp.budgetMillis());
         configDefault = config.sharedParams(quantizer);
         ControlMessage installed = globalControl.get(GLOBAL_INSTALL);
         controlDefault = installed == null ? null : checked(installed.params());

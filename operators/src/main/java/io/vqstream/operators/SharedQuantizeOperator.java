@@ -13,6 +13,7 @@ import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.core.tensor.Tensor;
 import io.vqstream.operators.batch.CodeEmitter;
+import io.vqstream.operators.batch.KernelWarmUp;
 import io.vqstream.operators.batch.MicroBatch;
 import io.vqstream.operators.metrics.QuantizerMetrics;
 import io.vqstream.operators.record.CodeRecord;
@@ -177,6 +178,8 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
         quantizer = config.createQuantizer();
         backend = config.backend() == null ? Backends.getDefault() : Backends.byName(config.backend());
         evalOptions = ForwardOptions.builder().backend(backend).build();
+        // before the first record: a topic that already holds records would otherwise meet uncompiled kernels
+        KernelWarmUp.warm(quantizer, config.batchSize(), backend, KernelWarmUp.budgetMillis());
         metrics = new QuantizerMetrics(getMetricGroup(), config.metricsWindow(), quantizer.codebookSizes());
         emitter = new CodeEmitter(quantizer.codesPerToken(), quantizer.dim(), config.emitQuantized(), config.emitError(), metrics);
         if (codebook == null) {

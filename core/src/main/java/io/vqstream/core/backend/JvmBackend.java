@@ -96,7 +96,7 @@ public final class JvmBackend implements ComputeBackend {
     }
 
     private static void realWorkStarted() {
-        if (!realWork && Thread.currentThread() != warmUp) {
+        if (!realWork && Thread.currentThread() != warmUp && !WarmUpThread.isCurrent()) {
             realWork = true;
         }
     }
@@ -230,7 +230,7 @@ public final class JvmBackend implements ComputeBackend {
                 rescored++;
             }
         }
-        if (Thread.currentThread() != warmUp) {
+        if (Thread.currentThread() != warmUp && !WarmUpThread.isCurrent()) {
             rowsAssigned.add(n);
             if (rescored > 0) {
                 rowsRescored.add(rescored);
