@@ -106,7 +106,7 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
 
     @Override
     protected VectorRecord parse(byte[] payload, Origin origin, Partial partial) throws IOException {
-        VectorRecord r = format == WireFormat.JSON ? parseJson(payload, origin, partial) : parseBinary(payload, partial);
+        VectorRecord r = format == WireFormat.JSON ? parseJsonFast(payload, origin, partial, expectedDimension) : parseBinary(payload, partial);
         if (expectedDimension > 0 && r.vector().length != expectedDimension) {
             throw new MalformedPayloadException("wrong dimension: vector has " + r.vector().length + " values, the quantizer expects "
                     + expectedDimension);
@@ -114,7 +114,23 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
         return r;
     }
 
-    private static VectorRecord parseJson(byte[] payload, Origin origin, Partial partial) throws IOException {
+    /** The common shape through {@link FastVectorJson}; everything else (and every error) through {@link #parseJson}. */
+    private static VectorRecord parseJsonFast(byte[] payload, Origin origin, Partial partial, int expectedDimension) throws IOException {
+        FastVectorJson.Fields f = FastVectorJson.read(payload, expectedDimension);
+        if (f == null) {
+            return parseJson(payload, origin, partial);
+        }
+        partial.key = f.key;
+        boolean hasTs = (f.present & FastVectorJson.Fields.TS) != 0;
+        if (hasTs) {
+            partial.ts = f.ts;
+        }
+        return new VectorRecord(f.key, (f.present & FastVectorJson.Fields.SEQ) != 0 ? f.seq : fallbackSeq(origin),
+                hasTs ? f.ts : fallbackTs(origin), f.vector, Map.of(), f.mask);
+    }
+
+    /** The general reader (Jackson): any valid payload, and the one-line reason of every invalid one. */
+    static VectorRecord parseJson(byte[] payload, Origin origin, Partial partial) throws IOException {
         try (JsonParser p = StrictJson.openObject(payload)) {
             String key = null;
             Long seq = null;

@@ -1,0 +1,394 @@
+package io.vqstream.connectors.serde;
+
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.apache.flink.annotation.Internal;
+
+/**
+ * A single-pass reader of the common shape of a JSON vector payload, straight from the bytes into
+ * the record's float array: {@code key} (a plain ASCII string), {@code seq}, {@code ts},
+ * {@code vector} and {@code mask}, in any order, with any JSON whitespace.
+ *
+ * <p>Why: the general path (Jackson's streaming parser, a token and a text buffer per number)
+ * took more than half of a Kafka source thread's time at D=128. This reader accepts only what it
+ * understands completely and then gives exactly the general path's record; for anything else —
+ * escapes, non-ASCII keys, other fields, {@code null}s, malformed text, numbers it cannot round
+ * with certainty — it returns {@code null}, and the caller runs the general path, which gives the
+ * same record or the same error it always did. So errors and their wording stay where they are.
+ *
+ * <p>Numbers: the decimal significand {@code w} (at most 19 digits) and exponent {@code e} give
+ * <pre>
+ *   d = w · 10^e          (one or two double roundings; |e| ≤ 22, so 10^|e| is exact)
+ *   f = (float) d
+ * </pre>
+ * which is the correctly rounded float of the decimal unless the exact value lies so close to a
+ * midpoint between two floats that the double error (under 3 units in the last place of d, i.e.
+ * 2^-29 of a float's) could put {@code d} on the other side. The 29 bits of {@code d} below float
+ * precision measure that distance; within 8 units of the midpoint the number is read by
+ * {@link Float#parseFloat} instead. (Clinger, "How to Read Floating Point Numbers Accurately",
+ * PLDI 1990: the exact-operand fast path; Lemire, "Number Parsing at a Gigabyte per Second",
+ * 2021: the same idea with a wider fallback test.)
+ */
+@Internal
+final class FastVectorJson {
+    private static final double[] POW10 = new double[23];
+    private static final long MIDPOINT = 1L << 28;
+    private static final long LOW29 = (1L << 29) - 1;
+    /** How close (in units of the double's last place) to a float midpoint is too close to decide. */
+    private static final long MARGIN = 8;
+
+    static {
+        double p = 1;
+        for (int i = 0; i < POW10.length; i++) {
+            POW10[i] = p;
+            p *= 10;
+        }
+    }
+
+    /** The fields read; {@code present} bits say which were there. */
+    static final class Fields {
+        String key;
+        long seq;
+        long ts;
+        float[] vector;
+        boolean mask = true;
+        int present;
+        static final int KEY = 1;
+        static final int SEQ = 2;
+        static final int TS = 4;
+        static final int VECTOR = 8;
+        static final int MASK = 16;
+    }
+
+    private final byte[] b;
+    private int pos;
+    private final int expectedDimension;
+
+    private FastVectorJson(byte[] payload, int expectedDimension) {
+        this.b = payload;
+        this.expectedDimension = expectedDimension;
+    }
+
+    /**
+     * The payload's fields, or null when this reader does not take the payload (the general path
+     * must then read it). {@code expectedDimension} (0: any) only sizes the float array.
+     */
+    static Fields read(byte[] payload, int expectedDimension) {
+        try {
+            return new FastVectorJson(payload, expectedDimension).object();
+        } catch (Bail e) {
+            return null;
+        }
+    }
+
+    /** Not this reader's payload: unwinds to {@link #read}. Stackless, since it is control flow. */
+    private static final class Bail extends RuntimeException {
+        static final Bail INSTANCE = new Bail();
+
+        private Bail() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static Bail bail() {
+        return Bail.INSTANCE;
+    }
+
+    private Fields object() {
+        Fields f = new Fields();
+        skipSpace();
+        expect('{');
+        skipSpace();
+        if (peek() == '}') {
+            throw bail();
+        }
+        while (true) {
+            int field = fieldName();
+            if ((f.present & field) != 0) {
+                throw bail(); // duplicate: the general path names it
+            }
+            f.present |= field;
+            skipSpace();
+            expect(':');
+            skipSpace();
+            switch (field) {
+                case Fields.KEY -> f.key = key();
+                case Fields.SEQ -> f.seq = int64();
+                case Fields.TS -> f.ts = int64();
+                case Fields.VECTOR -> f.vector = floats();
+                case Fields.MASK -> f.mask = bool();
+                default -> throw bail();
+            }
+            skipSpace();
+            int c = next();
+            if (c == '}') {
+                break;
+            }
+            if (c != ',') {
+                throw bail();
+            }
+            skipSpace();
+        }
+        skipSpace();
+        if (pos != b.length || (f.present & (Fields.KEY | Fields.VECTOR)) != (Fields.KEY | Fields.VECTOR)) {
+            throw bail();
+        }
+        return f;
+    }
+
+    private int fieldName() {
+        expect('"');
+        int start = pos;
+        while (pos < b.length && b[pos] != '"') {
+            if (b[pos] == '\\') {
+                throw bail();
+            }
+            pos++;
+        }
+        int len = pos - start;
+        expect('"');
+        if (len == 3 && b[start] == 'k' && b[start + 1] == 'e' && b[start + 2] == 'y') {
+            return Fields.KEY;
+        }
+        if (len == 3 && b[start] == 's' && b[start + 1] == 'e' && b[start + 2] == 'q') {
+            return Fields.SEQ;
+        }
+        if (len == 2 && b[start] == 't' && b[start + 1] == 's') {
+            return Fields.TS;
+        }
+        if (len == 6 && b[start] == 'v' && b[start + 1] == 'e' && b[start + 2] == 'c' && b[start + 3] == 't' && b[start + 4] == 'o'
+                && b[start + 5] == 'r') {
+            return Fields.VECTOR;
+        }
+        if (len == 4 && b[start] == 'm' && b[start + 1] == 'a' && b[start + 2] == 's' && b[start + 3] == 'k') {
+            return Fields.MASK;
+        }
+        throw bail();
+    }
+
+    /** A non-empty string of printable ASCII without escapes, within the key limit. */
+    private String key() {
+        expect('"');
+        int start = pos;
+        while (pos < b.length) {
+            int c = b[pos];
+            if (c == '"') {
+                break;
+            }
+            if (c < 0x20 || c == '\\' || c >= 0x7f) {
+                throw bail();
+            }
+            pos++;
+        }
+        int len = pos - start;
+        expect('"');
+        if (len == 0 || len > StrictJson.MAX_KEY_BYTES) {
+            throw bail();
+        }
+        return new String(b, start, len, StandardCharsets.ISO_8859_1);
+    }
+
+    private boolean bool() {
+        if (matches("true")) {
+            return true;
+        }
+        if (matches("false")) {
+            return false;
+        }
+        throw bail();
+    }
+
+    private boolean matches(String word) {
+        if (pos + word.length() > b.length) {
+            return false;
+        }
+        for (int i = 0; i < word.length(); i++) {
+            if (b[pos + i] != word.charAt(i)) {
+                return false;
+            }
+        }
+        pos += word.length();
+        return true;
+    }
+
+    /** A JSON integer of at most 18 digits (no fraction, no exponent). */
+    private long int64() {
+        boolean negative = false;
+        if (peek() == '-') {
+            negative = true;
+            pos++;
+        }
+        int start = pos;
+        long v = 0;
+        while (pos < b.length && b[pos] >= '0' && b[pos] <= '9') {
+            v = v * 10 + (b[pos] - '0');
+            pos++;
+        }
+        int digits = pos - start;
+        if (digits == 0 || digits > 18 || (digits > 1 && b[start] == '0')) {
+            throw bail();
+        }
+        if (pos < b.length && (b[pos] == '.' || b[pos] == 'e' || b[pos] == 'E')) {
+            throw bail();
+        }
+        return negative ? -v : v;
+    }
+
+    private float[] floats() {
+        expect('[');
+        skipSpace();
+        if (peek() == ']') {
+            throw bail();
+        }
+        float[] v = new float[expectedDimension > 0 ? expectedDimension : 64];
+        int n = 0;
+        while (true) {
+            if (n == v.length) {
+                if (expectedDimension > 0) {
+                    throw bail(); // too long: the general path reports the dimension
+                }
+                v = Arrays.copyOf(v, n * 2);
+            }
+            v[n++] = number();
+            skipSpace();
+            int c = next();
+            if (c == ']') {
+                break;
+            }
+            if (c != ',') {
+                throw bail();
+            }
+            skipSpace();
+        }
+        return n == v.length ? v : Arrays.copyOf(v, n);
+    }
+
+    /** One JSON number as the correctly rounded finite float32. */
+    private float number() {
+        int start = pos;
+        boolean negative = false;
+        if (peek() == '-') {
+            negative = true;
+            pos++;
+        }
+        long w = 0;
+        int significant = 0;
+        int dropped = 0; // digits of the integer part beyond 19 significant ones
+        int intStart = pos;
+        while (pos < b.length && b[pos] >= '0' && b[pos] <= '9') {
+            int d = b[pos] - '0';
+            if (significant < 19) {
+                if (w != 0 || d != 0) {
+                    w = w * 10 + d;
+                    significant++;
+                }
+            } else {
+                dropped++;
+                if (d != 0) {
+                    throw bail();
+                }
+            }
+            pos++;
+        }
+        int intDigits = pos - intStart;
+        if (intDigits == 0 || (intDigits > 1 && b[intStart] == '0')) {
+            throw bail();
+        }
+        int exponent = dropped;
+        boolean integer = true;
+        if (pos < b.length && b[pos] == '.') {
+            integer = false;
+            pos++;
+            int fracStart = pos;
+            while (pos < b.length && b[pos] >= '0' && b[pos] <= '9') {
+                int d = b[pos] - '0';
+                if (significant < 19) {
+                    if (w != 0 || d != 0) {
+                        w = w * 10 + d;
+                        significant++;
+                    }
+                    exponent--;
+                } else if (d != 0) {
+                    throw bail();
+                }
+                pos++;
+            }
+            if (pos == fracStart) {
+                throw bail();
+            }
+        }
+        if (pos < b.length && (b[pos] == 'e' || b[pos] == 'E')) {
+            integer = false;
+            pos++;
+            boolean expNegative = false;
+            if (pos < b.length && (b[pos] == '+' || b[pos] == '-')) {
+                expNegative = b[pos] == '-';
+                pos++;
+            }
+            int expStart = pos;
+            int e = 0;
+            while (pos < b.length && b[pos] >= '0' && b[pos] <= '9') {
+                if (e < 10_000) {
+                    e = e * 10 + (b[pos] - '0');
+                }
+                pos++;
+            }
+            if (pos == expStart) {
+                throw bail();
+            }
+            exponent += expNegative ? -e : e;
+        }
+        if (w == 0) {
+            // the general path reads an integer token as a long, so "-0" is +0 there
+            return negative && !integer ? -0.0f : 0.0f;
+        }
+        float f = Float.NaN;
+        if (exponent >= -22 && exponent <= 22) {
+            double d = exponent >= 0 ? (double) w * POW10[exponent] : (double) w / POW10[-exponent];
+            if (d >= Float.MIN_NORMAL && d < Float.MAX_VALUE) {
+                long low = Double.doubleToRawLongBits(d) & LOW29;
+                if (Math.abs(low - MIDPOINT) > MARGIN) {
+                    f = (float) d;
+                }
+            }
+        }
+        if (Float.isNaN(f)) {
+            f = Float.parseFloat(new String(b, negative ? start + 1 : start, pos - (negative ? start + 1 : start), StandardCharsets.ISO_8859_1));
+        }
+        if (!Float.isFinite(f) || f == 0.0f) {
+            throw bail(); // overflow is an error, underflow to zero is rare: the general path decides both
+        }
+        return negative ? -f : f;
+    }
+
+    private void skipSpace() {
+        while (pos < b.length) {
+            byte c = b[pos];
+            if (c != ' ' && c != '\n' && c != '\r' && c != '\t') {
+                return;
+            }
+            pos++;
+        }
+    }
+
+    private int peek() {
+        if (pos >= b.length) {
+            throw bail();
+        }
+        return b[pos];
+    }
+
+    private int next() {
+        if (pos >= b.length) {
+            throw bail();
+        }
+        return b[pos++];
+    }
+
+    private void expect(char c) {
+        if (pos >= b.length || b[pos] != c) {
+            throw bail();
+        }
+        pos++;
+    }
+}

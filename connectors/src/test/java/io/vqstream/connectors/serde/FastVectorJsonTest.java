@@ -1,0 +1,166 @@
+package io.vqstream.connectors.serde;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.vqstream.operators.record.VectorRecord;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fast reader against the general (Jackson) reader: wherever the fast one takes a payload it
+ * must give the general one's record bit for bit, and the payloads it leaves must be exactly the
+ * ones the general path has to see (errors) or that it cannot decide.
+ */
+class FastVectorJsonTest {
+    static final Origin ORIGIN = new Origin("kafka-key".getBytes(StandardCharsets.UTF_8), 4711, 1_700_000_000_000L);
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Both readers on one payload: null when the fast one left it, else the record both agree on. */
+    static VectorRecord both(String json) throws Exception {
+        byte[] payload = utf8(json);
+        FastVectorJson.Fields f = FastVectorJson.read(payload, 0);
+        if (f == null) {
+            return null;
+        }
+        VectorRecord general;
+        try {
+            general = VectorCodec.parseJson(payload, ORIGIN, new PayloadCodec.Partial());
+        } catch (Exception e) {
+            fail("the fast reader took a payload the general one refuses (" + e.getMessage() + "): " + json);
+            return null;
+        }
+        VectorRecord fast = VectorCodec.json().decode(payload, ORIGIN).value();
+        assertEquals(general.key(), fast.key(), json);
+        assertEquals(general.seq(), fast.seq(), json);
+        assertEquals(general.eventTime(), fast.eventTime(), json);
+        assertEquals(general.mask(), fast.mask(), json);
+        assertEquals(general.attributes(), fast.attributes(), json);
+        assertEquals(general.vector().length, fast.vector().length, json);
+        for (int i = 0; i < general.vector().length; i++) {
+            if (Float.floatToRawIntBits(general.vector()[i]) != Float.floatToRawIntBits(fast.vector()[i])) {
+                fail("element " + i + ": general " + general.vector()[i] + ", fast " + fast.vector()[i] + " in " + json);
+            }
+        }
+        return fast;
+    }
+
+    static String vectorJson(List<String> numbers) {
+        return "{\"key\":\"k\",\"seq\":3,\"ts\":5,\"vector\":[" + String.join(",", numbers) + "]}";
+    }
+
+    @Test
+    void readsTheCommonShapesLikeTheGeneralReader() throws Exception {
+        VectorRecord r = both("{\"key\":\"tenant-7\",\"seq\":17,\"ts\":1700000000000,\"vector\":[0.1,-2,3.5e-3]}");
+        assertNotNull(r, "the common shape is the fast reader's");
+        assertEquals("tenant-7", r.key());
+        assertEquals(17, r.seq());
+        assertEquals(1700000000000L, r.eventTime());
+        assertEquals(0.1f, r.vector()[0]);
+        assertEquals(-2f, r.vector()[1]);
+        assertEquals(3.5e-3f, r.vector()[2]);
+        // any order, whitespace, mask, missing seq/ts (the Kafka offset and timestamp)
+        VectorRecord s = both(" {\n\t\"vector\" : [ 1 , 2.5E+1 ] ,\"mask\":false, \"key\":\"a b\" }\r\n");
+        assertNotNull(s);
+        assertEquals(4711, s.seq());
+        assertEquals(1_700_000_000_000L, s.eventTime());
+        assertEquals(false, s.mask());
+        assertEquals(25f, s.vector()[1]);
+        assertNotNull(both("{\"key\":\"k\",\"vector\":[-0,-0.0,0,0.0,0e5,-0E-3]}"), "zeros of both signs");
+    }
+
+    @Test
+    void leavesEveryPayloadItCannotTakeToTheGeneralReader() throws Exception {
+        String[] left = {
+            "{\"key\":\"k\\u0041\",\"vector\":[1]}", // escape in the key
+            "{\"key\":\"ké\",\"vector\":[1]}", // non-ASCII key
+            "{\"key\":\"k\",\"vector\":[1],\"attributes\":{\"a\":\"b\"}}", // attributes
+            "{\"key\":\"k\",\"vector\":[1],\"other\":1}", // another field
+            "{\"key\":\"k\",\"key\":\"j\",\"vector\":[1]}", // duplicate
+            "{\"key\":\"k\",\"vector\":[1]} x", // trailing content
+            "{\"key\":\"k\",\"vector\":[01]}", "{\"key\":\"k\",\"vector\":[1.]}", "{\"key\":\"k\",\"vector\":[.5]}",
+            "{\"key\":\"k\",\"vector\":[+1]}", "{\"key\":\"k\",\"vector\":[1e]}", "{\"key\":\"k\",\"vector\":[NaN]}",
+            "{\"key\":\"k\",\"vector\":[\"1\"]}", "{\"key\":\"k\",\"vector\":[1,]}", "{\"key\":\"k\",\"vector\":[]}",
+            "{\"key\":\"k\",\"vector\":[1e39]}", "{\"key\":\"k\",\"vector\":[1e-50]}", "{\"key\":\"k\",\"vector\":[null]}",
+            "{\"key\":\"\",\"vector\":[1]}", "{\"key\":null,\"vector\":[1]}", "{\"vector\":[1]}", "{\"key\":\"k\"}",
+            "{\"key\":\"k\",\"seq\":1.0,\"vector\":[1]}", "{\"key\":\"k\",\"seq\":null,\"vector\":[1]}",
+            "{\"key\":\"k\",\"seq\":12345678901234567890,\"vector\":[1]}", "{\"key\":\"k\",\"mask\":1,\"vector\":[1]}",
+            "[1,2]", "", "{", "{\"key\":\"k\",\"vector\":[1]", "\uFEFF{\"key\":\"k\",\"vector\":[1]}",
+        };
+        for (String json : left) {
+            assertNull(FastVectorJson.read(utf8(json), 0), json);
+        }
+        assertNull(FastVectorJson.read(utf8("{\"key\":\"k\",\"vector\":[1,2,3]}"), 2), "longer than the expected dimension");
+    }
+
+    @Test
+    void roundsEveryNumberOnceToTheNearestFloatLikeTheGeneralReader() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(20261207);
+        int taken = 0;
+        for (int round = 0; round < 400; round++) {
+            List<String> numbers = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                numbers.add(randomNumber(rnd));
+            }
+            if (both(vectorJson(numbers)) != null) {
+                taken++;
+            }
+        }
+        // most random records must go the fast way, or this test would compare nothing
+        assertEquals(true, taken > 300, "fast reader took " + taken + " of 400");
+    }
+
+    /** Decimal texts near the midpoint between two floats, where a sloppy double-to-float step rounds wrong. */
+    @Test
+    void decidesNumbersNextToAFloatMidpointExactly() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(7);
+        for (int round = 0; round < 300; round++) {
+            List<String> numbers = new ArrayList<>();
+            for (int i = 0; i < 32; i++) {
+                float f = Float.intBitsToFloat(0x00800000 + rnd.nextInt(0x7E000000));
+                BigDecimal lo = new BigDecimal((double) f);
+                BigDecimal mid = lo.add(new BigDecimal((double) Math.nextUp(f))).divide(BigDecimal.valueOf(2));
+                // the midpoint itself rounds to even; a hair above or below must go up or down
+                BigDecimal hair = new BigDecimal(Math.ulp((double) f)).multiply(BigDecimal.valueOf(rnd.nextInt(1, 6)));
+                BigDecimal x = switch (rnd.nextInt(3)) {
+                    case 0 -> mid.round(new MathContext(19));
+                    case 1 -> mid.add(hair).round(new MathContext(18));
+                    default -> mid.subtract(hair).round(new MathContext(17));
+                };
+                String s = x.toString();
+                numbers.add(s);
+                assertEquals(Float.parseFloat(s), new BigDecimal(s).floatValue(), s);
+            }
+            both(vectorJson(numbers));
+        }
+    }
+
+    static String randomNumber(SplittableRandom rnd) {
+        float f = Float.intBitsToFloat(rnd.nextInt()) ;
+        while (!Float.isFinite(f) || Math.abs(f) < 1e-30f) {
+            f = Float.intBitsToFloat(rnd.nextInt());
+        }
+        double g = rnd.nextGaussian() * Math.pow(10, rnd.nextInt(-8, 9));
+        return switch (rnd.nextInt(8)) {
+            case 0 -> Float.toString(f).replace("E", rnd.nextBoolean() ? "e" : "E");
+            case 1 -> Double.toString((double) f); // a float32 printed as a double, as json.dumps of tolist() does
+            case 2 -> Double.toString(g);
+            case 3 -> String.format(Locale.ROOT, "%." + rnd.nextInt(1, 12) + "f", g);
+            case 4 -> String.format(Locale.ROOT, "%." + rnd.nextInt(1, 17) + "e", g).replace("e+0", "e+").replace("e-0", "e-");
+            case 5 -> Long.toString(rnd.nextLong(-100_000_000_000L, 100_000_000_000L));
+            case 6 -> new BigDecimal(g).round(new MathContext(rnd.nextInt(1, 20))).toString();
+            default -> String.format(Locale.ROOT, "%.6f", (float) g);
+        };
+    }
+}
