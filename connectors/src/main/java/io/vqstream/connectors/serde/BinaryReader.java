@@ -60,6 +60,17 @@ final class BinaryReader {
         return buf.getFloat();
     }
 
+    /**
+     * Fills {@code into} with consecutive f32 values in one bulk copy (the caller checked the
+     * length with {@link #expectExactly}); a per-element read that names its element for an error
+     * built a string per float.
+     */
+    void f32s(float[] into, String field) {
+        need(4 * into.length, field);
+        buf.asFloatBuffer().get(into);
+        buf.position(buf.position() + 4 * into.length);
+    }
+
     /** A u16 length then that many UTF-8 bytes: a non-empty stream key. */
     String key() {
         int len = u16("the key length");

@@ -172,8 +172,11 @@ public final class CodeCodec extends PayloadCodec<CodeRecord> {
             }
             r.expectExactly(q, 4, (flags & FLAG_ERROR) != 0 ? 4 : 0, "quantized length " + q);
             quantized = new float[(int) q];
+            r.f32s(quantized, "quantized");
             for (int i = 0; i < quantized.length; i++) {
-                quantized[i] = finite(r.f32("quantized[" + i + "]"), "quantized[" + i + "]");
+                if (!Float.isFinite(quantized[i])) {
+                    finite(quantized[i], "quantized[" + i + "]");
+                }
             }
         }
         float error = Float.NaN;

@@ -190,8 +190,8 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
         }
         r.expectExactly(dim, 4, version == BINARY_VERSION_FLAGS ? 1 : 0, "dimension " + dim);
         float[] v = new float[(int) dim];
+        r.f32s(v, "vector");
         for (int i = 0; i < v.length; i++) {
-            v[i] = r.f32("vector[" + i + "]");
             if (!Float.isFinite(v[i])) {
                 throw new MalformedPayloadException("vector[" + i + "] is " + v[i] + ", expected a finite number");
             }
