@@ -322,10 +322,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
 
     /** The {@code output.topk} nearest codes of {@code x} under {@code p}, or null when not configured. */
     private QuantizerOutput topk(Params p, Tensor x) {
-        if (config.topk() <= 0 || !(quantizer instanceof io.vqstream.core.quantize.VectorQuantize vq)) {
-            return null;
-        }
-        return vq.nearestCodes(p, x, config.topk(), backend);
+        return MicroBatch.nearestCodes(quantizer, p, x, config.topk(), backend);
     }
 
 

@@ -284,25 +284,30 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
                 // masked records (the reference's mask false) go out with code -1 and take no part
                 List<VectorRecord> real = MicroBatch.unmasked(batch);
                 QuantizerOutput out = null;
+                QuantizerOutput top = null;
                 if (!real.isEmpty()) {
+                    Tensor x = MicroBatch.tokens(real, quantizer.dim(), quantizer.type());
                     long t0 = System.nanoTime();
-                    out = quantizer.forwardTokens(p, MicroBatch.tokens(real, quantizer.dim(), quantizer.type()), evalOptions);
+                    out = quantizer.forwardTokens(p, x, evalOptions);
                     metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
+                    top = MicroBatch.nearestCodes(quantizer, p, x, config.topk(), backend);
                 }
-                emitter.emit(output, batch, 0, out, codebook.version(), null, this::deadLetter);
+                emitter.emit(output, batch, 0, out, codebook.version(), top, this::deadLetter);
             }
         } else {
             EmaStatistics stats = new EmaStatistics();
             List<VectorRecord> real = n > 0 ? MicroBatch.unmasked(batch) : List.of();
             if (!real.isEmpty()) {
                 Tensor x = MicroBatch.tokens(real, quantizer.dim(), quantizer.type());
+                // top-k with the codebook that selects this batch's codes (the round's step comes later)
+                QuantizerOutput top = MicroBatch.nearestCodes(quantizer, p, x, config.topk(), backend);
                 ForwardOptions train = ForwardOptions.builder().mode(Mode.TRAIN).backend(backend)
                         .random(SharedScope.random(config, codebook.step())).emaStatistics(stats).build();
                 long t0 = System.nanoTime();
                 QuantizerOutput out = quantizer.forwardTokens(p, x, train);
                 metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
                 metrics.trainingLoss(out.totalLoss());
-                emitter.emit(output, batch, 0, out, codebook.version(), null, this::deadLetter);
+                emitter.emit(output, batch, 0, out, codebook.version(), top, this::deadLetter);
             } else if (n > 0) {
                 emitter.emit(output, batch, 0, null, codebook.version(), null, this::deadLetter);
             }

@@ -171,6 +171,39 @@ class SharedScopeITCase {
         assertTrue(s.params().bitEquals(scope));
     }
 
+    @Test
+    void topkCandidatesComeWithSharedCodes() throws Exception {
+        String run = "shared-topk";
+        long count = 300;
+        QuantizeOperatorConfig config = frozen().topk(3).build();
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(1);
+        Collected got = collect(run, VqStreams.quantize(vectors(env, new PipelineTestSupport.Vectors(9), count, RateLimiterStrategy.noOp(), 1),
+                null, config, "vq-quantize"));
+        env.execute(run);
+
+        Params scope = SharedScope.initialCodebook(config, config.createQuantizer()).params();
+        float[] e = scope.get("_codebook.embed").data();
+        assertEquals(count, got.codes.size());
+        PipelineTestSupport.Vectors gen = new PipelineTestSupport.Vectors(9);
+        for (long i = 0; i < count; i++) {
+            VectorRecord r = gen.map(i);
+            CodeRecord c = got.codes.get(r.key() + "/" + r.seq());
+            assertEquals(3, c.topkCodes().length, "output.topk reaches the shared scope's code records");
+            assertEquals(c.codes()[0], c.topkCodes()[0], "the nearest candidate is the code");
+            for (int j = 0; j < 3; j++) {
+                int code = (int) c.topkCodes()[j];
+                double s = 0;
+                for (int d = 0; d < DIM; d++) {
+                    double diff = (double) r.vector()[d] - e[code * DIM + d];
+                    s += diff * diff;
+                }
+                assertEquals(Math.sqrt(s), c.topkDistances()[j], 1e-5 * Math.sqrt(s) + 1e-6);
+                assertTrue(j == 0 || c.topkDistances()[j] >= c.topkDistances()[j - 1], "ascending");
+            }
+        }
+    }
+
     /** The control stream installs codebook B for all keys while both subtasks are coding. */
     static final class InstallOnce implements GeneratorFunction<Long, ControlMessage> {
         private final byte[] params;

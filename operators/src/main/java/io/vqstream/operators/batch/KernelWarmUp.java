@@ -70,7 +70,7 @@ public final class KernelWarmUp {
 
     /**
      * Warms {@code quantizer}'s evaluation forward for batches of {@code batchSize} rows and of
-     * one row, unless this JVM already did for the same shape. Returns what was done, or null when
+     * every small row count below it, unless this JVM already did for the same shape. Returns what was done, or null when
      * nothing was (disabled, or done before).
      */
     public static Report warm(Quantizer quantizer, int batchSize, ComputeBackend backend, long budgetMillis) throws InterruptedException {
@@ -113,7 +113,9 @@ public final class KernelWarmUp {
         for (int i = 0; i < big.length; i++) {
             big[i] = (float) rnd.nextGaussian();
         }
-        float[] one = Arrays.copyOf(big, dim);
+        // the small-batch kernels have one path per row count up to 16 (records of one key that
+        // met a timer, the tail of a batch): each must be compiled before records meet it
+        int[] smallRows = {1, 2, 3, 4, 5, 6, 7, 8, 12, 16};
         ForwardOptions eval = ForwardOptions.builder().backend(backend).build();
         CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
         boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
@@ -130,7 +132,11 @@ public final class KernelWarmUp {
             long t0 = System.nanoTime();
             quantizer.forwardTokens(params, new Tensor(big, batchSize, 1, dim), eval);
             long took = System.nanoTime() - t0;
-            quantizer.forwardTokens(params, new Tensor(one, 1, 1, dim), eval);
+            for (int rows : smallRows) {
+                if (rows < batchSize) {
+                    quantizer.forwardTokens(params, new Tensor(Arrays.copyOf(big, rows * dim), rows, 1, dim), eval);
+                }
+            }
             if (first < 0) {
                 first = took;
             }
