@@ -60,9 +60,7 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
     final int dim;
     final boolean projects;
     final boolean channelFirst;
-    final boolean quantizeDropout;
-    final int dropoutCutoffIndex;
-    final int dropoutMultipleOf;
+    final QuantizeDropout dropout;
     final float[] clampValue;
     final float[][] scales;
     final FSQ[] layers;
@@ -87,9 +85,6 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
         Integer dimArg = k.getIntOrNull("dim");
         this.dim = dimArg != null ? dimArg : codebookDim;
         this.channelFirst = k.getBool("is_channel_first", false);
-        boolean dropout = k.getBool("quantize_dropout", false);
-        this.dropoutCutoffIndex = k.getInt("quantize_dropout_cutoff_index", 0);
-        this.dropoutMultipleOf = k.getInt("quantize_dropout_multiple_of", 1);
         double[] softClamp = k.getDoubleOrList("soft_clamp_input_value");
         boolean hardClamp = k.getBool("bound_hard_clamp", true);
 
@@ -99,17 +94,7 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
         if (dim < 1) {
             throw new IllegalArgumentException(owner + ": dim must be positive, got " + dim);
         }
-        if (dropoutCutoffIndex < 0) {
-            throw new IllegalArgumentException(owner + ": quantize_dropout_cutoff_index must be >= 0, got " + dropoutCutoffIndex);
-        }
-        if (dropoutMultipleOf < 1) {
-            throw new IllegalArgumentException(owner + ": quantize_dropout_multiple_of must be >= 1, got " + dropoutMultipleOf);
-        }
-        this.quantizeDropout = dropout && numQuantizers > 1;
-        if (quantizeDropout && dropoutCutoffIndex >= numQuantizers) {
-            throw new IllegalArgumentException(owner + ": quantize_dropout_cutoff_index " + dropoutCutoffIndex
-                    + " must be below num_quantizers " + numQuantizers);
-        }
+        this.dropout = QuantizeDropout.read(k, numQuantizers);
         if (k.has("preserve_symmetry")) {
             throw new IllegalArgumentException(owner + ": argument 'preserve_symmetry' cannot be set: the layers are always symmetric");
         }
@@ -234,8 +219,7 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
 
     /** The last layer kept in this call: drawn in training with quantize dropout, else the last layer. */
     int lastKeptLayer(ForwardOptions options) {
-        return QuantizeDropout.lastLayer(options.training() && quantizeDropout, options.random(), numQuantizers,
-                dropoutCutoffIndex, dropoutMultipleOf);
+        return dropout.lastLayer(options);
     }
 
     @Override
@@ -386,14 +370,7 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
             throw new IllegalArgumentException(owner + ": indices need a last axis of " + numQuantizers + " layers");
         }
         int w = shape[shape.length - 1];
-        if (w > numQuantizers || w < 1) {
-            throw new IllegalArgumentException(owner + ": indices have " + w + " layer columns, expected " + numQuantizers
-                    + " (shape " + Shapes.str(shape) + ")");
-        }
-        if (w < numQuantizers && !quantizeDropout) {
-            throw new IllegalArgumentException(owner + ": indices have " + w + " < " + numQuantizers
-                    + " layer columns; fewer columns are only allowed with quantize_dropout");
-        }
+        dropout.checkIndexLayers(owner, w);
         return w;
     }
 

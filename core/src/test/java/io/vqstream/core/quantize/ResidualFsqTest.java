@@ -153,7 +153,7 @@ class ResidualFsqTest {
             assertEquals(i < 4, coarseCodes.data()[i] != 0f, "padded layers decode to zero codes, at " + i);
         }
         ResidualFSQ plain = rfsq(Map.of("levels", List.of(5, 5), "num_quantizers", 4));
-        assertTrue(error(() -> plain.codesFromIndices(new Params(), coarse)).contains("only allowed with quantize_dropout"));
+        assertTrue(error(() -> plain.codesFromIndices(new Params(), coarse)).contains("need quantize_dropout"));
     }
 
     @Test

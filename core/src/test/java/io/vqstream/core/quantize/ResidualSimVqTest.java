@@ -222,7 +222,7 @@ class ResidualSimVqTest {
         assertMessage(() -> q.decodeTokens(p, new LongTensor(new long[] {0, -2}, 1, 2)), "code index -2 out of range");
         assertMessage(() -> q.decodeTokens(p, new LongTensor(new long[] {0}, 1, 1)), "codes must have shape (m, 2)");
         assertMessage(() -> q.codesFromIndices(p, new LongTensor(new long[] {0}, 1, 1)),
-                "fewer layers are only accepted with quantize_dropout");
+                "fewer layers need quantize_dropout");
         assertMessage(() -> q.codesFromIndices(p, new LongTensor(new long[] {0, 0, 0}, 1, 3)), "more than num_quantizers 2");
         // −1 (a dropped layer) decodes to zero
         Tensor d = q.decodeTokens(p, new LongTensor(new long[] {1, -1}, 1, 2));
