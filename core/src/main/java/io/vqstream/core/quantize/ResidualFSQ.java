@@ -46,7 +46,7 @@ import java.util.SplittableRandom;
  * so that it inverts {@link #forwardTokens}.
  */
 @Internal
-public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
+public final class ResidualFSQ implements ResidualStack, ImplicitCodebook {
     private static final List<String> OWN_KEYS = List.of("levels", "num_quantizers", "dim", "is_channel_first",
             "quantize_dropout", "quantize_dropout_cutoff_index", "quantize_dropout_multiple_of",
             "soft_clamp_input_value", "bound_hard_clamp");
@@ -169,6 +169,16 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
     }
 
     @Override
+    public QuantizeDropout quantizeDropout() {
+        return dropout;
+    }
+
+    @Override
+    public int numQuantizers() {
+        return numQuantizers;
+    }
+
+    @Override
     public int dim() {
         return dim;
     }
@@ -217,11 +227,6 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
 
     // ---------------------------------------------------------------- forward
 
-    /** The last layer kept in this call: drawn in training with quantize dropout, else the last layer. */
-    int lastKeptLayer(ForwardOptions options) {
-        return dropout.lastLayer(options);
-    }
-
     @Override
     public QuantizerOutput forward(Params params, Tensor input, ForwardOptions options) {
         if (channelFirst) {
@@ -231,7 +236,7 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
             }
             int[] spatial = Layouts.spatial(input);
             Tensor tokens = FsqSupport.channelFirstTokens(owner, input);
-            QuantizerOutput tok = forwardTokens(params, tokens, options, lastKeptLayer(options));
+            QuantizerOutput tok = forwardTokens(params, tokens, options, dropout.lastLayer(options));
             return channelFirstOutput(tok, tokens.dim(0), spatial);
         }
         if (input.rank() != 3) {
@@ -257,11 +262,12 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
 
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
-        return forwardTokens(params, tokens, options, lastKeptLayer(options));
+        return forwardTokens(params, tokens, options, dropout.lastLayer(options));
     }
 
     /** The residual stack on tokens {@code (b, n, dim)}, with layers after {@code lastKept} dropped. */
-    QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastKept) {
+    @Override
+    public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastKept) {
         FsqSupport.requireTokens(owner, tokens, dim);
         int b = tokens.dim(0);
         int n = tokens.dim(1);

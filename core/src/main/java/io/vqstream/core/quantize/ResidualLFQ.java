@@ -33,7 +33,7 @@ import java.util.SplittableRandom;
  * dropout (training only) reports −1 and a zero code. Inputs are channel-last {@code (b, n, dim)}.
  */
 @Internal
-public final class ResidualLFQ implements Quantizer {
+public final class ResidualLFQ implements ResidualStack {
     private static final List<String> OWN = List.of("dim", "num_quantizers", "codebook_size", "quantize_dropout",
             "quantize_dropout_cutoff_index", "quantize_dropout_multiple_of", "soft_clamp_input_value");
 
@@ -120,6 +120,16 @@ public final class ResidualLFQ implements Quantizer {
     }
 
     @Override
+    public QuantizeDropout quantizeDropout() {
+        return dropout;
+    }
+
+    @Override
+    public int numQuantizers() {
+        return numQuantizers;
+    }
+
+    @Override
     public int dim() {
         return dim;
     }
@@ -178,19 +188,12 @@ public final class ResidualLFQ implements Quantizer {
 
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
-        return forwardTokens(params, tokens, options, lastActiveLayer(options));
-    }
-
-    /**
-     * The last layer that runs this call: {@code q − 1}, or in training with quantize dropout a
-     * random layer in {@code [cutoff, q)}, rounded up to a multiple as the reference does.
-     */
-    int lastActiveLayer(ForwardOptions options) {
-        return dropout.lastLayer(options);
+        return forwardTokens(params, tokens, options, dropout.lastLayer(options));
     }
 
     /** The residual loop with a given last active layer (GroupedResidualLFQ draws it once for all groups). */
-    QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastLayer) {
+    @Override
+    public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastLayer) {
         if (tokens.rank() != 3) {
             throw new IllegalArgumentException(owner + ": expected tokens (b, n, dim), got " + Shapes.str(tokens.shape()));
         }

@@ -28,7 +28,7 @@ import java.util.SplittableRandom;
  * dropout reports −1.
  */
 @Internal
-public final class ResidualVQ implements Quantizer {
+public final class ResidualVQ implements ResidualStack {
     private static final List<String> OWN = List.of("dim", "num_quantizers", "codebook_size", "codebook_dim",
             "shared_codebook", "heads", "quantize_dropout", "quantize_dropout_cutoff_index",
             "quantize_dropout_multiple_of", "accept_image_fmap", "quant_grad_frac", "beam_size", "eval_beam_size",
@@ -184,6 +184,16 @@ public final class ResidualVQ implements Quantizer {
     }
 
     @Override
+    public QuantizeDropout quantizeDropout() {
+        return dropout;
+    }
+
+    @Override
+    public int numQuantizers() {
+        return numQuantizers;
+    }
+
+    @Override
     public int dim() {
         return dim;
     }
@@ -285,16 +295,12 @@ public final class ResidualVQ implements Quantizer {
 
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
-        return forwardTokens(params, tokens, options, lastKeptLayer(options));
-    }
-
-    /** The last layer kept in this call: drawn in training with quantize dropout, else the last layer. */
-    int lastKeptLayer(ForwardOptions options) {
-        return dropout.lastLayer(options);
+        return forwardTokens(params, tokens, options, dropout.lastLayer(options));
     }
 
     /** The residual loop with a given last kept layer (GroupedResidualVQ draws it once for all groups). */
-    QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastLayer) {
+    @Override
+    public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastLayer) {
         Layouts.requireLastDim(type(), tokens, dim);
         Layouts.requireFinite(type(), tokens);
         int b = tokens.dim(0);

@@ -237,7 +237,7 @@ class ResidualLfqTest {
         assertMessage(() -> q.forward(new Params(), Tensor.zeros(1, 2, 6), ForwardOptions.eval()), "input feature size 6 != dim 4");
         assertMessage(() -> q.forward(new Params(), new Tensor(new float[] {0, Float.NEGATIVE_INFINITY, 0, 0}, 1, 1, 4),
                 ForwardOptions.eval()), "-Infinity");
-        assertMessage(() -> q.decodeTokens(new Params(), new LongTensor(new long[] {0, 0, 0}, 1, 3)), "codes must be (m, 4)");
+        assertMessage(() -> q.decodeTokens(new Params(), new LongTensor(new long[] {0, 0, 0}, 1, 3)), "codes must have shape (m, 4)");
         assertMessage(() -> q.codesFromIndices(new Params(), new LongTensor(new long[] {0, 4, 0, 0}, 2, 1, 1, 2)), "code 4");
     }
 }
