@@ -46,9 +46,9 @@ class QuantizeDropoutTest {
         QuantizeDropout d = QuantizeDropout.read(new Kwargs("t", kw("quantize_dropout", true, "quantize_dropout_cutoff_index", 1,
                 "quantize_dropout_multiple_of", 2)), 6);
         // span 5: u·5 = 0 → layer 1, rounded up to 1; u·5 = 2.5 → layer 3; u·5 = 4.95 → layer 5
-        assertEquals(1, d.draw(fixed(0.0)));
-        assertEquals(3, d.draw(fixed(0.5)));
-        assertEquals(5, d.draw(fixed(0.99)));
+        assertEquals(1, d.draw(RandomSource.seeded(0).withUniform(0.0)));
+        assertEquals(3, d.draw(RandomSource.seeded(0).withUniform(0.5)));
+        assertEquals(5, d.draw(RandomSource.seeded(0).withUniform(0.99)));
         assertEquals(5, d.lastLayer(ForwardOptions.eval()), "no dropout outside training");
         QuantizeDropout single = QuantizeDropout.read(new Kwargs("t", kw("quantize_dropout", true)), 1);
         assertEquals(false, single.enabled(), "one layer: nothing to drop");
@@ -63,27 +63,4 @@ class QuantizeDropoutTest {
         assertMessage(() -> on.checkIndexLayers("t", 4), "more than num_quantizers 3");
     }
 
-    private static RandomSource fixed(double u) {
-        return new RandomSource() {
-            @Override
-            public int[] kmeansSeedRows(int available, int count) {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public int[] deadCodeRows(int available, int count) {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public double gumbel() {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public double uniform() {
-                return u;
-            }
-        };
-    }
 }

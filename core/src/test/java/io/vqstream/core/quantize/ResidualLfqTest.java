@@ -26,29 +26,7 @@ class ResidualLfqTest {
 
     /** Training options whose uniform draws are all {@code u} (quantize dropout picks layer floor(u·q)). */
     private static ForwardOptions trainWithUniform(double u) {
-        RandomSource base = RandomSource.seeded(3);
-        RandomSource r = new RandomSource() {
-            @Override
-            public int[] kmeansSeedRows(int available, int count) {
-                return base.kmeansSeedRows(available, count);
-            }
-
-            @Override
-            public int[] deadCodeRows(int available, int count) {
-                return base.deadCodeRows(available, count);
-            }
-
-            @Override
-            public double gumbel() {
-                return base.gumbel();
-            }
-
-            @Override
-            public double uniform() {
-                return u;
-            }
-        };
-        return ForwardOptions.builder().mode(Mode.TRAIN).random(r).build();
+        return ForwardOptions.builder().mode(Mode.TRAIN).random(RandomSource.seeded(3).withUniform(u)).build();
     }
 
     @Test
