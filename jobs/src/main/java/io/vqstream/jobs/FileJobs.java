@@ -245,7 +245,7 @@ final class FileJobs {
                     Decoded<DeadLetter> d = codec.decode(line.getBytes(StandardCharsets.UTF_8), new Origin(null, n, 0));
                     if (d.ok()) {
                         DeadLetter x = d.value();
-                        err.println(prefix + ": dead letter (" + x.stage() + (x.key() != null ? ", key " + printable(x.key()) : "") + "): "
+                        err.println(prefix + ": dead letter (" + x.stage().wireName() + (x.key() != null ? ", key " + printable(x.key()) : "") + "): "
                                 + x.reason());
                     }
                 }
@@ -286,7 +286,7 @@ final class FileJobs {
 
     /** A record the output format cannot hold becomes a dead letter (stage {@code serialize}), never a job failure. */
     static Tuple3<Integer, String, byte[]> unencodable(String key, long eventTime, Object record, RuntimeException e) {
-        return StagedFileSink.deadLetter(FILE_DEAD_LETTERS.value(new DeadLetter(key, "serialize",
+        return StagedFileSink.deadLetter(FILE_DEAD_LETTERS.value(new DeadLetter(key, DeadLetter.Stage.SERIALIZE,
                 "cannot write the record: " + String.valueOf(e.getMessage()).lines().findFirst().orElse(""),
                 String.valueOf(record).getBytes(StandardCharsets.UTF_8), eventTime)));
     }

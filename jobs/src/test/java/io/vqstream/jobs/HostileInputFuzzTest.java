@@ -144,7 +144,7 @@ class HostileInputFuzzTest {
                 assertEquals(String.valueOf(d.value()), String.valueOf(back.value()));
             } else {
                 DeadLetter dl = d.deadLetter();
-                assertEquals("deserialize", dl.stage());
+                assertEquals(DeadLetter.Stage.DESERIALIZE, dl.stage());
                 assertFalse(dl.reason().isBlank() || dl.reason().contains("\n"), dl.reason());
                 assertTrue(Arrays.equals(bad, dl.payload()), "the dead letter carries the payload");
             }

@@ -306,7 +306,7 @@ public class DecodeOperator extends AbstractStreamOperator<VectorRecord>
     private void dead(CodeRecord c, String reason) {
         String json = "{\"key\":" + (c.key() == null ? "null" : "\"" + c.key().replace("\"", "\\\"") + "\"") + ",\"seq\":" + c.seq()
                 + ",\"codes\":" + java.util.Arrays.toString(c.codes()).replace(" ", "") + ",\"codebook_version\":" + c.codebookVersion() + "}";
-        output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), "decode", reason, json.getBytes(StandardCharsets.UTF_8),
+        output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), DeadLetter.Stage.DECODE, reason, json.getBytes(StandardCharsets.UTF_8),
                 c.eventTime())));
     }
 }

@@ -445,7 +445,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                     ? ControlMessage.install(c.key(), QuantizerFiles.completeExact(quantizer, c.params(), "control message"))
                     : c;
         } catch (RuntimeException e) {
-            output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), "control",
+            output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), DeadLetter.Stage.CONTROL,
                     "rejected " + c.kind() + " message: " + e.getMessage(), controlPayload(c), now())));
             metrics.deadLetters.inc();
             return;
@@ -646,7 +646,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private void deadLetter(VectorRecord r, String reason) {
-        output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(r.key(), "quantize", reason, RecordJson.of(r), r.eventTime())));
+        output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(r.key(), DeadLetter.Stage.QUANTIZE, reason, RecordJson.of(r), r.eventTime())));
         metrics.deadLetters.inc();
     }
 

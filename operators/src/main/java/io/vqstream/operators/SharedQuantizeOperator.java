@@ -430,7 +430,7 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
             refused = "control messages are not supported for a shared learning codebook";
         }
         if (refused != null) {
-            output.collect(QuantizeOperator.DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), "control",
+            output.collect(QuantizeOperator.DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), DeadLetter.Stage.CONTROL,
                     "rejected " + c.kind() + " message: " + refused, QuantizeOperator.controlPayload(c), now())));
             metrics.deadLetters.inc();
             return;
@@ -442,7 +442,7 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
                     p = QuantizerFiles.completeExact(quantizer, c.params(), "control message");
                     quantizer.validate(p);
                 } catch (RuntimeException e) {
-                    output.collect(QuantizeOperator.DEAD_LETTERS, new StreamRecord<>(new DeadLetter(null, "control",
+                    output.collect(QuantizeOperator.DEAD_LETTERS, new StreamRecord<>(new DeadLetter(null, DeadLetter.Stage.CONTROL,
                             "rejected INSTALL message: " + e.getMessage(), QuantizeOperator.controlPayload(c), now())));
                     metrics.deadLetters.inc();
                     return;
@@ -495,7 +495,7 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private void deadLetter(VectorRecord r, String reason) {
-        output.collect(QuantizeOperator.DEAD_LETTERS, new StreamRecord<>(new DeadLetter(r.key(), "quantize", reason, RecordJson.of(r),
+        output.collect(QuantizeOperator.DEAD_LETTERS, new StreamRecord<>(new DeadLetter(r.key(), DeadLetter.Stage.QUANTIZE, reason, RecordJson.of(r),
                 r.eventTime())));
         metrics.deadLetters.inc();
     }

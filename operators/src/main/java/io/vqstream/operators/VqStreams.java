@@ -111,7 +111,7 @@ public final class VqStreams {
         @Override
         public void processElement(VectorRecord r, Context ctx, Collector<VectorRecord> out) {
             if (r.key() == null) {
-                ctx.output(NO_KEY, new DeadLetter(null, "quantize", "missing key", RecordJson.of(r),
+                ctx.output(NO_KEY, new DeadLetter(null, DeadLetter.Stage.QUANTIZE, "missing key", RecordJson.of(r),
                         ctx.timestamp() != null ? ctx.timestamp() : System.currentTimeMillis()));
             } else {
                 out.collect(r);

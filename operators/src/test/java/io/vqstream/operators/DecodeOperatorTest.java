@@ -152,7 +152,7 @@ class DecodeOperatorTest {
             assertEquals("1", out.get(1).attributes().get("vq.decoded_version"));
             List<DeadLetter> dead = h.getSideOutput(DecodeOperator.DEAD_LETTERS).stream().map(StreamRecord::getValue).toList();
             assertEquals(2, dead.size());
-            assertEquals("decode", dead.get(0).stage());
+            assertEquals(DeadLetter.Stage.DECODE, dead.get(0).stage());
             assertTrue(dead.get(0).reason().contains("version 0 of key 'a' is not available"), dead.get(0).reason());
             assertTrue(dead.get(1).reason().contains("no codebook received"), dead.get(1).reason());
         }

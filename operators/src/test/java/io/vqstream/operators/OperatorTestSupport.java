@@ -62,33 +62,6 @@ final class OperatorTestSupport {
 
     /** Kmeans seeded with the first rows (the golden cases' injected choice); other randomness seeded. */
     static RandomSourceFactory firstRowsKmeans() {
-        return (seed, keyHash, step, purpose) -> {
-            RandomSource base = RandomSource.seeded(RandomSource.mix(seed, keyHash, step));
-            return new RandomSource() {
-                @Override
-                public int[] kmeansSeedRows(int available, int count) {
-                    int[] r = new int[count];
-                    for (int i = 0; i < count; i++) {
-                        r[i] = i % available;
-                    }
-                    return r;
-                }
-
-                @Override
-                public int[] deadCodeRows(int available, int count) {
-                    return base.deadCodeRows(available, count);
-                }
-
-                @Override
-                public double gumbel() {
-                    return base.gumbel();
-                }
-
-                @Override
-                public double uniform() {
-                    return base.uniform();
-                }
-            };
-        };
+        return (seed, keyHash, step, purpose) -> RandomSource.seeded(RandomSource.mix(seed, keyHash, step)).withFirstRowsKmeans();
     }
 }

@@ -288,7 +288,7 @@ class QuantizeOperatorControlTest {
             List<DeadLetter> dead = deadLetters(h);
             assertEquals(3, dead.size());
             for (DeadLetter d : dead) {
-                assertEquals("control", d.stage());
+                assertEquals(DeadLetter.Stage.CONTROL, d.stage());
                 assertTrue(d.reason().startsWith("rejected INSTALL message"), d.reason());
             }
             assertEquals("a", dead.get(0).key());

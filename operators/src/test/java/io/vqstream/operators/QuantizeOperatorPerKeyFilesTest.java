@@ -58,7 +58,7 @@ class QuantizeOperatorPerKeyFilesTest {
             assertEquals(3, dead.size());
             for (int i = 0; i < 2; i++) {
                 assertEquals("broken", dead.get(i).key());
-                assertEquals("quantize", dead.get(i).stage());
+                assertEquals(DeadLetter.Stage.QUANTIZE, dead.get(i).stage());
                 assertTrue(dead.get(i).reason().startsWith("the codebook file of key 'broken' cannot be used"), dead.get(i).reason());
             }
             assertTrue(dead.get(2).reason().contains("no codebook for key '../etc'"), dead.get(2).reason());

@@ -61,7 +61,7 @@ class QuantizeOperatorPoisonTest {
             assertAllFinite(out);
             List<DeadLetter> dead = deadLetters(h);
             assertEquals(1, dead.size());
-            assertEquals("quantize", dead.get(0).stage());
+            assertEquals(DeadLetter.Stage.QUANTIZE, dead.get(0).stage());
             assertTrue(dead.get(0).reason().startsWith("vector too large"), dead.get(0).reason());
             for (CodebookSnapshot s : snapshots(h)) {
                 for (float f : s.params().get("_codebook.embed").data()) {

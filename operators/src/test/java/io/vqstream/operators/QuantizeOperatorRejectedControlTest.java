@@ -34,7 +34,7 @@ class QuantizeOperatorRejectedControlTest {
             List<DeadLetter> dead = deadLetters(h);
             assertEquals(1, dead.size());
             DeadLetter d = dead.get(0);
-            assertEquals("control", d.stage());
+            assertEquals(DeadLetter.Stage.CONTROL, d.stage());
             assertEquals("k", d.key());
             assertTrue(d.reason().startsWith("rejected INSTALL message: control message: unknown tensor _codebook.embedd"), d.reason());
             SafeTensorsFile f = SafeTensors.read(d.payload(), "dead letter");

@@ -45,7 +45,7 @@ class RecordSerializersTest {
         roundTrip(VectorRecord.typeInfo(), new VectorRecord("k", 3, 4, new float[] {1.5f, -2f}, Map.of("a", "b")));
         roundTrip(CodeRecord.typeInfo(), new CodeRecord("k", 3, 4, new long[] {7, -1}, 9, new float[] {0.5f}, 0.25f, Map.of()));
         roundTrip(CodeRecord.typeInfo(), new CodeRecord("k", 3, 4, new long[] {7}, 9));
-        roundTrip(DeadLetter.typeInfo(), new DeadLetter(null, "quantize", "why", new byte[] {1, 2}, 5));
+        roundTrip(DeadLetter.typeInfo(), new DeadLetter(null, DeadLetter.Stage.QUANTIZE, "why", new byte[] {1, 2}, 5));
         roundTrip(CodebookSnapshot.typeInfo(), new CodebookSnapshot("k", 2, 1, "VectorQuantize", "{}", p));
         for (ControlMessage c : List.of(ControlMessage.install("k", p), ControlMessage.of(ControlMessage.Kind.RESET, null))) {
             roundTrip(ControlMessage.typeInfo(), c);

@@ -91,8 +91,8 @@ class StateSnapshotCompatibilityTest {
                         ControlMessage.install("k1", params()), ControlMessage.install(null, params()),
                         ControlMessage.of(ControlMessage.Kind.FREEZE, "k2"), ControlMessage.of(ControlMessage.Kind.RESET, null))),
                 new Case("dead-letter", DeadLetter.Serializer.CURRENT_FORMAT, serializer(DeadLetter.typeInfo()), List.of(
-                        new DeadLetter("k1", "deserialize", "dimension 3, expected 4", "{\"x\":1}".getBytes(StandardCharsets.UTF_8), 12),
-                        new DeadLetter(null, "decode", "no key", new byte[0], -1))),
+                        new DeadLetter("k1", DeadLetter.Stage.DESERIALIZE, "dimension 3, expected 4", "{\"x\":1}".getBytes(StandardCharsets.UTF_8), 12),
+                        new DeadLetter(null, DeadLetter.Stage.DECODE, "no key", new byte[0], -1))),
                 // a Flink POJO: its format is Flink's PojoSerializer, kept stable by not changing the fields
                 new Case("key-meta", 1, serializer(TypeInformation.of(KeyMeta.class)), List.of(meta, new KeyMeta())));
     }

@@ -121,7 +121,7 @@ public class AudioFeaturesOperator extends AbstractStreamOperator<VectorRecord>
             out = fe.acceptPcm(c.seq(), c.sampleRate(), c.channels(), c.encoding(), c.pcm());
         } catch (AudioFormatException | IllegalArgumentException e) {
             rejectedChunks.inc();
-            output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), "audio",
+            output.collect(DEAD_LETTERS, new StreamRecord<>(new DeadLetter(c.key(), DeadLetter.Stage.AUDIO,
                     "audio chunk seq " + c.seq() + " rejected: " + e.getMessage(), c.pcm(), c.eventTime())));
             return;
         }

@@ -77,7 +77,7 @@ public final class DeadLetterCodec extends PayloadCodec<DeadLetter> {
     @Override
     public List<Header> headers(DeadLetter d) {
         return List.of(new RecordHeader(HEADER_REASON, Utf8.encode(String.valueOf(d.reason()))),
-                new RecordHeader(HEADER_STAGE, Utf8.encode(String.valueOf(d.stage()))));
+                new RecordHeader(HEADER_STAGE, Utf8.encode(d.stage().wireName())));
     }
 
     /** The JSON envelope; never throws for any dead letter. */
@@ -115,7 +115,7 @@ public final class DeadLetterCodec extends PayloadCodec<DeadLetter> {
     private static byte[] envelope(DeadLetter d, byte[] payload, boolean text, int originalLength) {
         return StrictJson.write(g -> {
             g.writeStartObject();
-            g.writeStringField("stage", d.stage());
+            g.writeStringField("stage", d.stage().wireName());
             g.writeStringField("reason", d.reason());
             g.writeStringField("key", d.key());
             g.writeNumberField("ts", d.eventTime());
@@ -164,7 +164,7 @@ public final class DeadLetterCodec extends PayloadCodec<DeadLetter> {
             if (stage == null || reason == null || ts == null || payload == null) {
                 throw new MalformedPayloadException("dead-letter envelope needs stage, reason, ts and payload or payload_base64");
             }
-            return new DeadLetter(key, stage, reason, payload, ts);
+            return new DeadLetter(key, DeadLetter.Stage.ofWireName(stage), reason, payload, ts);
         }
     }
 }

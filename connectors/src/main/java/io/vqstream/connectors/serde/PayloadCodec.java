@@ -7,14 +7,14 @@ import java.io.IOException;
 
 /**
  * Shared decoding frame: size limit before parsing, then the format's parser; every failure
- * becomes one {@link DeadLetter} (stage {@value #STAGE}) with the raw payload.
+ * becomes one {@link DeadLetter} (stage {@link #STAGE}) with the raw payload.
  */
 @PublicEvolving
 public abstract class PayloadCodec<T> implements PayloadDecoder<T>, PayloadEncoder<T> {
     /** Default largest payload: 16 MiB. */
     public static final int DEFAULT_MAX_PAYLOAD_BYTES = 16 * 1024 * 1024;
     /** The dead-letter stage of every decoding failure. */
-    public static final String STAGE = "deserialize";
+    public static final DeadLetter.Stage STAGE = DeadLetter.Stage.DESERIALIZE;
 
     protected final int maxPayloadBytes;
 

@@ -219,14 +219,14 @@ class KafkaConnectorsITCase {
             DeadLetter d = new DeadLetterCodec().decode(rec.value(), Origin.NONE).value();
             assertNotNull(d, new String(rec.value(), UTF_8));
             assertEquals(d.reason(), new String(rec.headers().lastHeader("vq-reason").value(), UTF_8));
-            assertEquals(d.stage(), new String(rec.headers().lastHeader("vq-stage").value(), UTF_8));
+            assertEquals(d.stage().wireName(), new String(rec.headers().lastHeader("vq-stage").value(), UTF_8));
             if (d.key() != null) {
                 assertEquals(d.key(), new String(rec.key(), UTF_8));
             }
-            if (d.stage().equals("quantize")) {
+            if (d.stage() == DeadLetter.Stage.QUANTIZE) {
                 quantizeStage = d;
             } else {
-                assertEquals("deserialize", d.stage());
+                assertEquals(DeadLetter.Stage.DESERIALIZE, d.stage());
                 assertTrue(byPayload.put(new String(d.payload(), java.nio.charset.StandardCharsets.ISO_8859_1), d) == null);
             }
         }

@@ -99,7 +99,7 @@ class VqKafkaBuildersTest {
     @Test
     void serializationSchemaSetsKeyAndHeadersAndLeavesTheTimestampToTheProducer() {
         EncodingSerializationSchema<DeadLetter> s = new EncodingSerializationSchema<>("dlq", new DeadLetterCodec());
-        DeadLetter d = new DeadLetter("k1", "deserialize", "vector is empty", "{}".getBytes(UTF_8), 7);
+        DeadLetter d = new DeadLetter("k1", DeadLetter.Stage.DESERIALIZE, "vector is empty", "{}".getBytes(UTF_8), 7);
         ProducerRecord<byte[], byte[]> r = s.serialize(d, null, 99L);
         assertEquals("dlq", r.topic());
         assertNull(r.partition());

@@ -28,7 +28,7 @@ final class DeadLetters {
         assertNull(d.value());
         DeadLetter dl = d.deadLetter();
         assertArrayEquals(payload == null ? new byte[0] : payload, dl.payload(), "raw payload kept");
-        assertEquals("deserialize", dl.stage());
+        assertEquals(DeadLetter.Stage.DESERIALIZE, dl.stage());
         assertTrue(dl.reason().contains(fragment), () -> "reason \"" + dl.reason() + "\" lacks \"" + fragment + "\"");
         assertFalse(dl.reason().contains("\n") || dl.reason().contains("\r"), "one line: " + dl.reason());
         return dl;

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 
 class DecodedTest {
     private static final VectorRecord V = new VectorRecord("k", 1, 2, new float[] {1f, 2f}, Map.of("a", "b"));
-    private static final DeadLetter D = new DeadLetter(null, "deserialize", "vector is empty", new byte[] {1, 2, 3}, 9);
+    private static final DeadLetter D = new DeadLetter(null, DeadLetter.Stage.DESERIALIZE, "vector is empty", new byte[] {1, 2, 3}, 9);
 
     @Test
     void holdsExactlyOneOutcome() {

@@ -118,7 +118,7 @@ public final class ConformanceRunner {
                 .mode(mode)
                 .backend(backend)
                 .trace(true)
-                .random(firstRowsRandom());
+                .random(RandomSource.seeded(0).withFirstRowsKmeans());
         if (call.get("inv_temperature") instanceof Number t) {
             ob.invTemperature(t.doubleValue());
         }
@@ -210,36 +210,6 @@ public final class ConformanceRunner {
         }
         b.emaUpdateWeight(f.contains(input + ".ema_update_weight") ? f.floatTensor(input + ".ema_update_weight").data() : null);
         return b.build();
-    }
-
-    /** Replaces random row sampling by "the first rows", the choice the golden cases injected. */
-    static RandomSource firstRowsRandom() {
-        RandomSource base = RandomSource.seeded(0);
-        return new RandomSource() {
-            @Override
-            public int[] kmeansSeedRows(int available, int count) {
-                int[] r = new int[count];
-                for (int i = 0; i < count; i++) {
-                    r[i] = i % available;
-                }
-                return r;
-            }
-
-            @Override
-            public int[] deadCodeRows(int available, int count) {
-                return base.deadCodeRows(available, count);
-            }
-
-            @Override
-            public double gumbel() {
-                return base.gumbel();
-            }
-
-            @Override
-            public double uniform() {
-                return base.uniform();
-            }
-        };
     }
 
     private void compareAll(SafeTensorsFile f, String prefix, Quantizer q, Params p, QuantizerOutput out, Checker c, String stepPrefix) {

@@ -79,6 +79,22 @@ public interface RandomSource {
     }
 
     /**
+     * This source with every uniform draw replaced by {@code u}: fixes the quantize-dropout layer
+     * or the entropy subset that a draw would pick; the other draws stay this source's.
+     */
+    default RandomSource withUniform(double u) {
+        return new OverridingRandomSource(this, false, u);
+    }
+
+    /**
+     * This source with kmeans seeded by the first rows (row {@code i mod available}), the choice
+     * the reference's golden cases inject; the other draws stay this source's.
+     */
+    default RandomSource withFirstRowsKmeans() {
+        return new OverridingRandomSource(this, true, null);
+    }
+
+    /**
      * Mixes a job seed, a key and a step into one seed (SplitMix64 finaliser over each part),
      * so every key's randomness is fixed by what it has seen, whichever subtask runs it.
      */

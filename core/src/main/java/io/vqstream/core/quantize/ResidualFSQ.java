@@ -46,7 +46,7 @@ import java.util.SplittableRandom;
  * so that it inverts {@link #forwardTokens}.
  */
 @Internal
-public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
+public final class ResidualFSQ implements ResidualStack, ImplicitCodebook {
     private static final List<String> OWN_KEYS = List.of("levels", "num_quantizers", "dim", "is_channel_first",
             "quantize_dropout", "quantize_dropout_cutoff_index", "quantize_dropout_multiple_of",
             "soft_clamp_input_value", "bound_hard_clamp");
@@ -60,9 +60,7 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
     final int dim;
     final boolean projects;
     final boolean channelFirst;
-    final boolean quantizeDropout;
-    final int dropoutCutoffIndex;
-    final int dropoutMultipleOf;
+    final QuantizeDropout dropout;
     final float[] clampValue;
     final float[][] scales;
     final FSQ[] layers;
@@ -87,9 +85,6 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
         Integer dimArg = k.getIntOrNull("dim");
         this.dim = dimArg != null ? dimArg : codebookDim;
         this.channelFirst = k.getBool("is_channel_first", false);
-        boolean dropout = k.getBool("quantize_dropout", false);
-        this.dropoutCutoffIndex = k.getInt("quantize_dropout_cutoff_index", 0);
-        this.dropoutMultipleOf = k.getInt("quantize_dropout_multiple_of", 1);
         double[] softClamp = k.getDoubleOrList("soft_clamp_input_value");
         boolean hardClamp = k.getBool("bound_hard_clamp", true);
 
@@ -99,17 +94,7 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
         if (dim < 1) {
             throw new IllegalArgumentException(owner + ": dim must be positive, got " + dim);
         }
-        if (dropoutCutoffIndex < 0) {
-            throw new IllegalArgumentException(owner + ": quantize_dropout_cutoff_index must be >= 0, got " + dropoutCutoffIndex);
-        }
-        if (dropoutMultipleOf < 1) {
-            throw new IllegalArgumentException(owner + ": quantize_dropout_multiple_of must be >= 1, got " + dropoutMultipleOf);
-        }
-        this.quantizeDropout = dropout && numQuantizers > 1;
-        if (quantizeDropout && dropoutCutoffIndex >= numQuantizers) {
-            throw new IllegalArgumentException(owner + ": quantize_dropout_cutoff_index " + dropoutCutoffIndex
-                    + " must be below num_quantizers " + numQuantizers);
-        }
+        this.dropout = QuantizeDropout.read(k, numQuantizers);
         if (k.has("preserve_symmetry")) {
             throw new IllegalArgumentException(owner + ": argument 'preserve_symmetry' cannot be set: the layers are always symmetric");
         }
@@ -184,6 +169,16 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
     }
 
     @Override
+    public QuantizeDropout quantizeDropout() {
+        return dropout;
+    }
+
+    @Override
+    public int numQuantizers() {
+        return numQuantizers;
+    }
+
+    @Override
     public int dim() {
         return dim;
     }
@@ -232,12 +227,6 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
 
     // ---------------------------------------------------------------- forward
 
-    /** The last layer kept in this call: drawn in training with quantize dropout, else the last layer. */
-    int lastKeptLayer(ForwardOptions options) {
-        return QuantizeDropout.lastLayer(options.training() && quantizeDropout, options.random(), numQuantizers,
-                dropoutCutoffIndex, dropoutMultipleOf);
-    }
-
     @Override
     public QuantizerOutput forward(Params params, Tensor input, ForwardOptions options) {
         if (channelFirst) {
@@ -247,7 +236,7 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
             }
             int[] spatial = Layouts.spatial(input);
             Tensor tokens = FsqSupport.channelFirstTokens(owner, input);
-            QuantizerOutput tok = forwardTokens(params, tokens, options, lastKeptLayer(options));
+            QuantizerOutput tok = forwardTokens(params, tokens, options, dropout.lastLayer(options));
             return channelFirstOutput(tok, tokens.dim(0), spatial);
         }
         if (input.rank() != 3) {
@@ -273,11 +262,12 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
 
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
-        return forwardTokens(params, tokens, options, lastKeptLayer(options));
+        return forwardTokens(params, tokens, options, dropout.lastLayer(options));
     }
 
     /** The residual stack on tokens {@code (b, n, dim)}, with layers after {@code lastKept} dropped. */
-    QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastKept) {
+    @Override
+    public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastKept) {
         FsqSupport.requireTokens(owner, tokens, dim);
         int b = tokens.dim(0);
         int n = tokens.dim(1);
@@ -386,14 +376,7 @@ public final class ResidualFSQ implements Quantizer, ImplicitCodebook {
             throw new IllegalArgumentException(owner + ": indices need a last axis of " + numQuantizers + " layers");
         }
         int w = shape[shape.length - 1];
-        if (w > numQuantizers || w < 1) {
-            throw new IllegalArgumentException(owner + ": indices have " + w + " layer columns, expected " + numQuantizers
-                    + " (shape " + Shapes.str(shape) + ")");
-        }
-        if (w < numQuantizers && !quantizeDropout) {
-            throw new IllegalArgumentException(owner + ": indices have " + w + " < " + numQuantizers
-                    + " layer columns; fewer columns are only allowed with quantize_dropout");
-        }
+        dropout.checkIndexLayers(owner, w);
         return w;
     }
 

@@ -33,7 +33,7 @@ import java.util.SplittableRandom;
  * dropout (training only) reports −1 and a zero code. Inputs are channel-last {@code (b, n, dim)}.
  */
 @Internal
-public final class ResidualLFQ implements Quantizer {
+public final class ResidualLFQ implements ResidualStack {
     private static final List<String> OWN = List.of("dim", "num_quantizers", "codebook_size", "quantize_dropout",
             "quantize_dropout_cutoff_index", "quantize_dropout_multiple_of", "soft_clamp_input_value");
 
@@ -45,9 +45,7 @@ public final class ResidualLFQ implements Quantizer {
     final int bits;
     final int numQuantizers;
     final boolean projects;
-    final boolean quantizeDropout;
-    final int dropoutCutoff;
-    final int dropoutMultipleOf;
+    final QuantizeDropout dropout;
     final LFQ[] layers;
 
     public ResidualLFQ(Map<String, ?> kwargs) {
@@ -62,9 +60,6 @@ public final class ResidualLFQ implements Quantizer {
         this.dim = k.requireInt("dim");
         this.numQuantizers = k.requireInt("num_quantizers");
         this.codebookSize = k.requireInt("codebook_size");
-        boolean dropout = k.getBool("quantize_dropout", false);
-        this.dropoutCutoff = k.getInt("quantize_dropout_cutoff_index", 0);
-        this.dropoutMultipleOf = k.getInt("quantize_dropout_multiple_of", 1);
         Double softClamp = k.getDoubleOrNull("soft_clamp_input_value");
         if (dim < 1) {
             throw new IllegalArgumentException(owner + ": dim must be positive, got " + dim);
@@ -75,17 +70,7 @@ public final class ResidualLFQ implements Quantizer {
         if (codebookSize < 2 || Integer.bitCount(codebookSize) != 1) {
             throw new IllegalArgumentException(owner + ": codebook_size must be a power of 2 (at least 2), got " + codebookSize);
         }
-        if (dropoutCutoff < 0) {
-            throw new IllegalArgumentException(owner + ": quantize_dropout_cutoff_index must be >= 0, got " + dropoutCutoff);
-        }
-        if (dropoutMultipleOf < 1) {
-            throw new IllegalArgumentException(owner + ": quantize_dropout_multiple_of must be at least 1, got " + dropoutMultipleOf);
-        }
-        this.quantizeDropout = dropout && numQuantizers > 1;
-        if (quantizeDropout && dropoutCutoff >= numQuantizers) {
-            throw new IllegalArgumentException(owner + ": quantize_dropout_cutoff_index (" + dropoutCutoff
-                    + ") must be below num_quantizers (" + numQuantizers + ")");
-        }
+        this.dropout = QuantizeDropout.read(k, numQuantizers);
         this.bits = Integer.numberOfTrailingZeros(codebookSize);
         this.projects = bits != dim;
 
@@ -132,6 +117,16 @@ public final class ResidualLFQ implements Quantizer {
     @Override
     public Map<String, Object> kwargs() {
         return kwargs;
+    }
+
+    @Override
+    public QuantizeDropout quantizeDropout() {
+        return dropout;
+    }
+
+    @Override
+    public int numQuantizers() {
+        return numQuantizers;
     }
 
     @Override
@@ -193,20 +188,12 @@ public final class ResidualLFQ implements Quantizer {
 
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
-        return forwardTokens(params, tokens, options, lastActiveLayer(options));
-    }
-
-    /**
-     * The last layer that runs this call: {@code q − 1}, or in training with quantize dropout a
-     * random layer in {@code [cutoff, q)}, rounded up to a multiple as the reference does.
-     */
-    int lastActiveLayer(ForwardOptions options) {
-        return QuantizeDropout.lastLayer(options.training() && quantizeDropout, options.random(), numQuantizers,
-                dropoutCutoff, dropoutMultipleOf);
+        return forwardTokens(params, tokens, options, dropout.lastLayer(options));
     }
 
     /** The residual loop with a given last active layer (GroupedResidualLFQ draws it once for all groups). */
-    QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastLayer) {
+    @Override
+    public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastLayer) {
         if (tokens.rank() != 3) {
             throw new IllegalArgumentException(owner + ": expected tokens (b, n, dim), got " + Shapes.str(tokens.shape()));
         }
@@ -287,31 +274,6 @@ public final class ResidualLFQ implements Quantizer {
         return projects ? Nn.linear(ComputeBackendHolder.get(), params, prefix + "project_out.", sum, count, d, dim) : sum;
     }
 
-    /** Indices {@code (..., q')}; fewer than q layers (coarse codes) are padded with −1, which needs quantize_dropout. */
-    long[] padded(LongTensor indices) {
-        if (indices.rank() == 0) {
-            throw new IllegalArgumentException(owner + ": indices need a trailing layer axis, got a scalar");
-        }
-        int qIn = indices.dim(-1);
-        if (qIn == numQuantizers) {
-            return indices.data();
-        }
-        if (qIn > numQuantizers || qIn == 0) {
-            throw new IllegalArgumentException(owner + ": indices have " + qIn + " layers, the quantizer has " + numQuantizers);
-        }
-        if (!quantizeDropout) {
-            throw new IllegalArgumentException(owner + ": indices with fewer layers (" + qIn + ") than num_quantizers ("
-                    + numQuantizers + ") need quantize_dropout");
-        }
-        int m = indices.size() / qIn;
-        long[] out = new long[m * numQuantizers];
-        Arrays.fill(out, -1);
-        for (int t = 0; t < m; t++) {
-            System.arraycopy(indices.data(), t * qIn, out, t * numQuantizers, qIn);
-        }
-        return out;
-    }
-
     private static int[] lead(LongTensor indices) {
         int[] s = indices.shape();
         return Arrays.copyOf(s, s.length - 1);
@@ -322,7 +284,7 @@ public final class ResidualLFQ implements Quantizer {
         if (codes.rank() != 2) {
             throw new IllegalArgumentException(owner + ": codes must be (m, " + numQuantizers + "), got " + Shapes.str(codes.shape()));
         }
-        long[] idx = padded(codes);
+        long[] idx = dropout.padIndices(owner, codes);
         int count = codes.dim(0);
         return new Tensor(summedOutput(params, idx, count), count, dim);
     }
@@ -330,7 +292,7 @@ public final class ResidualLFQ implements Quantizer {
     /** {@code get_codes_from_indices}: {@code (..., q)} to {@code (q, ..., D)}. */
     @Override
     public Tensor codesFromIndices(Params params, LongTensor indices) {
-        long[] idx = padded(indices);
+        long[] idx = dropout.padIndices(owner, indices);
         int[] lead = lead(indices);
         int count = Math.toIntExact(Shapes.numel(lead));
         int[] shape = new int[lead.length + 2];
@@ -343,7 +305,7 @@ public final class ResidualLFQ implements Quantizer {
     /** {@code get_output_from_indices}: {@code (..., q)} to {@code (..., dim)}. */
     @Override
     public Tensor outputFromIndices(Params params, LongTensor indices) {
-        long[] idx = padded(indices);
+        long[] idx = dropout.padIndices(owner, indices);
         int[] lead = lead(indices);
         int count = Math.toIntExact(Shapes.numel(lead));
         int[] shape = Arrays.copyOf(lead, lead.length + 1);

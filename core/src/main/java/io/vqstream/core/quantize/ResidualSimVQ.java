@@ -43,9 +43,7 @@ public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
     final int numQuantizers;
     final int codebookSize;
     final boolean channelFirst;
-    final boolean quantizeDropout;
-    final int dropoutCutoff;
-    final int dropoutMultipleOf;
+    final QuantizeDropout dropout;
     final SimVQ[] layers;
 
     public ResidualSimVQ(Map<String, ?> kwargs) {
@@ -55,9 +53,6 @@ public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
         this.numQuantizers = k.requireInt("num_quantizers");
         this.codebookSize = k.requireInt("codebook_size");
         int heads = k.getInt("heads", 1);
-        boolean dropout = k.getBool("quantize_dropout", false);
-        this.dropoutCutoff = k.getInt("quantize_dropout_cutoff_index", 0);
-        this.dropoutMultipleOf = k.getInt("quantize_dropout_multiple_of", 1);
         this.channelFirst = k.getBool("channel_first", false);
         k.getBool("rotation_trick", true);
         // everything else is a SimVQ argument, checked by every layer
@@ -71,17 +66,7 @@ public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
             throw new IllegalArgumentException(TYPE + ": heads must be 1 (residual quantization is not compatible with"
                     + " multi-headed codes), got " + heads);
         }
-        if (dropoutCutoff < 0) {
-            throw new IllegalArgumentException(TYPE + ": quantize_dropout_cutoff_index must be >= 0, got " + dropoutCutoff);
-        }
-        if (dropoutMultipleOf < 1) {
-            throw new IllegalArgumentException(TYPE + ": quantize_dropout_multiple_of must be >= 1, got " + dropoutMultipleOf);
-        }
-        this.quantizeDropout = dropout && numQuantizers > 1;
-        if (quantizeDropout && dropoutCutoff >= numQuantizers) {
-            throw new IllegalArgumentException(TYPE + ": quantize_dropout_cutoff_index " + dropoutCutoff
-                    + " leaves no layer to draw from num_quantizers " + numQuantizers);
-        }
+        this.dropout = QuantizeDropout.read(k, numQuantizers);
 
         Map<String, Object> layerKwargs = k.without(OWN);
         this.layers = new SimVQ[numQuantizers];
@@ -154,10 +139,7 @@ public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
 
     private Result run(Params params, float[] x, int m, ForwardOptions options) {
         ComputeBackend be = options.backend();
-        int last = numQuantizers - 1;
-        if (options.training() && quantizeDropout) {
-            last = dropoutLayer(options.random());
-        }
+        int last = dropout.lastLayer(options);
         float[] residual = x.clone();
         float[] sum = new float[m * dim];
         long[] indices = new long[m * numQuantizers];
@@ -181,7 +163,7 @@ public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
 
     /** {@code L ~ U[cutoff, q)}, rounded up so that {@code L + 1} is a multiple of {@code multiple_of}. */
     int dropoutLayer(RandomSource random) {
-        return QuantizeDropout.lastLayer(true, random, numQuantizers, dropoutCutoff, dropoutMultipleOf);
+        return dropout.draw(random);
     }
 
     @Override
@@ -244,14 +226,7 @@ public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
      * Missing layers ({@code k < q}, only with quantize dropout) and {@code −1} decode to zero.
      */
     private float[] layerCodes(Params params, long[] indices, int m, int k) {
-        if (k > numQuantizers) {
-            throw new IllegalArgumentException(TYPE + ": indices have " + k + " layers, more than num_quantizers "
-                    + numQuantizers);
-        }
-        if (k < numQuantizers && !quantizeDropout) {
-            throw new IllegalArgumentException(TYPE + ": indices have " + k + " of " + numQuantizers
-                    + " layers; fewer layers are only accepted with quantize_dropout");
-        }
+        dropout.checkIndexLayers(TYPE, k);
         float[] codes = new float[numQuantizers * m * dim];
         for (int l = 0; l < k; l++) {
             float[] c = layers[l].codesOf(params, indices, l, k, m, true);

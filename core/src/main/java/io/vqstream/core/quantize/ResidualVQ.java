@@ -28,7 +28,7 @@ import java.util.SplittableRandom;
  * dropout reports −1.
  */
 @Internal
-public final class ResidualVQ implements Quantizer {
+public final class ResidualVQ implements ResidualStack {
     private static final List<String> OWN = List.of("dim", "num_quantizers", "codebook_size", "codebook_dim",
             "shared_codebook", "heads", "quantize_dropout", "quantize_dropout_cutoff_index",
             "quantize_dropout_multiple_of", "accept_image_fmap", "quant_grad_frac", "beam_size", "eval_beam_size",
@@ -44,9 +44,7 @@ public final class ResidualVQ implements Quantizer {
     final boolean shared;
     final boolean projects;
     final boolean acceptImageFmap;
-    final boolean quantizeDropout;
-    final int dropoutCutoff;
-    final int dropoutMultipleOf;
+    final QuantizeDropout dropout;
     final VectorQuantize[] layers;
     /** Beam width in training and in evaluation (null or 1: greedy). */
     final Integer beamSize;
@@ -91,15 +89,10 @@ public final class ResidualVQ implements Quantizer {
             throw new IllegalArgumentException(k.owner() + ": heads must be 1 (residual VQ is not compatible with multi-headed codes)");
         }
         this.acceptImageFmap = k.getBool("accept_image_fmap", false);
-        this.quantizeDropout = k.getBool("quantize_dropout", false) && numQuantizers > 1;
-        this.dropoutCutoff = k.getInt("quantize_dropout_cutoff_index", 0);
-        this.dropoutMultipleOf = k.getInt("quantize_dropout_multiple_of", 1);
+        this.dropout = QuantizeDropout.read(k, numQuantizers);
         k.getDouble("quant_grad_frac", 0);
         if (dim <= 0 || codebookDim <= 0) {
             throw new IllegalArgumentException(k.owner() + ": dim and codebook_dim must be positive");
-        }
-        if (dropoutCutoff < 0 || dropoutCutoff >= numQuantizers && quantizeDropout) {
-            throw new IllegalArgumentException(k.owner() + ": quantize_dropout_cutoff_index must be in [0, num_quantizers)");
         }
         if (shared && Arrays.stream(codebookSizes).distinct().count() > 1) {
             throw new IllegalArgumentException(k.owner() + ": shared_codebook needs one codebook size for all layers");
@@ -126,7 +119,7 @@ public final class ResidualVQ implements Quantizer {
         this.beamWeights = weights;
         boolean implicit = k.getBool("implicit_neural_codebook", false);
         boolean searches = (beamSize != null && beamSize > 1) || (evalBeamSize != null && evalBeamSize > 1);
-        if (searches && (shared || quantizeDropout)) {
+        if (searches && (shared || dropout.enabled())) {
             throw new IllegalArgumentException(k.owner() + ": beam search is not supported together with "
                     + (shared ? "shared_codebook" : "quantize_dropout"));
         }
@@ -188,6 +181,16 @@ public final class ResidualVQ implements Quantizer {
     @Override
     public Map<String, Object> kwargs() {
         return kwargs;
+    }
+
+    @Override
+    public QuantizeDropout quantizeDropout() {
+        return dropout;
+    }
+
+    @Override
+    public int numQuantizers() {
+        return numQuantizers;
     }
 
     @Override
@@ -292,17 +295,12 @@ public final class ResidualVQ implements Quantizer {
 
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
-        return forwardTokens(params, tokens, options, lastKeptLayer(options));
-    }
-
-    /** The last layer kept in this call: drawn in training with quantize dropout, else the last layer. */
-    int lastKeptLayer(ForwardOptions options) {
-        return QuantizeDropout.lastLayer(options.training() && quantizeDropout, options.random(), numQuantizers,
-                dropoutCutoff, dropoutMultipleOf);
+        return forwardTokens(params, tokens, options, dropout.lastLayer(options));
     }
 
     /** The residual loop with a given last kept layer (GroupedResidualVQ draws it once for all groups). */
-    QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastLayer) {
+    @Override
+    public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options, int lastLayer) {
         Layouts.requireLastDim(type(), tokens, dim);
         Layouts.requireFinite(type(), tokens);
         int b = tokens.dim(0);
@@ -700,37 +698,16 @@ public final class ResidualVQ implements Quantizer {
         return projects ? Nn.linear(ComputeBackendHolder.get(), params, prefix + "project_out.", sum, count, d, dim) : sum;
     }
 
-    /** Pads indices with fewer than q columns with −1 (coarse codes from quantize dropout). */
-    private long[] padded(LongTensor indices) {
-        int qIn = indices.dim(-1);
-        if (qIn == numQuantizers) {
-            return indices.data();
-        }
-        if (qIn > numQuantizers) {
-            throw new IllegalArgumentException(type() + ": indices have " + qIn + " layers, the quantizer has " + numQuantizers);
-        }
-        if (!quantizeDropout) {
-            throw new IllegalArgumentException(type() + ": indices with fewer layers (" + qIn + ") need quantize_dropout");
-        }
-        int m = indices.size() / qIn;
-        long[] out = new long[m * numQuantizers];
-        Arrays.fill(out, -1);
-        for (int t = 0; t < m; t++) {
-            System.arraycopy(indices.data(), t * qIn, out, t * numQuantizers, qIn);
-        }
-        return out;
-    }
-
     @Override
     public Tensor decodeTokens(Params params, LongTensor codes) {
-        long[] idx = padded(codes);
+        long[] idx = dropout.padIndices(type(), codes);
         int count = idx.length / numQuantizers;
         return new Tensor(summedOutput(params, idx, count), count, dim);
     }
 
     @Override
     public Tensor codesFromIndices(Params params, LongTensor indices) {
-        long[] idx = padded(indices);
+        long[] idx = dropout.padIndices(type(), indices);
         int[] s = indices.shape();
         int[] lead = Arrays.copyOf(s, s.length - 1);
         int count = Math.toIntExact(Shapes.numel(lead));
@@ -743,7 +720,7 @@ public final class ResidualVQ implements Quantizer {
 
     @Override
     public Tensor outputFromIndices(Params params, LongTensor indices) {
-        long[] idx = padded(indices);
+        long[] idx = dropout.padIndices(type(), indices);
         int[] s = indices.shape();
         int[] lead = Arrays.copyOf(s, s.length - 1);
         int count = Math.toIntExact(Shapes.numel(lead));

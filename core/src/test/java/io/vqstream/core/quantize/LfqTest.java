@@ -28,32 +28,6 @@ class LfqTest {
         return ForwardOptions.builder().mode(Mode.TRAIN).invTemperature(invTemperature).build();
     }
 
-    /** A random source whose uniform draws are fixed, to pick the frac_per_sample_entropy subset. */
-    private static RandomSource uniformAlways(double u) {
-        RandomSource base = RandomSource.seeded(1);
-        return new RandomSource() {
-            @Override
-            public int[] kmeansSeedRows(int available, int count) {
-                return base.kmeansSeedRows(available, count);
-            }
-
-            @Override
-            public int[] deadCodeRows(int available, int count) {
-                return base.deadCodeRows(available, count);
-            }
-
-            @Override
-            public double gumbel() {
-                return base.gumbel();
-            }
-
-            @Override
-            public double uniform() {
-                return u;
-            }
-        };
-    }
-
     private static Tensor randomTokens(long seed, int b, int n, int d) {
         return Nn.normal(new SplittableRandom(seed), 1.0, b, n, d);
     }
@@ -332,7 +306,7 @@ class LfqTest {
         double h0 = clampedEntropy(codeDistribution(0.01, -0.004, 1, 100));
         double h1 = clampedEntropy(codeDistribution(-0.002, 0.003, 1, 100));
         for (int pick = 0; pick < 2; pick++) {
-            ForwardOptions o = ForwardOptions.builder().mode(Mode.TRAIN).random(uniformAlways(pick == 0 ? 0.0 : 0.99)).build();
+            ForwardOptions o = ForwardOptions.builder().mode(Mode.TRAIN).random(RandomSource.seeded(1).withUniform(pick == 0 ? 0.0 : 0.99)).build();
             QuantizerOutput out = q.forward(new Params(), x, o);
             double want = pick == 0 ? h0 : h1;
             // one token: its distribution is also the batch distribution

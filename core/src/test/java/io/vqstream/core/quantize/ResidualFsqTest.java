@@ -24,32 +24,6 @@ class ResidualFsqTest {
         return (GroupedResidualFSQ) Quantizers.create("GroupedResidualFSQ", kwargs);
     }
 
-    /** Uniform draws fixed to one value, to force the quantize-dropout cut-off. */
-    static RandomSource constantUniform(double u) {
-        RandomSource base = RandomSource.seeded(0);
-        return new RandomSource() {
-            @Override
-            public int[] kmeansSeedRows(int available, int count) {
-                return base.kmeansSeedRows(available, count);
-            }
-
-            @Override
-            public int[] deadCodeRows(int available, int count) {
-                return base.deadCodeRows(available, count);
-            }
-
-            @Override
-            public double gumbel() {
-                return base.gumbel();
-            }
-
-            @Override
-            public double uniform() {
-                return u;
-            }
-        };
-    }
-
     /**
      * levels [3], q = 2, no projection, hard clamp: v = 1 + 1/2 = 1.5, z = tanh(x/1.5)·1.5.
      * x = 0.3 → z = 0.29606; layer 0: k = floor(2·1.29606/2 + 0.5) = 1 → 0; layer 1 (scale 1/3):
@@ -125,7 +99,7 @@ class ResidualFsqTest {
         ResidualFSQ q = rfsq(kw);
         Tensor x = randn(4, 1, 5, 2);
         // u = 0 → cut-off layer 0: layers 1..3 report −1 and contribute nothing
-        QuantizerOutput t = q.forward(new Params(), x, ForwardOptions.train(constantUniform(0.0)));
+        QuantizerOutput t = q.forward(new Params(), x, ForwardOptions.train(RandomSource.seeded(0).withUniform(0.0)));
         QuantizerOutput e = q.forward(new Params(), x, ForwardOptions.eval());
         long[] ti = t.indices().data();
         for (int tok = 0; tok < 5; tok++) {
@@ -143,7 +117,7 @@ class ResidualFsqTest {
         // multiple_of 2 rounds cut-off 0 up to 1: layers 2, 3 dropped
         Map<String, Object> kw2 = new HashMap<>(kw);
         kw2.put("quantize_dropout_multiple_of", 2);
-        long[] t2 = rfsq(kw2).forward(new Params(), x, ForwardOptions.train(constantUniform(0.0))).indices().data();
+        long[] t2 = rfsq(kw2).forward(new Params(), x, ForwardOptions.train(RandomSource.seeded(0).withUniform(0.0))).indices().data();
         assertTrue(t2[0] >= 0 && t2[1] >= 0 && t2[2] == -1 && t2[3] == -1);
         // coarse indices (fewer columns) decode only with quantize dropout
         LongTensor coarse = new LongTensor(new long[] {3, 6}, 1, 2);
@@ -153,7 +127,7 @@ class ResidualFsqTest {
             assertEquals(i < 4, coarseCodes.data()[i] != 0f, "padded layers decode to zero codes, at " + i);
         }
         ResidualFSQ plain = rfsq(Map.of("levels", List.of(5, 5), "num_quantizers", 4));
-        assertTrue(error(() -> plain.codesFromIndices(new Params(), coarse)).contains("only allowed with quantize_dropout"));
+        assertTrue(error(() -> plain.codesFromIndices(new Params(), coarse)).contains("need quantize_dropout"));
     }
 
     @Test

@@ -26,29 +26,7 @@ class ResidualLfqTest {
 
     /** Training options whose uniform draws are all {@code u} (quantize dropout picks layer floor(u·q)). */
     private static ForwardOptions trainWithUniform(double u) {
-        RandomSource base = RandomSource.seeded(3);
-        RandomSource r = new RandomSource() {
-            @Override
-            public int[] kmeansSeedRows(int available, int count) {
-                return base.kmeansSeedRows(available, count);
-            }
-
-            @Override
-            public int[] deadCodeRows(int available, int count) {
-                return base.deadCodeRows(available, count);
-            }
-
-            @Override
-            public double gumbel() {
-                return base.gumbel();
-            }
-
-            @Override
-            public double uniform() {
-                return u;
-            }
-        };
-        return ForwardOptions.builder().mode(Mode.TRAIN).random(r).build();
+        return ForwardOptions.builder().mode(Mode.TRAIN).random(RandomSource.seeded(3).withUniform(u)).build();
     }
 
     @Test
@@ -237,7 +215,7 @@ class ResidualLfqTest {
         assertMessage(() -> q.forward(new Params(), Tensor.zeros(1, 2, 6), ForwardOptions.eval()), "input feature size 6 != dim 4");
         assertMessage(() -> q.forward(new Params(), new Tensor(new float[] {0, Float.NEGATIVE_INFINITY, 0, 0}, 1, 1, 4),
                 ForwardOptions.eval()), "-Infinity");
-        assertMessage(() -> q.decodeTokens(new Params(), new LongTensor(new long[] {0, 0, 0}, 1, 3)), "codes must be (m, 4)");
+        assertMessage(() -> q.decodeTokens(new Params(), new LongTensor(new long[] {0, 0, 0}, 1, 3)), "codes must have shape (m, 4)");
         assertMessage(() -> q.codesFromIndices(new Params(), new LongTensor(new long[] {0, 4, 0, 0}, 2, 1, 1, 2)), "code 4");
     }
 }

@@ -25,32 +25,6 @@ class ResidualSimVqTest {
                 .put("layers.1.code_transform.weight", new Tensor(new float[] {0.1f, 0, 0, 0.1f}, 2, 2));
     }
 
-    /** A source whose uniform draw is fixed, to choose the quantize-dropout layer. */
-    private static RandomSource uniformAt(double u) {
-        RandomSource base = RandomSource.seeded(0);
-        return new RandomSource() {
-            @Override
-            public int[] kmeansSeedRows(int available, int count) {
-                return base.kmeansSeedRows(available, count);
-            }
-
-            @Override
-            public int[] deadCodeRows(int available, int count) {
-                return base.deadCodeRows(available, count);
-            }
-
-            @Override
-            public double gumbel() {
-                return base.gumbel();
-            }
-
-            @Override
-            public double uniform() {
-                return u;
-            }
-        };
-    }
-
     @Test
     void handComputedCase() {
         ResidualSimVQ q = new ResidualSimVQ(kw("dim", 2, "codebook_size", 2, "num_quantizers", 2));
@@ -151,7 +125,7 @@ class ResidualSimVqTest {
         Params p = q.initParams(6);
         Tensor x = randomTensor(5, 2, 3, 4);
         // u = 0.3: last layer = floor(0.3 · 4) = 1, so layers 2 and 3 are dropped
-        QuantizerOutput tr = q.forward(p, x, ForwardOptions.train(uniformAt(0.3)));
+        QuantizerOutput tr = q.forward(p, x, ForwardOptions.train(RandomSource.seeded(0).withUniform(0.3)));
         QuantizerOutput ev = q.forward(p, x, ForwardOptions.eval());
         long[] ti = tr.indices().data();
         long[] ei = ev.indices().data();
@@ -183,12 +157,12 @@ class ResidualSimVqTest {
         // multiple_of 2: a draw of layer 0 is rounded up to layer 1
         ResidualSimVQ q2 = new ResidualSimVQ(kw("dim", 4, "codebook_size", 8, "num_quantizers", 4, "quantize_dropout", true,
                 "quantize_dropout_multiple_of", 2));
-        assertEquals(1, q2.dropoutLayer(uniformAt(0.0)));
-        assertEquals(3, q2.dropoutLayer(uniformAt(0.6)));
+        assertEquals(1, q2.dropoutLayer(RandomSource.seeded(0).withUniform(0.0)));
+        assertEquals(3, q2.dropoutLayer(RandomSource.seeded(0).withUniform(0.6)));
         ResidualSimVQ q3 = new ResidualSimVQ(kw("dim", 4, "codebook_size", 8, "num_quantizers", 4, "quantize_dropout", true,
                 "quantize_dropout_cutoff_index", 2));
-        assertEquals(2, q3.dropoutLayer(uniformAt(0.0)));
-        assertEquals(3, q3.dropoutLayer(uniformAt(0.999999)));
+        assertEquals(2, q3.dropoutLayer(RandomSource.seeded(0).withUniform(0.0)));
+        assertEquals(3, q3.dropoutLayer(RandomSource.seeded(0).withUniform(0.999999)));
     }
 
     @Test
@@ -222,7 +196,7 @@ class ResidualSimVqTest {
         assertMessage(() -> q.decodeTokens(p, new LongTensor(new long[] {0, -2}, 1, 2)), "code index -2 out of range");
         assertMessage(() -> q.decodeTokens(p, new LongTensor(new long[] {0}, 1, 1)), "codes must have shape (m, 2)");
         assertMessage(() -> q.codesFromIndices(p, new LongTensor(new long[] {0}, 1, 1)),
-                "fewer layers are only accepted with quantize_dropout");
+                "fewer layers need quantize_dropout");
         assertMessage(() -> q.codesFromIndices(p, new LongTensor(new long[] {0, 0, 0}, 1, 3)), "more than num_quantizers 2");
         // −1 (a dropped layer) decodes to zero
         Tensor d = q.decodeTokens(p, new LongTensor(new long[] {1, -1}, 1, 2));
