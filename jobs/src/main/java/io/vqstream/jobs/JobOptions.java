@@ -72,7 +72,7 @@ final class JobOptions {
         private static String describe(ConfigOption<?> key) {
             String text = key.description();
             if (key.switchValue() != null) {
-                text = "Sets " + key.key() + " to " + switchText(key) + ": " + text;
+                text = "Sets " + key.key() + " to " + switchText(key) + ". " + text;
             } else {
                 text += " Overrides " + key.key() + (key.defaultValue() != null ? " (default " + key.defaultText() + ")" : "") + ".";
             }

@@ -48,7 +48,8 @@ public final class ConfigKeys {
         return sb.toString();
     }
 
-    private static String cell(String text) {
-        return text.replace("|", "\\|").replace("\n", " ");
+    /** Text as a table cell: pipes escaped, angle brackets as entities (else markdown takes {@code <key>} for HTML). */
+    static String cell(String text) {
+        return text.replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;").replace("\n", " ");
     }
 }

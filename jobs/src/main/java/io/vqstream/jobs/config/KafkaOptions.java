@@ -44,7 +44,7 @@ public final class KafkaOptions {
     public static final ConfigOption<JobConfig.Delivery> DELIVERY = ConfigOption.key("kafka.delivery",
                     OptionType.enumType(JobConfig.Delivery.class))
             .defaultValue(JobConfig.Delivery.AT_LEAST_ONCE)
-            .description("exactly-once: transactional sinks (read with isolation.level=read_committed).")
+            .description("With exactly-once the Kafka sinks are transactional (read with isolation.level=read_committed).")
             .flagSwitch("--exactly-once", JobConfig.Delivery.EXACTLY_ONCE);
 
     public static final ConfigOption<String> TRANSACTIONAL_ID_PREFIX = ConfigOption.key("kafka.transactional-id-prefix",
