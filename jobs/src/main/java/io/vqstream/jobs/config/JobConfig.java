@@ -154,7 +154,7 @@ public final class JobConfig {
         if (type == null && requireQuantizer) {
             throw new ConfigException("config key 'quantizer.type' is required (a reference class name, e.g. VectorQuantize)");
         }
-        c.quantizerType = type == null ? null : QuantizeOptions.QUANTIZER_TYPE.fromYaml(type);
+        c.quantizerType = type == null ? null : new Section("quantizer", Map.of("type", type)).get(QuantizeOptions.QUANTIZER_TYPE);
         c.quantizerArgs = qa;
         // learn: true | false, or a mapping {enabled: true, accumulate: N}
         if (root.has("learn") && root.raw("learn") instanceof Map<?, ?>) {

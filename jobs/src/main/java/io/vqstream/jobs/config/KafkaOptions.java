@@ -11,6 +11,9 @@ import java.util.Map;
 public final class KafkaOptions {
     private KafkaOptions() {}
 
+    /** The codebook topic of {@code learn} when none is configured. */
+    public static final String LEARN_CODEBOOK_TOPIC = "vqstream-codebooks";
+
     public static final ConfigOption<String> BOOTSTRAP_SERVERS = ConfigOption.key("kafka.bootstrap-servers", OptionType.STRING)
             .description("Kafka brokers; without them (and with --input/--output) a job runs embedded over files.")
             .flag("--bootstrap-servers", "HOST:PORT[,...]");
@@ -29,7 +32,7 @@ public final class KafkaOptions {
             .flag("--dead-letter-topic", "TOPIC");
 
     public static final ConfigOption<String> CODEBOOK_TOPIC = ConfigOption.key("kafka.codebook-topic", OptionType.STRING)
-            .defaultDescription("none (learn: vqstream-codebooks)")
+            .defaultDescription("none (learn: " + LEARN_CODEBOOK_TOPIC + ")")
             .description("Compacted topic of codebook snapshots.")
             .flag("--codebook-topic", "TOPIC");
 
