@@ -1,45 +1,29 @@
 package io.vqstream.jobs;
 
+import io.vqstream.core.config.ConfigOption;
+import io.vqstream.core.config.OptionType;
 import io.vqstream.jobs.config.ConfigException;
+import io.vqstream.jobs.config.ConfigKeys;
 import io.vqstream.jobs.config.JobConfig;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 
-/** The flags every job command shares; a flag overrides the same setting of the config file. */
+/**
+ * The flags every job command shares. A flag that overrides a config key ({@code --parallelism},
+ * {@code --input-topic}, {@code --exactly-once}, ...) is not written here: it is generated from
+ * the key's {@link ConfigOption} (name, label, description, checks), so a flag and its key cannot
+ * drift apart.
+ */
+@Command(modelTransformer = JobOptions.KeyFlags.class)
 final class JobOptions {
     @Option(names = "--config", paramLabel = "FILE", description = "YAML job configuration (quantizer, batching, codebook source, ...).")
     Path config;
-
-    @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT[,...]", description = "Kafka brokers.")
-    String bootstrapServers;
-
-    @Option(names = "--input-topic", paramLabel = "TOPIC")
-    String inputTopic;
-
-    @Option(names = "--output-topic", paramLabel = "TOPIC")
-    String outputTopic;
-
-    @Option(names = "--dead-letter-topic", paramLabel = "TOPIC", description = "Default: vqstream-dead-letters.")
-    String deadLetterTopic;
-
-    @Option(names = "--codebook-topic", paramLabel = "TOPIC", description = "Compacted topic of codebook snapshots.")
-    String codebookTopic;
-
-    @Option(names = "--control-topic", paramLabel = "TOPIC", description = "Control messages (install, freeze, unfreeze, reset).")
-    String controlTopic;
-
-    @Option(names = "--parallelism", paramLabel = "N")
-    Integer parallelism;
-
-    @Option(names = "--checkpoint-dir", paramLabel = "DIR", description = "Retained checkpoints go to DIR/<job-id>/chk-N.")
-    Path checkpointDir;
-
-    @Option(names = "--checkpoint-interval", paramLabel = "MILLIS", description = "Checkpoint interval in milliseconds.")
-    Long checkpointIntervalMillis;
-
-    @Option(names = "--restore-from", paramLabel = "PATH", description = "A chk-N or savepoint folder to resume from.")
-    Path restoreFrom;
 
     @Option(names = "--jobmanager", paramLabel = "HOST:PORT",
             description = "Submit to the Flink cluster with this REST address (e.g. the one of vqstream cluster start); the job jar travels with it.")
@@ -48,8 +32,58 @@ final class JobOptions {
     @Option(names = "--detached", description = "With --jobmanager: print the job id and return once the job is submitted.")
     boolean detached;
 
-    @Option(names = "--exactly-once", description = "Transactional Kafka sinks (read with isolation.level=read_committed).")
-    boolean exactlyOnce;
+    /** The key flags given, as typed (a switch as its value), in the order given. */
+    private final Map<ConfigOption<?>, String> keyFlags = new LinkedHashMap<>();
+
+    /** Adds a flag per config key that has one, to whichever command mixes in these options. */
+    static final class KeyFlags implements CommandLine.IModelTransformer {
+        @Override
+        public CommandSpec transform(CommandSpec spec) {
+            JobOptions target = spec.userObject() instanceof JobOptions o ? o : spec.mixins().values().stream()
+                    .map(CommandSpec::userObject).filter(JobOptions.class::isInstance).map(JobOptions.class::cast)
+                    .findFirst().orElseThrow(() -> new IllegalStateException("no JobOptions in " + spec.qualifiedName()));
+            for (ConfigOption<?> key : ConfigKeys.withFlags()) {
+                if (spec.findOption(key.flag()) != null) {
+                    continue;
+                }
+                OptionSpec.Builder flag = OptionSpec.builder(key.flag())
+                        .description(describe(key))
+                        .setter(new CommandLine.Model.ISetter() {
+                            @Override
+                            public <T> T set(T value) {
+                                if (value != null && !(value instanceof Boolean b && !b)) {
+                                    target.keyFlags.put(key, String.valueOf(value));
+                                }
+                                return null;
+                            }
+                        });
+                if (key.switchValue() != null) {
+                    flag.arity("0").type(boolean.class);
+                } else {
+                    // numbers typed by picocli, so a wrong type is a usage error at parse time like any other flag's
+                    flag.paramLabel(key.flagLabel()).type(key.type() == OptionType.INT ? Integer.class
+                            : key.type() == OptionType.LONG ? Long.class : key.type() == OptionType.DOUBLE ? Double.class : String.class);
+                }
+                spec.addOption(flag.build());
+            }
+            return spec;
+        }
+
+        private static String describe(ConfigOption<?> key) {
+            String text = key.description();
+            if (key.switchValue() != null) {
+                text = "Sets " + key.key() + " to " + switchText(key) + ". " + text;
+            } else {
+                text += " Overrides " + key.key() + (key.defaultValue() != null ? " (default " + key.defaultText() + ")" : "") + ".";
+            }
+            // picocli reads descriptions as format strings
+            return text.replace("%", "%%");
+        }
+
+        private static <T> String switchText(ConfigOption<T> key) {
+            return key.type().format(key.switchValue());
+        }
+    }
 
     /** The config file (or {@code fallback} when none is given) with the flags applied. */
     JobConfig resolve(JobConfig fallback) {
@@ -61,43 +95,8 @@ final class JobOptions {
         } else {
             throw new ConfigException("--config FILE is required");
         }
-        if (bootstrapServers != null) {
-            c.bootstrapServers = bootstrapServers;
-        }
-        if (inputTopic != null) {
-            c.inputTopic = inputTopic;
-        }
-        if (outputTopic != null) {
-            c.outputTopic = outputTopic;
-        }
-        if (deadLetterTopic != null) {
-            c.deadLetterTopic = deadLetterTopic;
-        }
-        if (codebookTopic != null) {
-            c.codebookTopic = codebookTopic;
-        }
-        if (controlTopic != null) {
-            c.controlTopic = controlTopic;
-        }
-        if (parallelism != null) {
-            if (parallelism < 1) {
-                throw new ConfigException("--parallelism must be at least 1");
-            }
-            c.parallelism = parallelism;
-        }
-        if (checkpointDir != null) {
-            c.checkpointDir = checkpointDir;
-        }
-        if (checkpointIntervalMillis != null) {
-            if (checkpointIntervalMillis < 10) {
-                throw new ConfigException("--checkpoint-interval must be at least 10 ms");
-            }
-            c.checkpointInterval = Duration.ofMillis(checkpointIntervalMillis);
-        }
-        if (restoreFrom != null) {
-            // the savepoint path as Flink prints it (file:/...) or as a plain path
-            String r = restoreFrom.toString();
-            c.restoreFrom = r.startsWith("file:") ? Path.of(java.net.URI.create(r.replaceFirst("^file:/+", "file:///"))) : restoreFrom;
+        for (Map.Entry<ConfigOption<?>, String> e : keyFlags.entrySet()) {
+            override(c, e.getKey(), e.getValue());
         }
         if (jobManager != null) {
             if (!jobManager.matches("[^:\\s]+:\\d{1,5}")) {
@@ -111,9 +110,16 @@ final class JobOptions {
             }
             c.detached = true;
         }
-        if (exactlyOnce) {
-            c.delivery = JobConfig.Delivery.EXACTLY_ONCE;
-        }
         return c;
+    }
+
+    private static <T> void override(JobConfig c, ConfigOption<T> key, String text) {
+        T value;
+        try {
+            value = key.fromFlag(text);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(e.getMessage(), e);
+        }
+        c.set(key, value);
     }
 }

@@ -238,7 +238,7 @@ public final class VqstreamCli implements Callable<Integer> {
                 return runFiles(c, files);
             }
             if (c.codebookTopic == null) {
-                c.codebookTopic = "vqstream-codebooks";
+                c.codebookTopic = io.vqstream.jobs.config.KafkaOptions.LEARN_CODEBOOK_TOPIC;
             }
             return runQuantize(c, "vqstream-learn");
         }

@@ -1,6 +1,8 @@
 package io.vqstream.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
@@ -95,10 +97,31 @@ class JobOptionsTest {
     @Test
     void badFlagValues() throws Exception {
         String cfg = config().toString();
-        assertEquals("--parallelism must be at least 1",
+        assertEquals("--parallelism must be at least 1, got 0",
                 assertThrows(ConfigException.class, () -> parse("--config", cfg, "--parallelism", "0").resolve(null)).getMessage());
-        assertEquals("--checkpoint-interval must be at least 10 ms",
+        assertEquals("--checkpoint-interval must be at least 10 ms, got 5 ms",
                 assertThrows(ConfigException.class, () -> parse("--config", cfg, "--checkpoint-interval", "5").resolve(null)).getMessage());
+        // the flag has the key's whole check: the upper bound too, and its type
+        assertEquals("--parallelism must be at most 32768 (Flink's maximum), got 40000",
+                assertThrows(ConfigException.class, () -> parse("--config", cfg, "--parallelism", "40000").resolve(null)).getMessage());
+        assertEquals("Invalid value for option '--parallelism': 'four' is not an int",
+                assertThrows(CommandLine.ParameterException.class, () -> parse("--config", cfg, "--parallelism", "four")).getMessage());
+    }
+
+    @Test
+    void everyKeyWithAFlagGetsItFromItsOption() throws Exception {
+        CommandLine cl = new CommandLine(new JobOptions());
+        for (io.vqstream.core.config.ConfigOption<?> key : io.vqstream.jobs.config.ConfigKeys.withFlags()) {
+            CommandLine.Model.OptionSpec flag = cl.getCommandSpec().findOption(key.flag());
+            assertNotNull(flag, key.flag());
+            assertTrue(String.join(" ", flag.description()).contains(key.key()), "the flag's help names its key: " + key);
+        }
+        assertEquals(java.util.List.of("--bootstrap-servers", "--input-topic", "--output-topic", "--dead-letter-topic", "--codebook-topic",
+                "--control-topic", "--exactly-once", "--parallelism", "--checkpoint-dir", "--checkpoint-interval", "--restore-from"),
+                io.vqstream.jobs.config.ConfigKeys.withFlags().stream().map(io.vqstream.core.config.ConfigOption::flag).toList());
+        // a duration flag takes the key's units as well as milliseconds
+        assertEquals(Duration.ofSeconds(10), parse("--config", config().toString(), "--checkpoint-interval", "10s").resolve(null)
+                .checkpointInterval);
     }
     @Test
     void jobManagerAndDetachedSubmitToACluster() throws Exception {

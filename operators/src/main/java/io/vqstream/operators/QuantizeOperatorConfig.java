@@ -185,24 +185,26 @@ public final class QuantizeOperatorConfig implements Serializable {
     public static final class Builder {
         private final String quantizerType;
         private final Map<String, Object> quantizerArgs;
-        private boolean learn = false;
-        private int batchSize = 256;
-        private Duration maxDelay = Duration.ofMillis(100);
-        private CodebookSource source = CodebookSource.INIT;
+        // defaults and checks of the configuration keys come from QuantizeOptions
+        private boolean learn = QuantizeOptions.LEARN.defaultValue();
+        private int batchSize = QuantizeOptions.BATCH_SIZE.defaultValue();
+        private Duration maxDelay = QuantizeOptions.BATCH_MAX_DELAY.defaultValue();
+        private CodebookSource source = QuantizeOptions.CODEBOOK_SOURCE.defaultValue();
         private byte[] sharedParams;
         private String perKeyDir;
+        /** -1: the largest codebook size (the key's documented default). */
         private int initMinVectors = -1;
-        private long seed = 0;
-        private int publishEvery = 1;
-        private boolean emitQuantized = false;
-        private boolean emitError = true;
-        private int accumulate = 1;
-        private int topk = 0;
-        private String backend;
+        private long seed = QuantizeOptions.SEED.defaultValue();
+        private int publishEvery = QuantizeOptions.CODEBOOK_PUBLISH_EVERY.defaultValue();
+        private boolean emitQuantized = QuantizeOptions.OUTPUT_QUANTIZED.defaultValue();
+        private boolean emitError = QuantizeOptions.OUTPUT_ERROR.defaultValue();
+        private int accumulate = QuantizeOptions.LEARN_ACCUMULATE.defaultValue();
+        private int topk = QuantizeOptions.OUTPUT_TOPK.defaultValue();
+        private String backend = QuantizeOptions.BACKEND.defaultValue();
         private int metricsWindow = 100;
         private RandomSourceFactory randomSources = RandomSourceFactory.seeded();
-        private CodebookScope scope = CodebookScope.KEY;
-        private Duration roundTimeout = Duration.ofMillis(50);
+        private CodebookScope scope = QuantizeOptions.CODEBOOK_SCOPE.defaultValue();
+        private Duration roundTimeout = QuantizeOptions.CODEBOOK_ROUND_TIMEOUT.defaultValue();
 
         Builder(String quantizerType, Map<String, ?> quantizerArgs) {
             this.quantizerType = Objects.requireNonNull(quantizerType, "quantizer type");
@@ -217,19 +219,19 @@ public final class QuantizeOperatorConfig implements Serializable {
             }
         }
 
-        /** Apply one EMA step per micro-batch (EMA quantizers only). Default false. */
+        /** {@code learn}: one EMA step per micro-batch (EMA quantizers only). Default false. */
         public Builder learn(boolean learn) {
             this.learn = learn;
             return this;
         }
 
-        /** Records per micro-batch; with learning, one EMA step per batch. Default 256. */
+        /** {@code batch.size}: records per micro-batch; with learning, one EMA step per batch. Default 256. */
         public Builder batchSize(int batchSize) {
             this.batchSize = batchSize;
             return this;
         }
 
-        /** Longest a record waits for its codes; null or zero: size-triggered only. Default 100 ms. */
+        /** {@code batch.max-delay}: longest a record waits for its codes; null or zero: size-triggered only. Default 100 ms. */
         public Builder maxDelay(Duration maxDelay) {
             this.maxDelay = maxDelay;
             return this;
@@ -266,7 +268,7 @@ public final class QuantizeOperatorConfig implements Serializable {
             return this;
         }
 
-        /** Vectors a key collects before its kmeans initialisation. Default: the codebook size. */
+        /** {@code codebook.init-min-vectors}: vectors a key collects before its kmeans initialisation. Default: the codebook size. */
         public Builder initMinVectors(int n) {
             this.initMinVectors = n;
             return this;
@@ -277,7 +279,7 @@ public final class QuantizeOperatorConfig implements Serializable {
             return this;
         }
 
-        /** Publish a codebook snapshot every N EMA steps (1: every version; 0: only on control changes). */
+        /** {@code codebook.publish-every}: a codebook snapshot every N EMA steps (1: every version; 0: only on control changes). */
         public Builder publishEvery(int n) {
             this.publishEvery = n;
             return this;
@@ -294,26 +296,22 @@ public final class QuantizeOperatorConfig implements Serializable {
         }
 
         /**
-         * With learning, the statistics of {@code n} micro-batches are accumulated and applied as
-         * one EMA step (the reference's {@code accum_ema_update}); equal to one step on their union.
+         * {@code learn.accumulate}: with learning, the statistics of {@code n} micro-batches are
+         * accumulated and applied as one EMA step (the reference's {@code accum_ema_update}); equal
+         * to one step on their union.
          */
         public Builder accumulate(int n) {
-            if (n < 1) {
-                throw new IllegalArgumentException("accumulate must be at least 1, got " + n);
-            }
-            this.accumulate = n;
+            this.accumulate = QuantizeOptions.LEARN_ACCUMULATE.validate(n);
             return this;
         }
 
-        /** The {@code k} nearest codes with their distances on every code record (VectorQuantize; 0: off). */
+        /** {@code output.topk}: the {@code k} nearest codes with their distances on every code record (VectorQuantize; 0: off). */
         public Builder topk(int k) {
-            if (k < 0) {
-                throw new IllegalArgumentException("topk must be 0 (off) or positive, got " + k);
-            }
-            this.topk = k;
+            this.topk = QuantizeOptions.OUTPUT_TOPK.validate(k);
             return this;
         }
 
+        /** {@code backend}: a compute backend name; null: the {@code vqstream.backend} property, else auto. */
         public Builder backend(String backend) {
             this.backend = backend;
             return this;
@@ -345,15 +343,18 @@ public final class QuantizeOperatorConfig implements Serializable {
 
         public QuantizeOperatorConfig build() {
             Quantizer q = Quantizers.create(quantizerType, quantizerArgs);
-            if (batchSize < 1) {
-                throw new IllegalArgumentException("batch.size must be at least 1, got " + batchSize);
+            // each key's own checks (bounds), as the YAML reader applies them: OptionValueException names the key
+            QuantizeOptions.BATCH_SIZE.validate(batchSize);
+            QuantizeOptions.BATCH_MAX_DELAY.validate(maxDelay);
+            QuantizeOptions.CODEBOOK_PUBLISH_EVERY.validate(publishEvery);
+            QuantizeOptions.LEARN_ACCUMULATE.validate(accumulate);
+            QuantizeOptions.OUTPUT_TOPK.validate(topk);
+            QuantizeOptions.BACKEND.validate(backend);
+            QuantizeOptions.CODEBOOK_ROUND_TIMEOUT.validate(roundTimeout);
+            if (initMinVectors != -1) {
+                QuantizeOptions.CODEBOOK_INIT_MIN_VECTORS.validate(initMinVectors);
             }
-            if (maxDelay != null && maxDelay.isNegative()) {
-                throw new IllegalArgumentException("batch.max-delay must not be negative");
-            }
-            if (publishEvery < 0) {
-                throw new IllegalArgumentException("publish.every must be >= 0");
-            }
+            // checks across keys
             if (topk > 0 && !(q instanceof io.vqstream.core.quantize.VectorQuantize)) {
                 throw new IllegalArgumentException("output.topk needs a VectorQuantize quantizer, not " + quantizerType);
             }
@@ -390,9 +391,6 @@ public final class QuantizeOperatorConfig implements Serializable {
             if (source == CodebookSource.PER_KEY) {
                 throw new IllegalArgumentException("codebook.scope 'shared' serves one codebook to every key; codebook source"
                         + " 'per-key' gives each key its own (use scope 'key')");
-            }
-            if (roundTimeout.isNegative() || roundTimeout.isZero()) {
-                throw new IllegalArgumentException("the round timeout of shared learning must be positive");
             }
             if (source == CodebookSource.INIT && Boolean.TRUE.equals(quantizerArgs.get("kmeans_init"))) {
                 throw new IllegalArgumentException("codebook.scope 'shared' with kmeans_init needs a trained codebook: a codebook"

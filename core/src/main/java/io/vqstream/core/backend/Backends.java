@@ -19,6 +19,9 @@ import org.slf4j.LoggerFactory;
 @Internal
 public final class Backends {
     public static final String PROPERTY = "vqstream.backend";
+
+    /** The backend names {@link #byName} knows ({@code scalar} is an alias of {@code jvm-scalar}). */
+    public static final java.util.List<String> NAMES = java.util.List.of("auto", "jvm", "jvm-scalar", "nd4j");
     private static final Logger LOG = LoggerFactory.getLogger(Backends.class);
     private static final String ND4J_CLASS = "org.nd4j.linalg.factory.Nd4j";
     private static volatile ComputeBackend defaultBackend;

@@ -1,16 +1,21 @@
 package io.vqstream.jobs.config;
 
 import org.apache.flink.annotation.Internal;
+import io.vqstream.core.config.ConfigOption;
+import io.vqstream.core.config.OptionValueException;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.Quantizers;
 import io.vqstream.operators.CodebookSource;
+import io.vqstream.operators.QuantizeOptions;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -19,7 +24,9 @@ import org.yaml.snakeyaml.error.YAMLException;
 /**
  * The YAML configuration every job reads ({@code --config FILE}). The {@code quantizer} section
  * uses the reference's class name ({@code type}) and its constructor argument names; every
- * other key is documented in the README's "Configuration" section. Unknown keys are errors naming the key.
+ * other key is a {@link ConfigOption} of {@link QuantizeOptions}, {@link FormatOptions},
+ * {@link KafkaOptions}, {@link AudioOptions} or {@link JobRunOptions} (name, type, default,
+ * bounds; the table in docs/configuration.md is generated from them). Unknown keys are errors naming the key.
  * Settings left out defer to the cluster's Flink configuration (state backend, parallelism,
  * checkpointing, restart strategy) or, for the backend, to the {@code vqstream.backend} property.
  */
@@ -49,9 +56,9 @@ public final class JobConfig {
     // codebook
     public CodebookSource source;
     /** {@code codebook.scope}: key (default) or shared. */
-    public io.vqstream.operators.CodebookScope scope = io.vqstream.operators.CodebookScope.KEY;
+    public io.vqstream.operators.CodebookScope scope;
     /** {@code codebook.round-timeout}: shared learning only. */
-    public Duration roundTimeout = Duration.ofMillis(50);
+    public Duration roundTimeout;
     public Path codebookFile;
     public Path codebookDir;
     public int initMinVectors;
@@ -147,102 +154,118 @@ public final class JobConfig {
         if (type == null && requireQuantizer) {
             throw new ConfigException("config key 'quantizer.type' is required (a reference class name, e.g. VectorQuantize)");
         }
-        c.quantizerType = type == null ? null : String.valueOf(type);
+        c.quantizerType = type == null ? null : new Section("quantizer", Map.of("type", type)).get(QuantizeOptions.QUANTIZER_TYPE);
         c.quantizerArgs = qa;
         // learn: true | false, or a mapping {enabled: true, accumulate: N}
         if (root.has("learn") && root.raw("learn") instanceof Map<?, ?>) {
             Section learn = root.section("learn");
-            c.learn = learn.bool("enabled", true);
-            c.accumulate = learn.integer("accumulate", 1);
+            c.learn = learn.get(QuantizeOptions.LEARN_ENABLED);
+            c.accumulate = learn.get(QuantizeOptions.LEARN_ACCUMULATE);
             learn.rejectUnknown();
         } else {
-            c.learn = root.bool("learn", false);
-            c.accumulate = 1;
+            c.learn = root.get(QuantizeOptions.LEARN);
+            c.accumulate = QuantizeOptions.LEARN_ACCUMULATE.defaultValue();
         }
-        if (c.accumulate < 1) {
-            throw new ConfigException("config key 'learn.accumulate' must be at least 1, got " + c.accumulate);
+        // every other key: read, type-checked and bounded by its option, section by section
+        Map<String, Section> sections = new LinkedHashMap<>();
+        sections.put("", root);
+        for (Field<?> f : FIELDS) {
+            f.read(c, sections.computeIfAbsent(f.option().section(), root::section));
         }
-        c.seed = root.longValue("seed", 0);
-        c.backend = root.string("backend", null);
-
-        Section batch = root.section("batch");
-        c.batchSize = batch.integer("size", 256);
-        c.maxDelay = batch.duration("max-delay", Duration.ofMillis(100));
-        batch.rejectUnknown();
-
-        Section cb = root.section("codebook");
-        String file = cb.string("file", null);
-        String dir = cb.string("dir", null);
-        c.codebookFile = file == null ? null : Path.of(file);
-        c.codebookDir = dir == null ? null : Path.of(dir);
-        CodebookSource defaultSource = c.codebookDir != null ? CodebookSource.PER_KEY
-                : c.codebookFile != null ? CodebookSource.FILE : CodebookSource.INIT;
-        c.source = cb.choice("source", CodebookSource.class, defaultSource);
-        c.scope = cb.choice("scope", io.vqstream.operators.CodebookScope.class, io.vqstream.operators.CodebookScope.KEY);
-        c.roundTimeout = cb.duration("round-timeout", Duration.ofMillis(50));
-        c.initMinVectors = cb.integer("init-min-vectors", -1);
-        c.publishEvery = cb.integer("publish-every", 1);
-        cb.rejectUnknown();
-
-        Section out = root.section("output");
-        c.emitQuantized = out.bool("quantized", false);
-        c.emitError = out.bool("error", true);
-        c.topk = out.integer("topk", 0);
-        if (c.topk < 0) {
-            throw new ConfigException("config key 'output.topk' must be 0 (off) or a positive number of codes, got " + c.topk);
+        // defaults that depend on other keys
+        if (!sections.get("codebook").has(QuantizeOptions.CODEBOOK_SOURCE.leaf())) {
+            c.source = c.codebookDir != null ? CodebookSource.PER_KEY : c.codebookFile != null ? CodebookSource.FILE : CodebookSource.INIT;
         }
-        c.outputFormat = out.choice("format", Format.class, Format.JSON);
-        out.rejectUnknown();
-        Section in = root.section("input");
-        c.inputFormat = in.choice("format", Format.class, Format.JSON);
-        in.rejectUnknown();
-
-        Section k = root.section("kafka");
-        c.bootstrapServers = k.string("bootstrap-servers", null);
-        c.inputTopic = k.string("input-topic", null);
-        c.outputTopic = k.string("output-topic", null);
-        c.deadLetterTopic = k.string("dead-letter-topic", "vqstream-dead-letters");
-        c.codebookTopic = k.string("codebook-topic", null);
-        c.controlTopic = k.string("control-topic", null);
-        c.groupId = k.string("group-id", "vqstream");
-        c.delivery = k.choice("delivery", Delivery.class, Delivery.AT_LEAST_ONCE);
-        c.transactionalIdPrefix = k.string("transactional-id-prefix", "vqstream");
-        c.kafkaProperties = new LinkedHashMap<>();
-        k.section("properties").all().forEach((key, v) -> c.kafkaProperties.put(key, String.valueOf(v)));
-        k.rejectUnknown();
-
-        Section a = root.section("audio");
-        c.sampleRate = a.integer("sample-rate", 16000);
-        c.winLength = a.integer("win-length", 400);
-        c.hop = a.integer("hop", 160);
-        c.nFft = a.integer("n-fft", 512);
-        c.nMels = a.integer("n-mels", 80);
-        c.fmin = a.number("fmin", 0);
-        c.fmax = a.number("fmax", c.sampleRate / 2.0);
-        c.features = a.choice("features", Features.class, Features.LOG_MEL);
-        c.chunkSamples = a.integer("chunk-samples", 1600);
-        c.maxBufferedChunks = a.integer("max-buffered-chunks", 64);
-        c.gateDb = a.number("gate-db", Double.NaN);
-        if (c.gateDb > 0) {
-            throw new ConfigException("config key 'audio.gate-db' is a level in dB full scale and must be <= 0, got " + c.gateDb);
+        if (Double.isNaN(c.fmax)) {
+            c.fmax = c.sampleRate / 2.0;
         }
-        a.rejectUnknown();
-
-        Section j = root.section("job");
-        c.jobName = j.string("name", null);
-        c.parallelism = j.has("parallelism") ? j.integer("parallelism", 1) : null;
-        c.stateBackend = j.choice("state-backend", StateBackend.class, null);
-        String chk = j.string("checkpoint-dir", null);
-        c.checkpointDir = chk == null ? null : Path.of(chk);
-        c.checkpointInterval = j.duration("checkpoint-interval", null);
-        String restore = j.string("restore-from", null);
-        c.restoreFrom = restore == null ? null : Path.of(restore);
-        j.rejectUnknown();
-
+        for (Section s : sections.values()) {
+            if (s != root) {
+                s.rejectUnknown();
+            }
+        }
         root.rejectUnknown();
         c.validate(requireQuantizer);
         return c;
     }
+
+    /**
+     * Sets one key's value, checked by its option (a command-line flag overriding the file).
+     *
+     * @throws ConfigException naming the key when the value is out of its bound
+     */
+    public <T> void set(ConfigOption<T> option, T value) {
+        for (Field<?> f : FIELDS) {
+            if (f.option() == option) {
+                try {
+                    @SuppressWarnings("unchecked")
+                    Field<T> field = (Field<T>) f;
+                    field.setter().accept(this, option.validate(value));
+                } catch (OptionValueException e) {
+                    throw new ConfigException(e.getMessage(), e);
+                }
+                return;
+            }
+        }
+        throw new IllegalArgumentException("not a key of the job configuration's fields: " + option);
+    }
+
+    /** Where the value of one key goes. */
+    private record Field<T>(ConfigOption<T> option, BiConsumer<JobConfig, T> setter) {
+        void read(JobConfig c, Section s) {
+            setter.accept(c, s.get(option));
+        }
+    }
+
+    private static <T> Field<T> field(ConfigOption<T> option, BiConsumer<JobConfig, T> setter) {
+        return new Field<>(option, setter);
+    }
+
+    /** Every key but the quantizer's and learn's, in the order of the sections (unknown keys are reported in this order). */
+    private static final List<Field<?>> FIELDS = List.of(
+            field(QuantizeOptions.SEED, (c, v) -> c.seed = v),
+            field(QuantizeOptions.BACKEND, (c, v) -> c.backend = v),
+            field(QuantizeOptions.BATCH_SIZE, (c, v) -> c.batchSize = v),
+            field(QuantizeOptions.BATCH_MAX_DELAY, (c, v) -> c.maxDelay = v),
+            field(QuantizeOptions.CODEBOOK_FILE, (c, v) -> c.codebookFile = v),
+            field(QuantizeOptions.CODEBOOK_DIR, (c, v) -> c.codebookDir = v),
+            field(QuantizeOptions.CODEBOOK_SOURCE, (c, v) -> c.source = v),
+            field(QuantizeOptions.CODEBOOK_SCOPE, (c, v) -> c.scope = v),
+            field(QuantizeOptions.CODEBOOK_ROUND_TIMEOUT, (c, v) -> c.roundTimeout = v),
+            field(QuantizeOptions.CODEBOOK_INIT_MIN_VECTORS, (c, v) -> c.initMinVectors = v == null ? -1 : v),
+            field(QuantizeOptions.CODEBOOK_PUBLISH_EVERY, (c, v) -> c.publishEvery = v),
+            field(QuantizeOptions.OUTPUT_QUANTIZED, (c, v) -> c.emitQuantized = v),
+            field(QuantizeOptions.OUTPUT_ERROR, (c, v) -> c.emitError = v),
+            field(QuantizeOptions.OUTPUT_TOPK, (c, v) -> c.topk = v),
+            field(FormatOptions.OUTPUT_FORMAT, (c, v) -> c.outputFormat = v),
+            field(FormatOptions.INPUT_FORMAT, (c, v) -> c.inputFormat = v),
+            field(KafkaOptions.BOOTSTRAP_SERVERS, (c, v) -> c.bootstrapServers = v),
+            field(KafkaOptions.INPUT_TOPIC, (c, v) -> c.inputTopic = v),
+            field(KafkaOptions.OUTPUT_TOPIC, (c, v) -> c.outputTopic = v),
+            field(KafkaOptions.DEAD_LETTER_TOPIC, (c, v) -> c.deadLetterTopic = v),
+            field(KafkaOptions.CODEBOOK_TOPIC, (c, v) -> c.codebookTopic = v),
+            field(KafkaOptions.CONTROL_TOPIC, (c, v) -> c.controlTopic = v),
+            field(KafkaOptions.GROUP_ID, (c, v) -> c.groupId = v),
+            field(KafkaOptions.DELIVERY, (c, v) -> c.delivery = v),
+            field(KafkaOptions.TRANSACTIONAL_ID_PREFIX, (c, v) -> c.transactionalIdPrefix = v),
+            field(KafkaOptions.PROPERTIES, (c, v) -> c.kafkaProperties = new LinkedHashMap<>(v)),
+            field(AudioOptions.SAMPLE_RATE, (c, v) -> c.sampleRate = v),
+            field(AudioOptions.WIN_LENGTH, (c, v) -> c.winLength = v),
+            field(AudioOptions.HOP, (c, v) -> c.hop = v),
+            field(AudioOptions.N_FFT, (c, v) -> c.nFft = v),
+            field(AudioOptions.N_MELS, (c, v) -> c.nMels = v),
+            field(AudioOptions.FMIN, (c, v) -> c.fmin = v),
+            field(AudioOptions.FMAX, (c, v) -> c.fmax = v == null ? Double.NaN : v),
+            field(AudioOptions.FEATURES, (c, v) -> c.features = v),
+            field(AudioOptions.CHUNK_SAMPLES, (c, v) -> c.chunkSamples = v),
+            field(AudioOptions.MAX_BUFFERED_CHUNKS, (c, v) -> c.maxBufferedChunks = v),
+            field(AudioOptions.GATE_DB, (c, v) -> c.gateDb = v == null ? Double.NaN : v),
+            field(JobRunOptions.NAME, (c, v) -> c.jobName = v),
+            field(JobRunOptions.PARALLELISM, (c, v) -> c.parallelism = v),
+            field(JobRunOptions.STATE_BACKEND, (c, v) -> c.stateBackend = v),
+            field(JobRunOptions.CHECKPOINT_DIR, (c, v) -> c.checkpointDir = v),
+            field(JobRunOptions.CHECKPOINT_INTERVAL, (c, v) -> c.checkpointInterval = v),
+            field(JobRunOptions.RESTORE_FROM, (c, v) -> c.restoreFrom = v));
 
     private void resolvePaths(Path base) {
         if (codebookFile != null && !codebookFile.isAbsolute()) {
@@ -253,57 +276,18 @@ public final class JobConfig {
         }
     }
 
+    /** Checks across keys and of the quantizer's arguments; each key's own bounds were checked when it was read. */
     private void validate(boolean requireQuantizer) {
-        if (batchSize < 1) {
-            throw new ConfigException("config key 'batch.size' must be at least 1, got " + batchSize);
-        }
-        if (parallelism != null && parallelism < 1) {
-            throw new ConfigException("config key 'job.parallelism' must be at least 1, got " + parallelism);
-        }
-        if (publishEvery < 0) {
-            throw new ConfigException("config key 'codebook.publish-every' must be >= 0");
-        }
-        // checked by name only: the backend itself is created where the operator runs
-        if (backend != null && !java.util.List.of("auto", "jvm", "nd4j", "jvm-scalar", "scalar").contains(backend.trim().toLowerCase())) {
-            throw new ConfigException("config key 'backend': unknown backend '" + backend + "' (expected auto, jvm, nd4j or jvm-scalar)");
-        }
-        if (parallelism != null && parallelism > MAX_PARALLELISM) {
-            throw new ConfigException("config key 'job.parallelism' must be at most " + MAX_PARALLELISM + " (Flink's maximum), got "
-                    + parallelism);
-        }
-        if (checkpointInterval != null && checkpointInterval.toMillis() < 10) {
-            throw new ConfigException("config key 'job.checkpoint-interval' must be at least 10 ms, got " + checkpointInterval.toMillis()
-                    + " ms");
-        }
-        if (maxDelay.isNegative()) {
-            throw new ConfigException("config key 'batch.max-delay' must not be negative");
-        }
-        bounded("audio.chunk-samples", chunkSamples, 1, MAX_CHUNK_SAMPLES);
-        bounded("audio.max-buffered-chunks", maxBufferedChunks, 1, 1 << 20);
-        bounded("audio.sample-rate", sampleRate, 1, 1_000_000);
-        if (!Double.isFinite(fmin) || !Double.isFinite(fmax)) {
-            throw new ConfigException("config keys 'audio.fmin' and 'audio.fmax' must be finite numbers");
-        }
         if (requireQuantizer) {
             checkQuantizerArgs("quantizer", quantizerArgs);
             checkStateSize(createQuantizer());
         }
     }
 
-    /** Largest job parallelism: Flink's upper bound for max parallelism (2^15). */
-    public static final int MAX_PARALLELISM = 1 << 15;
-    /** Largest audio chunk: 2^24 samples (64 MiB of float32). */
-    public static final int MAX_CHUNK_SAMPLES = 1 << 24;
     /** Most tensors in a key's state: the state and safetensors readers refuse more. */
     public static final int MAX_STATE_TENSORS = 1 << 16;
     /** Most float32 values in a key's state (1 GiB): the state serializer's bound on one tensor, here on their sum. */
     public static final long MAX_STATE_ELEMENTS = 1L << 28;
-
-    private static void bounded(String key, long v, long min, long max) {
-        if (v < min || v > max) {
-            throw new ConfigException("config key '" + key + "' must be in [" + min + ", " + max + "], got " + v);
-        }
-    }
 
     /** Numbers in the quantizer's arguments must be finite: NaN passes every range check ({@code NaN < 0} is false). */
     private static void checkQuantizerArgs(String path, Object v) {

@@ -254,6 +254,7 @@ class JobConfigTest {
         assertEquals("config key 'seed' must be an integer, got 'abc'", error(FSQ + "seed: abc\n"));
         assertEquals("config key 'audio.fmin' must be a number, got 'low'", error(FSQ + "audio:\n  fmin: low\n"));
         assertEquals("config key 'batch' must be a mapping, got 5", error(FSQ + "batch: 5\n"));
+        assertEquals("config key 'quantizer.type' must be a string, got [a]", error("quantizer:\n  type: [a]\n"));
         assertEquals("config key 'kafka.input-topic' must be a string, got [a, b]", error(FSQ + "kafka:\n  input-topic: [a, b]\n"));
         assertEquals("config key 'batch.max-delay' must be a duration like 50ms, 10s or 2min, got 'soon'",
                 error(FSQ + "batch:\n  max-delay: soon\n"));
