@@ -7,6 +7,7 @@ import io.vqstream.core.io.Npy;
 import io.vqstream.core.io.TensorFormatException;
 import io.vqstream.core.tensor.Tensor;
 import io.vqstream.jobs.config.ConfigException;
+import io.vqstream.operators.record.VectorCheck;
 import io.vqstream.operators.record.VectorRecord;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -183,10 +184,9 @@ final class FileSources {
         if (t.rank() != 2) {
             throw new ConfigException("--input: " + file + " holds an array of rank " + t.rank() + "; expected (N, D) vectors");
         }
-        for (int i = 0; i < t.size(); i++) {
-            if (!Float.isFinite(t.data()[i])) {
-                throw new ConfigException("--input: " + file + " holds " + t.data()[i] + " in row " + i / t.dim(1));
-            }
+        int bad = VectorCheck.firstNonFinite(t.data());
+        if (bad >= 0) {
+            throw new ConfigException("--input: " + file + " holds " + t.data()[bad] + " in row " + bad / t.dim(1));
         }
         return new DataGeneratorSource<>(new NpyRows(t.data(), t.dim(1), key), t.dim(0), VectorRecord.typeInfo());
     }

@@ -3,6 +3,7 @@ package io.vqstream.connectors.serde;
 import org.apache.flink.annotation.PublicEvolving;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import io.vqstream.operators.record.VectorCheck;
 import io.vqstream.operators.record.VectorRecord;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -107,9 +108,9 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
     @Override
     protected VectorRecord parse(byte[] payload, Origin origin, Partial partial) throws IOException {
         VectorRecord r = format == WireFormat.JSON ? parseJsonFast(payload, origin, partial, expectedDimension) : parseBinary(payload, partial);
-        if (expectedDimension > 0 && r.vector().length != expectedDimension) {
-            throw new MalformedPayloadException("wrong dimension: vector has " + r.vector().length + " values, the quantizer expects "
-                    + expectedDimension);
+        String wrong = expectedDimension > 0 ? VectorCheck.dimension(r.vector().length, expectedDimension) : null;
+        if (wrong != null) {
+            throw new MalformedPayloadException(wrong);
         }
         return r;
     }
@@ -191,10 +192,9 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
         r.expectExactly(dim, 4, version == BINARY_VERSION_FLAGS ? 1 : 0, "dimension " + dim);
         float[] v = new float[(int) dim];
         r.f32s(v, "vector");
-        for (int i = 0; i < v.length; i++) {
-            if (!Float.isFinite(v[i])) {
-                throw new MalformedPayloadException("vector[" + i + "] is " + v[i] + ", expected a finite number");
-            }
+        int bad = VectorCheck.firstNonFinite(v);
+        if (bad >= 0) {
+            throw new MalformedPayloadException("vector[" + bad + "] is " + v[bad] + ", expected a finite number");
         }
         boolean mask = true;
         if (version == BINARY_VERSION_FLAGS) {

@@ -8,6 +8,7 @@ import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.core.quantize.VectorQuantize;
 import io.vqstream.core.tensor.Tensor;
+import io.vqstream.operators.record.VectorCheck;
 import io.vqstream.operators.record.VectorRecord;
 import java.util.List;
 
@@ -45,23 +46,7 @@ public final class MicroBatch {
         if (v == null) {
             return "missing vector";
         }
-        if (v.length != dim) {
-            return "wrong dimension: vector has " + v.length + " values, the quantizer expects " + dim;
-        }
-        double squaredNorm = 0;
-        for (int i = 0; i < v.length; i++) {
-            if (!Float.isFinite(v[i])) {
-                return "non-finite value " + v[i] + " at index " + i;
-            }
-            squaredNorm += (double) v[i] * v[i];
-        }
-        // distances and the error term are float32: a finite but huge vector (1e30) would make
-        // them Infinity and, when learning, carry that into the codebook
-        if (squaredNorm > Float.MAX_VALUE) {
-            return "vector too large: its squared norm " + (float) Math.sqrt(squaredNorm) + "^2 exceeds the float32 range ("
-                    + Float.MAX_VALUE + ")";
-        }
-        return null;
+        return VectorCheck.problem(v, dim);
     }
 
     /** The records of {@code records} that take part (the reference's mask is true), in order. */
