@@ -56,7 +56,7 @@ public final class QuantizeOptions {
             .defaultValue(256).check(Check.atLeast(1))
             .description("Records per micro-batch of one key (with learning, one EMA step per micro-batch).");
 
-    public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOption.key("batch.max-delay", OptionType.DURATION_TYPE)
+    public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOption.key("batch.max-delay", OptionType.DURATION)
             .defaultValue(Duration.ofMillis(100)).check(Check.notNegative())
             .description("Longest a record waits for its codes; `none` or 0: micro-batches by size only.");
 
@@ -66,7 +66,7 @@ public final class QuantizeOptions {
             .description("key: a codebook per key; shared: one codebook for all keys and subtasks (no key-by).");
 
     public static final ConfigOption<Duration> CODEBOOK_ROUND_TIMEOUT = ConfigOption.key("codebook.round-timeout",
-                    OptionType.DURATION_TYPE)
+                    OptionType.DURATION)
             .defaultValue(Duration.ofMillis(50)).check(Check.positive())
             .description("Shared learning: the longest an idle subtask holds up a round.");
 

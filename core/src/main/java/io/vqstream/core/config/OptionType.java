@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  */
 @PublicEvolving
 public abstract class OptionType<T> {
-    private static final Pattern DURATION = Pattern.compile("^\\s*(\\d+(?:\\.\\d+)?)\\s*(ms|s|min|m|h)?\\s*$");
+    private static final Pattern DURATION_TEXT = Pattern.compile("^\\s*(\\d+(?:\\.\\d+)?)\\s*(ms|s|min|m|h)?\\s*$");
 
     private final String name;
 
@@ -158,7 +158,7 @@ public abstract class OptionType<T> {
      * A duration: a whole number of milliseconds, or text such as {@code 50ms}, {@code 1.5s},
      * {@code 2min}, {@code 2m}, {@code 1h}; {@code none} and {@code off} are zero.
      */
-    public static final OptionType<Duration> DURATION_TYPE = new OptionType<>("duration") {
+    public static final OptionType<Duration> DURATION = new OptionType<>("duration") {
         @Override
         public Duration fromYaml(Object v, String subject) {
             if (v instanceof Integer || v instanceof Long) {
@@ -168,7 +168,7 @@ public abstract class OptionType<T> {
                 if (s.equalsIgnoreCase("none") || s.equalsIgnoreCase("off")) {
                     return Duration.ZERO;
                 }
-                Matcher m = DURATION.matcher(s.toLowerCase(Locale.ROOT));
+                Matcher m = DURATION_TEXT.matcher(s.toLowerCase(Locale.ROOT));
                 if (m.matches()) {
                     double amount = Double.parseDouble(m.group(1));
                     String unit = m.group(2) == null ? "ms" : m.group(2);

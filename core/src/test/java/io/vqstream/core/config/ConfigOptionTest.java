@@ -49,16 +49,16 @@ class ConfigOptionTest {
 
     @Test
     void durationsPathsEnumsAndMappings() {
-        ConfigOption<Duration> d = ConfigOption.key("batch.max-delay", OptionType.DURATION_TYPE).check(Check.notNegative());
+        ConfigOption<Duration> d = ConfigOption.key("batch.max-delay", OptionType.DURATION).check(Check.notNegative());
         assertEquals(Duration.ofMillis(1500), d.fromYaml("1.5s"));
         assertEquals(Duration.ofMinutes(2), d.fromYaml("2min"));
         assertEquals(Duration.ZERO, d.fromYaml("none"));
         assertEquals(Duration.ofMillis(750), d.fromYaml(750));
         assertEquals("config key 'batch.max-delay' must not be negative", refused(() -> d.fromYaml(-1)));
         assertEquals("config key 'batch.max-delay' must be a duration like 50ms, 10s or 2min, got 'soon'", refused(() -> d.fromYaml("soon")));
-        assertEquals("100ms", OptionType.DURATION_TYPE.format(Duration.ofMillis(100)));
-        assertEquals("10s", OptionType.DURATION_TYPE.format(Duration.ofSeconds(10)));
-        assertEquals("2min", OptionType.DURATION_TYPE.format(Duration.ofMinutes(2)));
+        assertEquals("100ms", OptionType.DURATION.format(Duration.ofMillis(100)));
+        assertEquals("10s", OptionType.DURATION.format(Duration.ofSeconds(10)));
+        assertEquals("2min", OptionType.DURATION.format(Duration.ofMinutes(2)));
 
         ConfigOption<Path> p = ConfigOption.key("job.restore-from", OptionType.PATH);
         assertEquals(Path.of("/tmp/sp-1"), p.fromYaml("file:/tmp/sp-1"));

@@ -35,7 +35,7 @@ public final class JobRunOptions {
             .description("Retained checkpoints go to DIR/<job-id>/chk-N.")
             .flag("--checkpoint-dir", "DIR");
 
-    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOption.key("job.checkpoint-interval", OptionType.DURATION_TYPE)
+    public static final ConfigOption<Duration> CHECKPOINT_INTERVAL = ConfigOption.key("job.checkpoint-interval", OptionType.DURATION)
             .defaultDescription("the cluster's").check(Check.atLeast(Duration.ofMillis(10)))
             .description("Checkpoint interval (a number is milliseconds).")
             .flag("--checkpoint-interval", "DURATION");
