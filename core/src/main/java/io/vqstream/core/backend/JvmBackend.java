@@ -101,6 +101,14 @@ public final class JvmBackend implements ComputeBackend {
         }
     }
 
+    /**
+     * Ends the background warm-up now: a caller that warms the kernels of its own shape (an
+     * operator before its first record) needs the cores for that, not for generic shapes.
+     */
+    public static void endBackgroundWarmUp() {
+        realWork = true;
+    }
+
     /** Waits for the background warm-up to end (benchmarks start their clocks after it). */
     public static void awaitWarmUp() throws InterruptedException {
         Thread t = warmUp;
