@@ -1,5 +1,7 @@
 package io.vqstream.jobs;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -40,5 +42,14 @@ final class Cli {
         }
         long millis = (System.nanoTime() - t0) / 1_000_000;
         return new Result(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8), millis);
+    }
+
+    /** One command line that must succeed (exit 0, else the failure shows its output); echoes its output, returns its stdout. */
+    static String succeed(String... args) {
+        Result r = run(args);
+        System.out.print(r.out());
+        System.err.print(r.err());
+        assertEquals(0, r.exitCode(), "vqstream " + String.join(" ", args) + "\n" + r);
+        return r.out();
     }
 }

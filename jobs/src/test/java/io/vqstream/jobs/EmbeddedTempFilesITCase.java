@@ -3,10 +3,8 @@ package io.vqstream.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -43,21 +41,9 @@ class EmbeddedTempFilesITCase {
         Files.writeString(input, vectors);
         Path output = dir.resolve("codes.jsonl");
 
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!arg.startsWith("-Djava.io.tmpdir") && !arg.startsWith("-agentlib") && !arg.startsWith("-javaagent")) {
-                cmd.add(arg);
-            }
-        }
-        cmd.add("-Djava.io.tmpdir=" + tmp);
-        cmd.add("-Dlog4j2.configurationFile=classpath:vqstream-log4j2.properties");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(VqstreamCli.class.getName());
-        cmd.addAll(List.of("quantize", "--config", config.toString(), "--input", input.toString(), "--output", output.toString()));
         Path log = dir.resolve("run.log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = ChildJvm.start(ChildJvm.thisJvmOptions(), tmp, log,
+                "quantize", "--config", config.toString(), "--input", input.toString(), "--output", output.toString());
         assertTrue(p.waitFor(180, TimeUnit.SECONDS), "the run ends");
         assertEquals(0, p.exitValue(), Files.readString(log));
         assertEquals(20, Files.readAllLines(output).size(), Files.readString(log));

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vqstream.connectors.kafka.EmbeddedKafka;
+import io.vqstream.connectors.kafka.EmbeddedKafkaExtension;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,15 +22,13 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -57,8 +55,7 @@ class HardKillRecoveryITCase {
             "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
             "--add-opens=java.base/java.net=ALL-UNNAMED", "--add-opens=java.base/java.util.concurrent=ALL-UNNAMED",
             "--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED", "--add-opens=java.base/java.text=ALL-UNNAMED",
-            "--add-opens=java.base/java.time=ALL-UNNAMED", "--add-opens=java.base/java.math=ALL-UNNAMED",
-            "-Dlog4j2.configurationFile=classpath:vqstream-log4j2.properties");
+            "--add-opens=java.base/java.time=ALL-UNNAMED", "--add-opens=java.base/java.math=ALL-UNNAMED");
 
     /**
      * Event times near now: the codes carry them as Kafka record timestamps, and the broker's time
@@ -66,82 +63,40 @@ class HardKillRecoveryITCase {
      */
     private static final long T0 = System.currentTimeMillis();
 
-    private static EmbeddedKafka kafka;
+    @RegisterExtension
+    static final EmbeddedKafkaExtension KAFKA = new EmbeddedKafkaExtension();
 
     @TempDir
     Path dir;
 
     private final List<Process> children = new ArrayList<>();
 
-    @BeforeAll
-    static void startKafka() throws Exception {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
-
     @AfterEach
     void killLeftovers() throws Exception {
         for (Process p : children) {
             if (p.isAlive()) {
-                kill(p);
+                ChildJvm.kill(p);
             }
         }
     }
 
     /** A child JVM running {@code vqstream args...}, its stdout and stderr going to {@code log}. */
     private Process vqstream(Path log, String... args) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.addAll(JVM_OPTIONS);
         // a SIGKILLed child cannot remove its temp files: keep them where this test JVM keeps its own
-        cmd.add("-Djava.io.tmpdir=" + System.getProperty("java.io.tmpdir"));
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(VqstreamCli.class.getName());
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = ChildJvm.start(JVM_OPTIONS, Path.of(System.getProperty("java.io.tmpdir")), log, args);
         children.add(p);
         return p;
     }
 
-    /** SIGKILL of the whole process tree. */
-    private static void kill(Process p) throws Exception {
-        List<ProcessHandle> descendants = p.descendants().toList();
-        p.destroyForcibly();
-        descendants.forEach(ProcessHandle::destroyForcibly);
-        assertTrue(p.waitFor(30, TimeUnit.SECONDS), "killed process ended");
-    }
-
-    private static String tail(Path log) {
-        try {
-            List<String> lines = Files.readAllLines(log);
-            lines = lines.stream().filter(l -> !l.contains("Name collision")).toList();
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
-        } catch (IOException e) {
-            return "(no log: " + e + ")";
-        }
-    }
-
     /** Waits for the child to print its job id; fails with its log if it ends or takes too long. */
     private static String jobId(Process p, Path log) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (System.nanoTime() < deadline) {
-            Matcher m = RUNNING.matcher(Files.exists(log) ? Files.readString(log) : "");
-            if (m.find()) {
-                return m.group(1);
-            }
+        Await.until("the job running", Duration.ofSeconds(90), () -> {
             if (!p.isAlive()) {
-                fail("vqstream ended with exit code " + p.exitValue() + " before its job ran:\n" + tail(log));
+                fail("vqstream ended with exit code " + p.exitValue() + " before its job ran:\n" + ChildJvm.tail(log));
             }
-            Thread.sleep(100);
-        }
-        throw new AssertionError("no job running after 90 s:\n" + tail(log));
+            return Files.exists(log) && RUNNING.matcher(Files.readString(log)).find();
+        }, () -> ChildJvm.tail(log));
+        return RUNNING.matcher(Files.readString(log)).results().findFirst().orElseThrow().group(1);
     }
 
     /** The newest complete checkpoint, DIR/<job-id>/chk-N with a _metadata file. */
@@ -169,7 +124,7 @@ class HardKillRecoveryITCase {
 
     @Test
     void killedHardAndRestoredFromItsLastCheckpointLosesAndDuplicatesNothing() throws Exception {
-        kafka.createTopic("hk-vectors", 2);
+        KAFKA.broker().createTopic("hk-vectors", 2);
         Path cfg = dir.resolve("learn.yaml");
         Files.writeString(cfg, """
                 quantizer:
@@ -184,7 +139,7 @@ class HardKillRecoveryITCase {
                   max-delay: 50ms
                 """);
         Path checkpoints = dir.resolve("checkpoints");
-        String[] common = {"quantize", "--config", cfg.toString(), "--bootstrap-servers", kafka.bootstrapServers(),
+        String[] common = {"quantize", "--config", cfg.toString(), "--bootstrap-servers", KAFKA.broker().bootstrapServers(),
             "--input-topic", "hk-vectors", "--output-topic", "hk-codes", "--dead-letter-topic", "hk-dead",
             "--exactly-once", "--checkpoint-dir", checkpoints.toString(), "--checkpoint-interval", "500"};
 
@@ -195,7 +150,7 @@ class HardKillRecoveryITCase {
                 firstRound.add(vector(k, seq));
             }
         }
-        kafka.produce(firstRound);
+        KAFKA.broker().produce(firstRound);
 
         Path log1 = dir.resolve("first.log");
         Process first = vqstream(log1, common);
@@ -213,7 +168,7 @@ class HardKillRecoveryITCase {
                     for (String k : KEYS) {
                         round.add(vector(k, seq));
                     }
-                    kafka.produce(round);
+                    KAFKA.broker().produce(round);
                     produced.set(seq + 1);
                     Thread.sleep(20);
                 }
@@ -225,19 +180,13 @@ class HardKillRecoveryITCase {
         producer.start();
 
         // kill once a few checkpoints are complete and some output is committed
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-        Optional<Path> chk = Optional.empty();
-        while (System.nanoTime() < deadline) {
-            chk = newestCheckpoint(jobDir);
-            if (chk.isPresent() && checkpointNumber(chk.get()) >= 3 && !kafka.readAll("hk-codes", true).isEmpty()) {
-                break;
-            }
-            assertTrue(first.isAlive(), "the job died:\n" + tail(log1));
-            Thread.sleep(100);
-        }
-        assertTrue(chk.isPresent() && checkpointNumber(chk.get()) >= 3, "checkpoints in " + jobDir + ":\n" + tail(log1));
-        kill(first);
-        int committedAtKill = kafka.readAll("hk-codes", true).size();
+        Await.until("three checkpoints and committed output", Duration.ofSeconds(120), () -> {
+            assertTrue(first.isAlive(), "the job died:\n" + ChildJvm.tail(log1));
+            Optional<Path> chk = newestCheckpoint(jobDir);
+            return chk.isPresent() && checkpointNumber(chk.get()) >= 3 && !KAFKA.broker().readAll("hk-codes", true).isEmpty();
+        }, () -> "checkpoints in " + jobDir + ":\n" + ChildJvm.tail(log1));
+        ChildJvm.kill(first);
+        int committedAtKill = KAFKA.broker().readAll("hk-codes", true).size();
         assertTrue(committedAtKill > 0, "committed before the kill: " + committedAtKill);
 
         Path restoreFrom = newestCheckpoint(jobDir).orElseThrow();
@@ -254,13 +203,13 @@ class HardKillRecoveryITCase {
         int rounds = produced.get();
         int total = rounds * KEYS.size();
         List<ConsumerRecord<byte[], byte[]>> codes = List.of();
-        deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (System.nanoTime() < deadline) {
-            codes = kafka.readAll("hk-codes", true);
+            codes = KAFKA.broker().readAll("hk-codes", true);
             if (codes.size() >= total) {
                 break;
             }
-            assertTrue(second.isAlive(), "the restored job died:\n" + tail(log2));
+            assertTrue(second.isAlive(), "the restored job died:\n" + ChildJvm.tail(log2));
             Thread.sleep(250);
         }
 
@@ -294,23 +243,23 @@ class HardKillRecoveryITCase {
             }
         }
         String context = "restored from " + restoreFrom.getFileName() + ", " + committedAtKill + " records committed at the kill, "
-                + codes.size() + " committed now (" + kafka.readAll("hk-codes", false).size() + " written), "
+                + codes.size() + " committed now (" + KAFKA.broker().readAll("hk-codes", false).size() + " written), "
                 + missing.size() + " missing, " + duplicated.size() + " duplicated" + (missing.isEmpty() ? "" : ", e.g. " + missing.get(0))
                 + (duplicated.isEmpty() ? "" : ", e.g. " + duplicated.get(0));
-        assertTrue(missing.isEmpty() && duplicated.isEmpty(), context + "\nfirst run:\n" + tail(log1) + "\nrestored run:\n" + tail(log2));
+        assertTrue(missing.isEmpty() && duplicated.isEmpty(), context + "\nfirst run:\n" + ChildJvm.tail(log1) + "\nrestored run:\n" + ChildJvm.tail(log2));
         assertEquals(total, codes.size(), context);
         assertEquals(List.of(), wrongVersion.subList(0, Math.min(10, wrongVersion.size())), "keyed state restored: " + context);
-        assertTrue(kafka.readAll("hk-dead", true).isEmpty(), "no dead letters");
+        assertTrue(KAFKA.broker().readAll("hk-dead", true).isEmpty(), "no dead letters");
 
         // caught up, the job keeps running; SIGTERM stops it within 10 s
-        assertTrue(second.isAlive(), tail(log2));
+        assertTrue(second.isAlive(), ChildJvm.tail(log2));
         long t0 = System.nanoTime();
         second.destroy();
         boolean ended = second.waitFor(10, TimeUnit.SECONDS);
         long millis = (System.nanoTime() - t0) / 1_000_000;
-        assertTrue(ended, "vqstream still running 10 s after SIGTERM:\n" + tail(log2));
+        assertTrue(ended, "vqstream still running 10 s after SIGTERM:\n" + ChildJvm.tail(log2));
         assertTrue(Files.readString(log2).contains("vqstream: stopping job"), "stopped by its shutdown hook after " + millis + " ms:\n"
-                + tail(log2));
+                + ChildJvm.tail(log2));
         assertNotNull(newestCheckpoint(checkpoints.resolve(RUNNING.matcher(Files.readString(log2)).results().findFirst()
                 .orElseThrow().group(1))).orElse(null), "the restored job checkpoints into DIR/<its job id>");
     }

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vqstream.connectors.kafka.EmbeddedKafka;
+import io.vqstream.connectors.kafka.EmbeddedKafkaExtension;
 import io.vqstream.connectors.serde.CodeCodec;
 import io.vqstream.connectors.serde.CodebookSnapshotCodec;
 import io.vqstream.connectors.serde.DeadLetterCodec;
@@ -48,6 +48,7 @@ import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -67,7 +68,8 @@ class KafkaJobsITCase {
      */
     private static final long T0 = System.currentTimeMillis();
 
-    private static EmbeddedKafka kafka;
+    @RegisterExtension
+    static final EmbeddedKafkaExtension KAFKA = new EmbeddedKafkaExtension();
     private static Admin admin;
 
     @TempDir
@@ -75,9 +77,8 @@ class KafkaJobsITCase {
 
     @BeforeAll
     static void start() throws Exception {
-        kafka = EmbeddedKafka.start();
         Properties p = new Properties();
-        p.setProperty("bootstrap.servers", kafka.bootstrapServers());
+        p.setProperty("bootstrap.servers", KAFKA.broker().bootstrapServers());
         admin = Admin.create(p);
         BackgroundJob.install();
     }
@@ -87,9 +88,6 @@ class KafkaJobsITCase {
         BackgroundJob.uninstall();
         if (admin != null) {
             admin.close(Duration.ofSeconds(5));
-        }
-        if (kafka != null) {
-            kafka.close();
         }
     }
 
@@ -149,7 +147,7 @@ class KafkaJobsITCase {
         long deadline = System.nanoTime() + WAIT.toNanos();
         List<ConsumerRecord<byte[], byte[]>> got = List.of();
         while (System.nanoTime() < deadline) {
-            got = kafka.consume(topic, count, Duration.ofSeconds(3), readCommitted);
+            got = KAFKA.broker().consume(topic, count, Duration.ofSeconds(3), readCommitted);
             if (got.size() >= count) {
                 break;
             }
@@ -168,8 +166,8 @@ class KafkaJobsITCase {
     @Test
     void quantizeJsonWithEveryKindOfBadInputDeadLetteredOnce() throws Exception {
         // topics that exist already are used as they are: 2 and 3 partitions, a retention setting
-        kafka.createTopic("vectors-json", 2);
-        kafka.createTopic("codes-json", 3, Map.of("retention.ms", "86400000"));
+        KAFKA.broker().createTopic("vectors-json", 2);
+        KAFKA.broker().createTopic("codes-json", 3, Map.of("retention.ms", "86400000"));
         Random rnd = new Random(1);
         List<Bad> bad = List.of(
                 new Bad("broken JSON", "{\"key\":\"k1\",\"seq\":900,\"vector\":[1,2".getBytes(UTF_8), "deserialize", "broken JSON: Unexpected end-of-input"),
@@ -217,11 +215,11 @@ class KafkaJobsITCase {
             }
         }
         // a fresh start reads the topic from the earliest offset: everything is there before the job starts
-        kafka.produce(out);
+        KAFKA.broker().produce(out);
 
         Path cfg = config("fsq.yaml", "quantizer:\n  type: FSQ\n  levels: [8, 5, 5, 5]\nbatch:\n  size: 8\n  max-delay: 20ms\n");
         try (BackgroundJob job = BackgroundJob.start("quantize", "--config", cfg.toString(), "--bootstrap-servers",
-                kafka.bootstrapServers(), "--input-topic", "vectors-json", "--output-topic", "codes-json", "--dead-letter-topic", "dead-json")) {
+                KAFKA.broker().bootstrapServers(), "--input-topic", "vectors-json", "--output-topic", "codes-json", "--dead-letter-topic", "dead-json")) {
             List<ConsumerRecord<byte[], byte[]>> codes = await("codes-json", good.size(), false, job);
             List<ConsumerRecord<byte[], byte[]>> dead = await("dead-json", bad.size(), false, job);
             // caught up, the job keeps running (unbounded source)
@@ -229,7 +227,7 @@ class KafkaJobsITCase {
             assertTrue(job.commandRunning());
 
             // nothing more than the good records on the codes topic, each once, with its code
-            List<ConsumerRecord<byte[], byte[]>> all = kafka.readAll("codes-json", false);
+            List<ConsumerRecord<byte[], byte[]>> all = KAFKA.broker().readAll("codes-json", false);
             assertEquals(good.size(), all.size(), "codes topic holds the good records only");
             Map<String, JsonNode> byId = new HashMap<>();
             for (ConsumerRecord<byte[], byte[]> r : all) {
@@ -250,7 +248,7 @@ class KafkaJobsITCase {
             assertEquals(codes.size(), all.size());
 
             // exactly one dead letter per bad record, with the original payload and the reason
-            List<ConsumerRecord<byte[], byte[]>> dl = kafka.readAll("dead-json", false);
+            List<ConsumerRecord<byte[], byte[]>> dl = KAFKA.broker().readAll("dead-json", false);
             assertEquals(dead.size(), dl.size());
             for (Bad b : bad) {
                 List<JsonNode> matching = new ArrayList<>();
@@ -335,22 +333,22 @@ class KafkaJobsITCase {
                 out.add(record("vectors-bin", null, key, binaryVector(key, seq, T0 + seq, v)));
             }
         }
-        kafka.createTopic("vectors-bin", 1);
-        kafka.produce(out.subList(0, bad.size() + 18));
+        KAFKA.broker().createTopic("vectors-bin", 1);
+        KAFKA.broker().produce(out.subList(0, bad.size() + 18));
         Path cfg = config("fsq-bin.yaml", "quantizer:\n  type: FSQ\n  levels: [8, 5, 5, 5]\nbatch:\n  size: 8\n  max-delay: 20ms\n"
                 + "input:\n  format: binary\noutput:\n  format: binary\n  quantized: true\n");
         try (BackgroundJob job = BackgroundJob.start("quantize", "--config", cfg.toString(), "--bootstrap-servers",
-                kafka.bootstrapServers(), "--input-topic", "vectors-bin", "--output-topic", "codes-bin", "--dead-letter-topic", "dead-bin",
+                KAFKA.broker().bootstrapServers(), "--input-topic", "vectors-bin", "--output-topic", "codes-bin", "--dead-letter-topic", "dead-bin",
                 "--exactly-once", "--checkpoint-interval", "300")) {
             job.client();
-            kafka.produce(out.subList(bad.size() + 18, out.size()));
+            KAFKA.broker().produce(out.subList(bad.size() + 18, out.size()));
             // exactly-once output becomes visible to read_committed readers when a checkpoint completes
             List<ConsumerRecord<byte[], byte[]>> codes = await("codes-bin", good.size(), true, job);
             List<ConsumerRecord<byte[], byte[]>> dead = await("dead-bin", bad.size(), true, job);
             assertEquals(JobStatus.RUNNING, job.status());
             CodeCodec codec = CodeCodec.binary();
             Map<String, CodeRecord> byId = new HashMap<>();
-            for (ConsumerRecord<byte[], byte[]> r : kafka.readAll("codes-bin", true)) {
+            for (ConsumerRecord<byte[], byte[]> r : KAFKA.broker().readAll("codes-bin", true)) {
                 Decoded<CodeRecord> d = codec.decode(r.value(), new Origin(r.key(), r.offset(), r.timestamp()));
                 assertTrue(d.ok(), "a binary code record: " + d.deadLetter());
                 CodeRecord c = d.value();
@@ -366,7 +364,7 @@ class KafkaJobsITCase {
             }
             assertEquals(good.keySet(), byId.keySet());
             assertEquals(codes.size(), byId.size());
-            List<ConsumerRecord<byte[], byte[]>> dl = kafka.readAll("dead-bin", true);
+            List<ConsumerRecord<byte[], byte[]>> dl = KAFKA.broker().readAll("dead-bin", true);
             assertEquals(dead.size(), dl.size());
             for (byte[] b : bad) {
                 long n = dl.stream().filter(r -> {
@@ -391,7 +389,7 @@ class KafkaJobsITCase {
 
     @Test
     void learnPublishesCodebooksAndDecodeTurnsCodesBackIntoVectors() throws Exception {
-        kafka.createTopic("vectors-learn", 1);
+        KAFKA.broker().createTopic("vectors-learn", 1);
         Path cfg = config("vq-learn.yaml", """
                 quantizer:
                   type: VectorQuantize
@@ -415,15 +413,15 @@ class KafkaJobsITCase {
                         json(key, seq, T0 + seq, vector(rnd, 4)).getBytes(UTF_8)));
             }
         }
-        kafka.produce(first);
-        try (BackgroundJob learn = BackgroundJob.start("learn", "--config", cfg.toString(), "--bootstrap-servers", kafka.bootstrapServers(),
+        KAFKA.broker().produce(first);
+        try (BackgroundJob learn = BackgroundJob.start("learn", "--config", cfg.toString(), "--bootstrap-servers", KAFKA.broker().bootstrapServers(),
                 "--input-topic", "vectors-learn", "--output-topic", "codes-learn", "--codebook-topic", "codebooks-learn",
                 "--dead-letter-topic", "dead-learn");
-             BackgroundJob decode = BackgroundJob.startAfter(learn, "decode", "--bootstrap-servers", kafka.bootstrapServers(),
+             BackgroundJob decode = BackgroundJob.startAfter(learn, "decode", "--bootstrap-servers", KAFKA.broker().bootstrapServers(),
                 "--input-topic", "codes-learn", "--codebook-topic", "codebooks-learn", "--output-topic", "decoded-learn",
                 "--dead-letter-topic", "dead-decode")) {
             decode.client();
-            kafka.produce(second);
+            KAFKA.broker().produce(second);
             int total = 2 * perKey;
             List<ConsumerRecord<byte[], byte[]>> codes = await("codes-learn", total, false, learn, decode);
 
@@ -432,7 +430,7 @@ class KafkaJobsITCase {
             CodebookSnapshotCodec snapshotCodec = new CodebookSnapshotCodec();
             Map<String, CodebookSnapshot> snapshots = new HashMap<>();
             // versions 1 (initial) to 4 (after the third EMA step) for each of the two keys
-            for (ConsumerRecord<byte[], byte[]> r : kafka.consume("codebooks-learn", 8, WAIT, false)) {
+            for (ConsumerRecord<byte[], byte[]> r : KAFKA.broker().consume("codebooks-learn", 8, WAIT, false)) {
                 Decoded<CodebookSnapshot> d = snapshotCodec.decode(r.value(), new Origin(r.key(), r.offset(), r.timestamp()));
                 assertTrue(d.ok(), String.valueOf(d.deadLetter()));
                 CodebookSnapshot s = d.value();
@@ -485,8 +483,8 @@ class KafkaJobsITCase {
             assertEquals(total, seen.size());
             assertEquals(JobStatus.RUNNING, learn.status());
             assertEquals(JobStatus.RUNNING, decode.status());
-            assertTrue(kafka.readAll("dead-learn", false).isEmpty());
-            assertTrue(kafka.readAll("dead-decode", false).isEmpty());
+            assertTrue(KAFKA.broker().readAll("dead-learn", false).isEmpty());
+            assertTrue(KAFKA.broker().readAll("dead-decode", false).isEmpty());
         }
     }
 
@@ -494,13 +492,13 @@ class KafkaJobsITCase {
     void restoreFromAFolderThatIsNotACheckpoint() throws Exception {
         Path cfg = config("fsq-restore.yaml", "quantizer:\n  type: FSQ\n  levels: [8, 5, 5, 5]\n");
         Path notChk = Files.createDirectories(dir.resolve("some-folder"));
-        Cli.Result r = Cli.run("quantize", "--config", cfg.toString(), "--bootstrap-servers", kafka.bootstrapServers(),
+        Cli.Result r = Cli.run("quantize", "--config", cfg.toString(), "--bootstrap-servers", KAFKA.broker().bootstrapServers(),
                 "--input-topic", "vectors-r", "--output-topic", "codes-r", "--restore-from", notChk.toString());
         assertEquals(2, r.exitCode(), r.toString());
         assertEquals(List.of("vqstream quantize: --restore-from: " + notChk.toAbsolutePath()
                 + " holds no _metadata (expected a chk-N or savepoint folder)"), r.errLines());
         Path missing = dir.resolve("no-such-chk");
-        Cli.Result m = Cli.run("quantize", "--config", cfg.toString(), "--bootstrap-servers", kafka.bootstrapServers(),
+        Cli.Result m = Cli.run("quantize", "--config", cfg.toString(), "--bootstrap-servers", KAFKA.broker().bootstrapServers(),
                 "--input-topic", "vectors-r", "--output-topic", "codes-r", "--restore-from", missing.toString());
         assertEquals(2, m.exitCode(), m.toString());
         assertEquals(List.of("vqstream quantize: --restore-from: no such checkpoint or savepoint: " + missing.toAbsolutePath()), m.errLines());

@@ -8,11 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vqstream.connectors.kafka.EmbeddedKafka;
+import io.vqstream.connectors.kafka.EmbeddedKafkaExtension;
 import io.vqstream.jobs.cluster.StandaloneCluster;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -33,10 +31,9 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -76,24 +73,13 @@ class StandaloneClusterRecoveryITCase {
      */
     private static final String CONTROL = "cr-control";
 
-    private static EmbeddedKafka kafka;
+    @RegisterExtension
+    static final EmbeddedKafkaExtension KAFKA = new EmbeddedKafkaExtension();
 
     @TempDir
     Path tmp;
 
     private Path clusterDir;
-
-    @BeforeAll
-    static void startKafka() throws Exception {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
 
     @AfterEach
     void stopClusterLeftOver() throws Exception {
@@ -144,29 +130,7 @@ class StandaloneClusterRecoveryITCase {
         for (String l : lines) {
             records.add(new ProducerRecord<>(IN, keyOf(l).getBytes(UTF_8), l.getBytes(UTF_8)));
         }
-        kafka.produce(records);
-    }
-
-    /** Runs a vqstream command in this JVM; returns its stdout, fails with its stderr on a non-zero exit. */
-    private static String vqstream(String... args) {
-        PrintStream out = System.out;
-        PrintStream err = System.err;
-        ByteArrayOutputStream o = new ByteArrayOutputStream();
-        ByteArrayOutputStream e = new ByteArrayOutputStream();
-        int code;
-        try {
-            System.setOut(new PrintStream(o, true, UTF_8));
-            System.setErr(new PrintStream(e, true, UTF_8));
-            code = VqstreamCli.execute(args);
-        } finally {
-            System.setOut(out);
-            System.setErr(err);
-        }
-        String stdout = o.toString(UTF_8);
-        System.out.print(stdout);
-        System.err.print(e.toString(UTF_8));
-        assertEquals(0, code, "vqstream " + String.join(" ", args) + "\n" + stdout + e.toString(UTF_8));
-        return stdout;
+        KAFKA.broker().produce(records);
     }
 
     private static JsonNode rest(StandaloneCluster c, String path) throws Exception {
@@ -182,20 +146,10 @@ class StandaloneClusterRecoveryITCase {
                 HttpResponse.BodyHandlers.ofString()).body();
     }
 
-    private static void await(String what, Duration timeout, Check check) throws Exception {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!check.done()) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("timed out after " + timeout.toSeconds() + " s waiting for " + what);
-            }
-            Thread.sleep(200);
-        }
-    }
-
-    /** {@link #await} that reports the job's state, checkpoint counts and latest exceptions when it times out. */
-    private static void awaitJob(StandaloneCluster c, String jobId, String what, Duration timeout, Check check) throws Exception {
+    /** {@link Await#until} that reports the job's state, checkpoint counts and latest exceptions when it times out. */
+    private static void awaitJob(StandaloneCluster c, String jobId, String what, Duration timeout, Await.Condition check) throws Exception {
         try {
-            await(what, timeout, check);
+            Await.until(what, timeout, check);
         } catch (AssertionError e) {
             String state;
             try {
@@ -226,10 +180,6 @@ class StandaloneClusterRecoveryITCase {
                 Files.delete(f);
             }
         }
-    }
-
-    interface Check {
-        boolean done() throws Exception;
     }
 
     /** Whether the job is RUNNING and every subtask of it RUNNING or FINISHED (the empty control source ends at once). */
@@ -314,7 +264,7 @@ class StandaloneClusterRecoveryITCase {
         Path refCodes = tmp.resolve("reference-codes.jsonl");
         Path refCodebooks = tmp.resolve("reference-codebooks");
         Path refDead = tmp.resolve("reference-dead.jsonl");
-        vqstream("quantize", "--config", cfg.toString(), "--input", inputFile.toString(), "--output", refCodes.toString(),
+        Cli.succeed("quantize", "--config", cfg.toString(), "--input", inputFile.toString(), "--output", refCodes.toString(),
                 "--codebooks-out", refCodebooks.toString(), "--dead-letters", refDead.toString());
         Map<String, JsonNode> reference = new HashMap<>();
         for (String l : Files.readAllLines(refCodes)) {
@@ -324,17 +274,17 @@ class StandaloneClusterRecoveryITCase {
         assertEquals(valid, reference.size(), "reference codes");
         assertEquals(malformedCount, Files.readAllLines(refDead).size(), "reference dead letters");
 
-        kafka.createTopic(IN, 4);
-        kafka.createTopic(CODES, 4);
-        kafka.createTopic(DEAD, 1);
-        kafka.createTopic(CODEBOOKS, 2);
+        KAFKA.broker().createTopic(IN, 4);
+        KAFKA.broker().createTopic(CODES, 4);
+        KAFKA.broker().createTopic(DEAD, 1);
+        KAFKA.broker().createTopic(CODEBOOKS, 2);
         produce(phaseA);
 
         // the cluster: 3 TaskManagers x 2 slots, as `vqstream cluster start` starts it
         // under target/, so that its logs stay for a look after a failure
         clusterDir = Path.of("target", "cluster-itcase").toAbsolutePath();
         deleteTree(clusterDir);
-        String started = vqstream("cluster", "start", "--dir", clusterDir.toString(), "--taskmanagers", "3", "--slots", "2",
+        String started = Cli.succeed("cluster", "start", "--dir", clusterDir.toString(), "--taskmanagers", "3", "--slots", "2",
                 "--port", "0");
         StandaloneCluster cluster = StandaloneCluster.attach(clusterDir);
         assertTrue(started.contains("REST http://" + cluster.restAddress()), started);
@@ -346,10 +296,10 @@ class StandaloneClusterRecoveryITCase {
         assertEquals(4, cluster.members().size());
         assertEquals(List.of("taskmanager-1", "taskmanager-2", "taskmanager-3"), cluster.taskManagerIds().stream().sorted().toList());
 
-        String[] job = {"quantize", "--config", cfg.toString(), "--bootstrap-servers", kafka.bootstrapServers(), "--input-topic", IN,
+        String[] job = {"quantize", "--config", cfg.toString(), "--bootstrap-servers", KAFKA.broker().bootstrapServers(), "--input-topic", IN,
             "--output-topic", CODES, "--dead-letter-topic", DEAD, "--codebook-topic", CODEBOOKS, "--control-topic", CONTROL, "--exactly-once",
             "--checkpoint-interval", "1000", "--jobmanager", cluster.restAddress(), "--detached"};
-        String jobId = vqstream(Stream.concat(Stream.of(job), Stream.of("--parallelism", "4")).toArray(String[]::new)).trim();
+        String jobId = Cli.succeed(Stream.concat(Stream.of(job), Stream.of("--parallelism", "4")).toArray(String[]::new)).trim();
         assertTrue(jobId.matches("[0-9a-f]{32}"), "job id printed: " + jobId);
         awaitJob(cluster, jobId, "the job running on the cluster", Duration.ofSeconds(120), () -> allRunning(cluster, jobId));
 
@@ -378,9 +328,9 @@ class StandaloneClusterRecoveryITCase {
         producer.setDaemon(true);
         producer.start();
 
-        await("two completed checkpoints", Duration.ofSeconds(120),
+        Await.until("two completed checkpoints", Duration.ofSeconds(120),
                 () -> rest(cluster, "/jobs/" + jobId + "/checkpoints").path("counts").path("completed").asInt() >= 2);
-        await("half of phase B produced", Duration.ofSeconds(60), () -> producedRounds.get() >= roundsB / 2);
+        Await.until("half of phase B produced", Duration.ofSeconds(60), () -> producedRounds.get() >= roundsB / 2);
 
         // SIGKILL a TaskManager that runs the quantizer, start a replacement
         Set<String> quantizing = taskManagersOf(cluster, jobId, "quantize");
@@ -394,13 +344,13 @@ class StandaloneClusterRecoveryITCase {
         afterKill.countDown();
         // the replacement starts alongside: the recovery time below does not include its JVM start
         java.util.concurrent.CompletableFuture<String> replacement = java.util.concurrent.CompletableFuture.supplyAsync(
-                () -> vqstream("cluster", "start-taskmanager", "--dir", clusterDir.toString()));
+                () -> Cli.succeed("cluster", "start-taskmanager", "--dir", clusterDir.toString()));
 
         awaitJob(cluster, jobId, "the job restarted after the kill", Duration.ofSeconds(180),
                 () -> rest(cluster, "/jobs/" + jobId + "/checkpoints").path("counts").path("restored").asInt() >= 1
                         && allRunning(cluster, jobId));
         long recoveredMs = (System.nanoTime() - killedAt) / 1_000_000;
-        await("a checkpoint after the recovery", Duration.ofSeconds(120),
+        Await.until("a checkpoint after the recovery", Duration.ofSeconds(120),
                 () -> rest(cluster, "/jobs/" + jobId + "/checkpoints").path("counts").path("completed").asInt() > checkpointsBeforeKill);
         long checkpointAfterKillMs = (System.nanoTime() - killedAt) / 1_000_000;
         String replaced = replacement.get(180, TimeUnit.SECONDS);
@@ -413,9 +363,9 @@ class StandaloneClusterRecoveryITCase {
 
         // stop with a savepoint, resubmit from it at parallelism 2, give it the rest of the input
         Path savepoints = tmp.resolve("savepoints");
-        String savepoint = vqstream("cluster", "stop-job", jobId, "--savepoint", savepoints.toString(), "--dir", clusterDir.toString()).trim();
+        String savepoint = Cli.succeed("cluster", "stop-job", jobId, "--savepoint", savepoints.toString(), "--dir", clusterDir.toString()).trim();
         assertTrue(Files.exists(Path.of(savepoint).resolve("_metadata")), "savepoint printed: " + savepoint);
-        String jobId2 = vqstream(Stream.concat(Stream.of(job), Stream.of("--parallelism", "2", "--restore-from", savepoint))
+        String jobId2 = Cli.succeed(Stream.concat(Stream.of(job), Stream.of("--parallelism", "2", "--restore-from", savepoint))
                 .toArray(String[]::new)).trim();
         awaitJob(cluster, jobId2, "the rescaled job running", Duration.ofSeconds(120), () -> allRunning(cluster, jobId2));
         assertEquals(2, rest(cluster, "/jobs/" + jobId2).path("vertices").findValues("parallelism").stream()
@@ -423,10 +373,10 @@ class StandaloneClusterRecoveryITCase {
         produce(phaseC);
 
         List<ConsumerRecord<byte[], byte[]>> codes = new ArrayList<>();
-        await("every record coded and committed", Duration.ofSeconds(240), () -> {
+        Await.until("every record coded and committed", Duration.ofSeconds(240), () -> {
             codes.clear();
-            codes.addAll(kafka.readAll(CODES, true));
-            return codes.size() >= valid && kafka.readAll(DEAD, true).size() >= malformedCount;
+            codes.addAll(KAFKA.broker().readAll(CODES, true));
+            return codes.size() >= valid && KAFKA.broker().readAll(DEAD, true).size() >= malformedCount;
         });
 
         // the Prometheus endpoint of a TaskManager running the quantizer serves the vqstream metrics
@@ -459,7 +409,7 @@ class StandaloneClusterRecoveryITCase {
 
         // every malformed record a dead letter, exactly once
         Map<String, Integer> deadPayloads = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> r : kafka.readAll(DEAD, true)) {
+        for (ConsumerRecord<byte[], byte[]> r : KAFKA.broker().readAll(DEAD, true)) {
             deadPayloads.merge(JSON.readTree(r.value()).path("payload").asText(), 1, Integer::sum);
         }
         Map<String, Integer> expectedDead = new HashMap<>();
@@ -471,7 +421,7 @@ class StandaloneClusterRecoveryITCase {
         // the final codebook of every key: bit for bit the reference's last snapshot
         Map<String, ConsumerRecord<byte[], byte[]>> lastSnapshot = new HashMap<>();
         Map<String, Long> lastVersion = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> r : kafka.readAll(CODEBOOKS, true)) {
+        for (ConsumerRecord<byte[], byte[]> r : KAFKA.broker().readAll(CODEBOOKS, true)) {
             JsonNode meta = snapshotMetadata(r.value());
             String k = meta.path("key").asText();
             long v = Long.parseLong(meta.path("version").asText());
@@ -515,7 +465,7 @@ class StandaloneClusterRecoveryITCase {
         // cluster stop: no process left, nothing but logs, checkpoints and savepoints in its directory
         List<StandaloneCluster.Member> members = current.members();
         assertEquals(5, members.size(), "the JobManager and 4 TaskManagers");
-        vqstream("cluster", "stop", "--dir", clusterDir.toString());
+        Cli.succeed("cluster", "stop", "--dir", clusterDir.toString());
         for (StandaloneCluster.Member m : members) {
             assertFalse(m.alive(), m.name() + " still running");
         }

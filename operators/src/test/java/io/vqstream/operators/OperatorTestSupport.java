@@ -12,8 +12,10 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Collectors;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedTwoInputStreamOperatorTestHarness;
+import org.apache.flink.test.junit5.MiniClusterExtension;
 
 /** Harness plumbing shared by the operator tests. */
 final class OperatorTestSupport {
@@ -63,5 +65,11 @@ final class OperatorTestSupport {
     /** Kmeans seeded with the first rows (the golden cases' injected choice); other randomness seeded. */
     static RandomSourceFactory firstRowsKmeans() {
         return (seed, keyHash, step, purpose) -> RandomSource.seeded(RandomSource.mix(seed, keyHash, step)).withFirstRowsKmeans();
+    }
+
+    /** A Flink mini-cluster of one TaskManager with {@code slots} slots, for {@code @RegisterExtension} in the ITCases. */
+    static MiniClusterExtension miniCluster(int slots) {
+        return new MiniClusterExtension(new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1)
+                .setNumberSlotsPerTaskManager(slots).build());
     }
 }

@@ -26,7 +26,6 @@ import java.util.SplittableRandom;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
@@ -36,8 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 /** A savepoint bootstrapped from per-key files starts the operator with those codebooks, and exports back to the same tensors. */
 class SavepointBootstrapITCase {
     @RegisterExtension
-    static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
-            new MiniClusterResourceConfiguration.Builder().setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
+    static final MiniClusterExtension CLUSTER = OperatorTestSupport.miniCluster(2);
 
     private static final int DIM = 8;
     private static final Map<String, Object> VQ = Map.of("dim", DIM, "codebook_size", 16, "decay", 0.8);

@@ -54,8 +54,6 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -69,19 +67,8 @@ class KafkaConnectorsITCase {
             .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(2).build());
 
     private static final List<Integer> LEVELS = List.of(8, 5, 5, 5);
-    private static EmbeddedKafka kafka;
-
-    @BeforeAll
-    static void startKafka() throws Exception {
-        kafka = EmbeddedKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() throws Exception {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
+    @RegisterExtension
+    static final EmbeddedKafkaExtension KAFKA = new EmbeddedKafkaExtension();
 
     private static QuantizeOperatorConfig fsq() {
         return QuantizeOperatorConfig.builder("FSQ", Map.of("levels", LEVELS)).source(CodebookSource.INIT)
@@ -119,12 +106,12 @@ class KafkaConnectorsITCase {
 
     @Test
     void vectorsToCodesWithEveryMalformedRecordDeadLetteredOnce() throws Exception {
-        kafka.createTopic("vec-json", 2);
-        kafka.createTopic("vec-bin", 2);
-        kafka.createTopic("codes-json", 2);
-        kafka.createTopic("codes-bin", 2);
-        kafka.createTopic("codebooks", 2, Map.of("cleanup.policy", "compact", "max.message.bytes", "16777216"));
-        kafka.createTopic("dead-letters", 1);
+        KAFKA.broker().createTopic("vec-json", 2);
+        KAFKA.broker().createTopic("vec-bin", 2);
+        KAFKA.broker().createTopic("codes-json", 2);
+        KAFKA.broker().createTopic("codes-bin", 2);
+        KAFKA.broker().createTopic("codebooks", 2, Map.of("cleanup.policy", "compact", "max.message.bytes", "16777216"));
+        KAFKA.broker().createTopic("dead-letters", 1);
 
         Random rnd = new Random(7);
         Map<String, VectorRecord> good = new LinkedHashMap<>();
@@ -162,10 +149,10 @@ class KafkaConnectorsITCase {
         byte[] truncated = Arrays.copyOf(okBin, okBin.length - 1);
         in.add(record("vec-bin", "bad", version3));
         in.add(record("vec-bin", "bad", truncated));
-        kafka.produce(in);
+        KAFKA.broker().produce(in);
 
         StreamExecutionEnvironment env = env(new Configuration());
-        String boot = kafka.bootstrapServers();
+        String boot = KAFKA.broker().bootstrapServers();
         DataStream<Decoded<VectorRecord>> json = env.fromSource(
                 VqKafka.vectorSource(boot, "vec-json", "it-json", WireFormat.JSON).bounded().maxPayloadBytes(4096).build(),
                 WatermarkStrategy.noWatermarks(), "vectors-json");
@@ -198,7 +185,7 @@ class KafkaConnectorsITCase {
 
         // codebook snapshots: one per key, keyed by it, at the version its codes carry
         Map<String, CodebookSnapshot> books = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> rec : kafka.readAll("codebooks", false)) {
+        for (ConsumerRecord<byte[], byte[]> rec : KAFKA.broker().readAll("codebooks", false)) {
             Decoded<CodebookSnapshot> d = new CodebookSnapshotCodec().decode(rec.value(), new Origin(rec.key(), rec.offset(), rec.timestamp()));
             assertTrue(d.ok(), () -> d.deadLetter().reason());
             assertEquals(new String(rec.key(), UTF_8), d.value().key());
@@ -211,7 +198,7 @@ class KafkaConnectorsITCase {
         }
 
         // dead letters: exactly one per malformed record, with its raw payload and reason
-        List<ConsumerRecord<byte[], byte[]>> dl = kafka.readAll("dead-letters", false);
+        List<ConsumerRecord<byte[], byte[]>> dl = KAFKA.broker().readAll("dead-letters", false);
         assertEquals(badJson.size() + 1 + 2, dl.size(), () -> dl.stream().map(r -> new String(r.value(), UTF_8)).toList().toString());
         Map<String, DeadLetter> byPayload = new HashMap<>();
         DeadLetter quantizeStage = null;
@@ -252,7 +239,7 @@ class KafkaConnectorsITCase {
 
     private static Map<String, CodeRecord> codes(String topic, CodeCodec codec) {
         Map<String, CodeRecord> out = new HashMap<>();
-        for (ConsumerRecord<byte[], byte[]> rec : kafka.readAll(topic, true)) {
+        for (ConsumerRecord<byte[], byte[]> rec : KAFKA.broker().readAll(topic, true)) {
             Decoded<CodeRecord> d = codec.decode(rec.value(), Origin.NONE);
             assertTrue(d.ok(), () -> d.deadLetter().reason());
             CodeRecord c = d.value();
@@ -297,11 +284,11 @@ class KafkaConnectorsITCase {
 
     @Test
     void exactlyOnceAcrossAnInjectedFailure() throws Exception {
-        kafka.createTopic("eo-in", 2);
-        kafka.createTopic("eo-out", 2);
+        KAFKA.broker().createTopic("eo-in", 2);
+        KAFKA.broker().createTopic("eo-out", 2);
         Random rnd = new Random(11);
         Map<String, VectorRecord> sent = new LinkedHashMap<>();
-        kafka.produce(vectors("eo-in", 0, 200, rnd, sent));
+        KAFKA.broker().produce(vectors("eo-in", 0, 200, rnd, sent));
 
         Configuration conf = new Configuration();
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "fixed-delay");
@@ -309,7 +296,7 @@ class KafkaConnectorsITCase {
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_FIXED_DELAY_DELAY, Duration.ofMillis(200));
         StreamExecutionEnvironment env = env(conf);
         env.enableCheckpointing(300);
-        String boot = kafka.bootstrapServers();
+        String boot = KAFKA.broker().bootstrapServers();
         DecodedStreams.Split<VectorRecord> in = DecodedStreams.split(env.fromSource(
                 VqKafka.vectorSource(boot, "eo-in", "it-eo", WireFormat.JSON).build(), WatermarkStrategy.noWatermarks(), "eo-in"), "split");
         VqStreams.Quantized q = VqStreams.quantize(in.values(), null, fsq(), "vq");
@@ -319,14 +306,14 @@ class KafkaConnectorsITCase {
         JobClient job = env.executeAsync("kafka-exactly-once");
         try {
             assertTrue(FailOnceAfterCheckpoint.FIRST_CHECKPOINT.await(60, TimeUnit.SECONDS), "no checkpoint completed");
-            kafka.produce(vectors("eo-in", 200, 400, rnd, sent));
+            KAFKA.broker().produce(vectors("eo-in", 200, 400, rnd, sent));
 
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
             Set<String> seen = new HashSet<>();
             while (seen.size() < sent.size() && System.nanoTime() < deadline) {
                 Thread.sleep(300);
                 seen.clear();
-                kafka.readAll("eo-out", true).forEach(r -> seen.add(new String(r.value(), UTF_8)));
+                KAFKA.broker().readAll("eo-out", true).forEach(r -> seen.add(new String(r.value(), UTF_8)));
                 JobStatus status = job.getJobStatus().get(10, TimeUnit.SECONDS);
                 assertTrue(!status.isGloballyTerminalState(), "the job ended: " + status);
             }

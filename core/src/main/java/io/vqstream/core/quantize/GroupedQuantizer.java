@@ -7,6 +7,7 @@ import io.vqstream.core.tensor.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiFunction;
 
 /**
  * The grouped residual quantizers (Yang et al., "HiFi-Codec", 2023; {@code GroupedResidualVQ},
@@ -91,7 +92,7 @@ public abstract class GroupedQuantizer<Q extends ResidualStack> implements Quant
 
     /** Layers per group ({@code q}). */
     final int layers() {
-        return rvqs.get(0).numQuantizers();
+        return rvqs.get(0).codesPerToken();
     }
 
     @Override
@@ -259,23 +260,23 @@ public abstract class GroupedQuantizer<Q extends ResidualStack> implements Quant
     /** {@code (G, …, q)} → {@code (G, q, …, D)}. */
     @Override
     public final Tensor codesFromIndices(Params params, LongTensor indices) {
-        requireGroupAxis(indices);
-        Tensor[] parts = new Tensor[groups];
-        for (int g = 0; g < groups; g++) {
-            parts[g] = rvqs.get(g).codesFromIndices(params, indices.select0(g));
-        }
-        return Tensor.stack(parts);
+        return Tensor.stack(perGroup(indices, (r, groupIndices) -> r.codesFromIndices(params, groupIndices)));
     }
 
     /** {@code (G, …, q)} → {@code (…, dim)}: the groups' outputs concatenated on the feature (last) axis. */
     @Override
     public final Tensor outputFromIndices(Params params, LongTensor indices) {
+        return FeatureGroups.concatLast(perGroup(indices, (r, groupIndices) -> r.outputFromIndices(params, groupIndices)));
+    }
+
+    /** {@code decode} applied to each group's stack and its slice {@code indices[g]}. */
+    private Tensor[] perGroup(LongTensor indices, BiFunction<Q, LongTensor, Tensor> decode) {
         requireGroupAxis(indices);
         Tensor[] parts = new Tensor[groups];
         for (int g = 0; g < groups; g++) {
-            parts[g] = rvqs.get(g).outputFromIndices(params, indices.select0(g));
+            parts[g] = decode.apply(rvqs.get(g), indices.select0(g));
         }
-        return FeatureGroups.concatLast(parts);
+        return parts;
     }
 
     private void requireGroupAxis(LongTensor indices) {

@@ -1,17 +1,11 @@
 package io.vqstream.core.quantize;
 
-/** A {@link RandomSource} that answers some draws itself and leaves the others to a base source. */
-final class OverridingRandomSource implements RandomSource {
-    private final RandomSource base;
-    private final boolean firstRowsKmeans;
-    /** The fixed uniform draw, or null for the base's. */
-    private final Double uniform;
-
-    OverridingRandomSource(RandomSource base, boolean firstRowsKmeans, Double uniform) {
-        this.base = base;
-        this.firstRowsKmeans = firstRowsKmeans;
-        this.uniform = uniform;
-    }
+/**
+ * A {@link RandomSource} that answers some draws itself and leaves the others to a base source.
+ *
+ * @param fixedUniform the fixed uniform draw, or null for the base's
+ */
+record OverridingRandomSource(RandomSource base, boolean firstRowsKmeans, Double fixedUniform) implements RandomSource {
 
     @Override
     public int[] kmeansSeedRows(int available, int count) {
@@ -37,6 +31,6 @@ final class OverridingRandomSource implements RandomSource {
 
     @Override
     public double uniform() {
-        return uniform != null ? uniform : base.uniform();
+        return fixedUniform != null ? fixedUniform : base.uniform();
     }
 }

@@ -174,11 +174,6 @@ public final class ResidualFSQ implements ResidualStack, ImplicitCodebook {
     }
 
     @Override
-    public int numQuantizers() {
-        return numQuantizers;
-    }
-
-    @Override
     public int dim() {
         return dim;
     }

@@ -125,11 +125,6 @@ public final class ResidualLFQ implements ResidualStack {
     }
 
     @Override
-    public int numQuantizers() {
-        return numQuantizers;
-    }
-
-    @Override
     public int dim() {
         return dim;
     }

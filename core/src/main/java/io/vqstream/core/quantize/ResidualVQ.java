@@ -189,11 +189,6 @@ public final class ResidualVQ implements ResidualStack {
     }
 
     @Override
-    public int numQuantizers() {
-        return numQuantizers;
-    }
-
-    @Override
     public int dim() {
         return dim;
     }
