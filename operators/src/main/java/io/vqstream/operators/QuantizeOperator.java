@@ -1,8 +1,6 @@
 package io.vqstream.operators;
 
 import org.apache.flink.annotation.Internal;
-import io.vqstream.core.backend.Backends;
-import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.io.KeyFileNames;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.ForwardOptions;
@@ -12,8 +10,7 @@ import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.core.quantize.RandomSource;
 import io.vqstream.core.tensor.Tensor;
-import io.vqstream.operators.batch.CodeEmitter;
-import io.vqstream.operators.batch.KernelWarmUp;
+import io.vqstream.operators.batch.BatchCoder;
 import io.vqstream.operators.batch.MicroBatch;
 import io.vqstream.operators.metrics.QuantizerMetrics;
 import io.vqstream.operators.record.CodeRecord;
@@ -100,7 +97,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     private final QuantizeOperatorConfig config;
 
     private transient Quantizer quantizer;
-    private transient ComputeBackend backend;
+    private transient BatchCoder coder;
     private transient Params configDefault;
     private transient Params controlDefault;
     private transient ValueState<KeyMeta> meta;
@@ -109,7 +106,6 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     private transient BroadcastState<String, ControlMessage> globalControl;
     private transient InternalTimerService<VoidNamespace> timers;
     private transient QuantizerMetrics metrics;
-    private transient CodeEmitter emitter;
 
     public QuantizeOperator(QuantizeOperatorConfig config) {
         this.config = config;
@@ -129,9 +125,6 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     public void open() throws Exception {
         super.open();
         quantizer = config.createQuantizer();
-        backend = config.backend() == null ? Backends.getDefault() : Backends.byName(config.backend());
-        // before the first record: a topic that already holds records would otherwise meet uncompiled kernels
-        KernelWarmUp.warm(quantizer, config.batchSize(), backend, KernelWarmUp.budgetMillis());
         configDefault = config.sharedParams(quantizer);
         ControlMessage installed = globalControl.get(GLOBAL_INSTALL);
         controlDefault = installed == null ? null : checked(installed.params());
@@ -140,14 +133,15 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         buffer = getRuntimeContext().getListState(new ListStateDescriptor<>(BUFFER_STATE, VectorRecord.typeInfo()));
         timers = getInternalTimerService("vq-batch-timers", VoidNamespaceSerializer.INSTANCE, this);
         metrics = new QuantizerMetrics(getMetricGroup(), config.metricsWindow(), quantizer.codebookSizes());
-        emitter = new CodeEmitter(quantizer.codesPerToken(), quantizer.dim(), config.emitQuantized(), config.emitError(), metrics);
+        coder = BatchCoder.open(quantizer, config.backend(), config.batchSize(), config.topk(), config.emitQuantized(), config.emitError(),
+                metrics);
     }
 
     @Override
     public void close() throws Exception {
         // ND4J keeps a native workspace per thread: give it back with the task, not with the thread
-        if (backend != null) {
-            backend.releaseThreadResources();
+        if (coder != null) {
+            coder.close();
         }
         super.close();
     }
@@ -225,17 +219,15 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         long step = cs.step();
         long keyHash = keyHash(currentKey());
         // masked records ("mask": false, gated silence) pass through with code −1 and never learn
-        List<VectorRecord> real = MicroBatch.unmasked(batch);
-        Tensor x = real.isEmpty() ? null : tokens(real);
-        long t0 = System.nanoTime();
+        Tensor x = coder.tokens(batch);
         QuantizerOutput codesOut = null;
         boolean changed = false;
         if (x == null) {
             // nothing to learn from: the masked records are emitted below
         } else if (m.initPending) {
             ForwardOptions init = ForwardOptions.builder().mode(io.vqstream.core.quantize.Mode.TRAIN).freezeCodebook(true)
-                    .backend(backend).random(config.randomSources().create(config.seed(), keyHash, step, RandomSourceFactory.Purpose.INIT)).build();
-            codesOut = quantizer.forwardTokens(p, x, init);
+                    .backend(coder.backend()).random(config.randomSources().create(config.seed(), keyHash, step, RandomSourceFactory.Purpose.INIT)).build();
+            codesOut = coder.forward(p, x, init);
             version = nextVersion(m);
             m.initPending = false;
             changed = true;
@@ -243,14 +235,14 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         }
         long codesVersion = version;
         // top-k with the codebook that selects this batch's codes (before its EMA step)
-        QuantizerOutput top = x == null ? null : topk(p, x);
+        QuantizerOutput top = x == null ? null : coder.topk(p, x);
         if (learning(m) && x != null) {
             // learn.accumulate N: micro-batches 1..N−1 of a cycle only add their statistics
             boolean accumulateOnly = config.accumulate() > 1 && (step + 1) % config.accumulate() != 0;
-            ForwardOptions train = ForwardOptions.builder().mode(io.vqstream.core.quantize.Mode.TRAIN).backend(backend)
+            ForwardOptions train = ForwardOptions.builder().mode(io.vqstream.core.quantize.Mode.TRAIN).backend(coder.backend())
                     .accumEmaUpdate(accumulateOnly)
                     .random(config.randomSources().create(config.seed(), keyHash, step, RandomSourceFactory.Purpose.STEP)).build();
-            QuantizerOutput out = quantizer.forwardTokens(p, x, train);
+            QuantizerOutput out = coder.forward(p, x, train);
             if (codesOut == null) {
                 codesOut = out;
             }
@@ -269,12 +261,11 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                 publish(version, step, p);
             }
         }
-        metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
         if (changed) {
             codebook.update(new CodebookState(version, step, p));
         }
         if (codesOut == null && x != null) {
-            codesOut = quantizer.forwardTokens(p, x, evalOptions());
+            codesOut = coder.forward(p, x, null);
         }
         emit(batch, m.emitted, codesOut, codesVersion, top);
         List<VectorRecord> rest = new ArrayList<>(all.subList(n, all.size()));
@@ -294,12 +285,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         if (!pending.isEmpty()) {
             CodebookState cs = codebook.value();
             Params p = cs.params() != null ? checked(cs.params()) : sharedDefault();
-            long t0 = System.nanoTime();
-            List<VectorRecord> real = MicroBatch.unmasked(pending);
-            Tensor x = real.isEmpty() ? null : tokens(real);
-            QuantizerOutput out = x == null ? null : quantizer.forwardTokens(p, x, evalOptions());
-            metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
-            emit(pending, 0, out, cs.version(), x == null ? null : topk(p, x));
+            coder.codeAndEmit(output, pending, p, cs.version(), this::deadLetter);
         }
         if (keepForLearning) {
             m.emitted = m.buffered;
@@ -317,13 +303,9 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private void emit(List<VectorRecord> batch, int from, QuantizerOutput out, long version, QuantizerOutput top) {
-        emitter.emit(output, batch, from, out, version, top, this::deadLetter);
+        coder.emit(output, batch, from, out, version, top, this::deadLetter);
     }
 
-    /** The {@code output.topk} nearest codes of {@code x} under {@code p}, or null when not configured. */
-    private QuantizerOutput topk(Params p, Tensor x) {
-        return MicroBatch.nearestCodes(quantizer, p, x, config.topk(), backend);
-    }
 
 
     // ------------------------------------------------------------------ keys and codebooks
@@ -627,14 +609,6 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             it.forEach(l::add);
         }
         return l;
-    }
-
-    private Tensor tokens(List<VectorRecord> records) {
-        return MicroBatch.tokens(records, quantizer.dim(), quantizer.type());
-    }
-
-    private ForwardOptions evalOptions() {
-        return ForwardOptions.builder().backend(backend).build();
     }
 
     private String currentKey() {

@@ -2,8 +2,6 @@ package io.vqstream.operators;
 
 import org.apache.flink.annotation.Internal;
 
-import io.vqstream.core.backend.Backends;
-import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.io.QuantizerFiles;
 import io.vqstream.core.quantize.EmaStatistics;
 import io.vqstream.core.quantize.ForwardOptions;
@@ -12,8 +10,7 @@ import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.QuantizerOutput;
 import io.vqstream.core.tensor.Tensor;
-import io.vqstream.operators.batch.CodeEmitter;
-import io.vqstream.operators.batch.KernelWarmUp;
+import io.vqstream.operators.batch.BatchCoder;
 import io.vqstream.operators.batch.MicroBatch;
 import io.vqstream.operators.metrics.QuantizerMetrics;
 import io.vqstream.operators.record.CodeRecord;
@@ -25,7 +22,6 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ScheduledFuture;
@@ -94,10 +90,8 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
     private final transient MailboxExecutor mailbox;
 
     private transient Quantizer quantizer;
-    private transient ComputeBackend backend;
-    private transient ForwardOptions evalOptions;
+    private transient BatchCoder coder;
     private transient QuantizerMetrics metrics;
-    private transient CodeEmitter emitter;
     private transient SharedCodebook codebook;
     private transient boolean restored;
     private transient List<VectorRecord> open;
@@ -176,12 +170,9 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
     public void open() throws Exception {
         super.open();
         quantizer = config.createQuantizer();
-        backend = config.backend() == null ? Backends.getDefault() : Backends.byName(config.backend());
-        evalOptions = ForwardOptions.builder().backend(backend).build();
-        // before the first record: a topic that already holds records would otherwise meet uncompiled kernels
-        KernelWarmUp.warm(quantizer, config.batchSize(), backend, KernelWarmUp.budgetMillis());
         metrics = new QuantizerMetrics(getMetricGroup(), config.metricsWindow(), quantizer.codebookSizes());
-        emitter = new CodeEmitter(quantizer.codesPerToken(), quantizer.dim(), config.emitQuantized(), config.emitError(), metrics);
+        coder = BatchCoder.open(quantizer, config.backend(), config.batchSize(), config.topk(), config.emitQuantized(), config.emitError(),
+                metrics);
         if (codebook == null) {
             codebook = SharedScope.initialCodebook(config, quantizer);
             if (codebook.params() != null) {
@@ -233,8 +224,8 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
     public void close() throws Exception {
         cancel(batchTimer);
         cancel(roundTimer);
-        if (backend != null) {
-            backend.releaseThreadResources();
+        if (coder != null) {
+            coder.close();
         }
         super.close();
     }
@@ -280,36 +271,21 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
         List<VectorRecord> batch = n == open.size() ? open : new ArrayList<>(open.subList(0, n));
         Params p = codebook.params();
         if (!learning()) {
-            if (n > 0) {
-                // masked records (the reference's mask false) go out with code -1 and take no part
-                List<VectorRecord> real = MicroBatch.unmasked(batch);
-                QuantizerOutput out = null;
-                QuantizerOutput top = null;
-                if (!real.isEmpty()) {
-                    Tensor x = MicroBatch.tokens(real, quantizer.dim(), quantizer.type());
-                    long t0 = System.nanoTime();
-                    out = quantizer.forwardTokens(p, x, evalOptions);
-                    metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
-                    top = MicroBatch.nearestCodes(quantizer, p, x, config.topk(), backend);
-                }
-                emitter.emit(output, batch, 0, out, codebook.version(), top, this::deadLetter);
-            }
+            // masked records (the reference's mask false) go out with code -1 and take no part
+            coder.codeAndEmit(output, batch, p, codebook.version(), this::deadLetter);
         } else {
             EmaStatistics stats = new EmaStatistics();
-            List<VectorRecord> real = n > 0 ? MicroBatch.unmasked(batch) : List.of();
-            if (!real.isEmpty()) {
-                Tensor x = MicroBatch.tokens(real, quantizer.dim(), quantizer.type());
+            Tensor x = n > 0 ? coder.tokens(batch) : null;
+            if (x != null) {
                 // top-k with the codebook that selects this batch's codes (the round's step comes later)
-                QuantizerOutput top = MicroBatch.nearestCodes(quantizer, p, x, config.topk(), backend);
-                ForwardOptions train = ForwardOptions.builder().mode(Mode.TRAIN).backend(backend)
+                QuantizerOutput top = coder.topk(p, x);
+                ForwardOptions train = ForwardOptions.builder().mode(Mode.TRAIN).backend(coder.backend())
                         .random(SharedScope.random(config, codebook.step())).emaStatistics(stats).build();
-                long t0 = System.nanoTime();
-                QuantizerOutput out = quantizer.forwardTokens(p, x, train);
-                metrics.backendTimeUs.update((System.nanoTime() - t0) / 1000);
+                QuantizerOutput out = coder.forward(p, x, train);
                 metrics.trainingLoss(out.totalLoss());
-                emitter.emit(output, batch, 0, out, codebook.version(), top, this::deadLetter);
+                coder.emit(output, batch, 0, out, codebook.version(), top, this::deadLetter);
             } else if (n > 0) {
-                emitter.emit(output, batch, 0, null, codebook.version(), null, this::deadLetter);
+                coder.emit(output, batch, 0, null, codebook.version(), null, this::deadLetter);
             }
             pendingRound = codebook.round() + 1;
             pendingPart = stats.toBytes();
