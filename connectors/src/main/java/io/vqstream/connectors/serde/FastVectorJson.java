@@ -119,15 +119,9 @@ final class FastVectorJson {
                 case Fields.MASK -> f.mask = bool();
                 default -> throw bail();
             }
-            skipSpace();
-            int c = next();
-            if (c == '}') {
+            if (closedAfterMember('}')) {
                 break;
             }
-            if (c != ',') {
-                throw bail();
-            }
-            skipSpace();
         }
         skipSpace();
         if (pos != b.length || (f.present & (Fields.KEY | Fields.VECTOR)) != (Fields.KEY | Fields.VECTOR)) {
@@ -250,15 +244,9 @@ final class FastVectorJson {
                 v = Arrays.copyOf(v, n * 2);
             }
             v[n++] = number();
-            skipSpace();
-            int c = next();
-            if (c == ']') {
+            if (closedAfterMember(']')) {
                 break;
             }
-            if (c != ',') {
-                throw bail();
-            }
-            skipSpace();
         }
         return n == v.length ? v : Arrays.copyOf(v, n);
     }
@@ -359,6 +347,20 @@ final class FastVectorJson {
             throw bail(); // overflow is an error, underflow to zero is rare: the general path decides both
         }
         return negative ? -f : f;
+    }
+
+    /** After a member: true at {@code close}, false after a comma (and the space after it); anything else bails. */
+    private boolean closedAfterMember(char close) {
+        skipSpace();
+        int c = next();
+        if (c == close) {
+            return true;
+        }
+        if (c != ',') {
+            throw bail();
+        }
+        skipSpace();
+        return false;
     }
 
     private void skipSpace() {
