@@ -72,9 +72,11 @@ public record SharedCodebook(long version, long step, long round, Params params)
             }
             float[] data = t.data();
             out.writeInt(data.length);
-            for (float v : data) {
-                out.writeFloat(v);
-            }
+            // one bulk copy: the same big-endian IEEE bytes as writeFloat (a codebook holds no NaN),
+            // without a call per float (a 4 MB codebook took 15 % of a task thread at each checkpoint)
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * data.length);
+            b.asFloatBuffer().put(data);
+            out.write(b.array());
         }
     }
 

@@ -93,6 +93,8 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
     private transient BatchCoder coder;
     private transient QuantizerMetrics metrics;
     private transient SharedCodebook codebook;
+    private transient SharedCodebook snapshotOf;
+    private transient byte[] snapshotBytes;
     private transient boolean restored;
     private transient List<VectorRecord> open;
     private transient long openedAt;
@@ -205,7 +207,7 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
     @Override
     public void snapshotState(StateSnapshotContext context) throws Exception {
         super.snapshotState(context);
-        codebookState.update(codebook == null ? List.of() : List.of(codebook.toBytes()));
+        codebookState.update(codebook == null ? List.of() : List.of(codebookBytes()));
         bufferState.update(new ArrayList<>(open));
         if (pendingRound >= 0) {
             ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -218,6 +220,18 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
         } else {
             roundState.update(List.of());
         }
+    }
+
+    /**
+     * The codebook's snapshot bytes, serialized once per codebook: a frozen codebook is written
+     * to every checkpoint unchanged, and a new version is always a new {@link SharedCodebook}.
+     */
+    private byte[] codebookBytes() {
+        if (snapshotOf != codebook) {
+            snapshotBytes = codebook.toBytes();
+            snapshotOf = codebook;
+        }
+        return snapshotBytes;
     }
 
     @Override
