@@ -1,5 +1,6 @@
 package io.vqstream.operators.batch;
 
+import io.vqstream.core.backend.CodebookVersions;
 import io.vqstream.core.backend.ComputeBackend;
 import io.vqstream.core.backend.JvmBackend;
 import io.vqstream.core.backend.Metric;
@@ -138,6 +139,8 @@ public final class KernelWarmUp {
                 }
             }
             idx = new int[rows];
+            // as a quantizer's own codebook is: the rescoring then reads the packed panels, the path real ties take
+            CodebookVersions.track(codebook);
         }
 
         void assign(ComputeBackend backend) {
@@ -168,7 +171,7 @@ public final class KernelWarmUp {
         long lastJit = jitTimed ? jit.getTotalCompilationTime() : 0;
         long lastJitChange = System.nanoTime();
         boolean settled = false;
-        Ties ties = new Ties(dim, (int) Math.min(256, Math.max(2, quantizer.codebookSizes()[0])));
+        Ties ties = new Ties(dim, (int) Math.min(4096, Math.max(2, quantizer.codebookSizes()[0])));
         while (System.nanoTime() < deadline) {
             ties.assign(backend);
             long t0 = System.nanoTime();
