@@ -148,6 +148,11 @@ public final class KernelWarmUp {
         }
     }
 
+    /** One warm-up on the calling thread, without the once-per-JVM memo; failures propagate (tests). */
+    static Report runHere(Quantizer quantizer, int batchSize, ComputeBackend backend, long budgetMillis) {
+        return run(quantizer.type(), quantizer, Math.max(1, batchSize), backend, budgetMillis);
+    }
+
     private static Report run(String shape, Quantizer quantizer, int batchSize, ComputeBackend backend, long budgetMillis) {
         int dim = quantizer.dim();
         Params params = quantizer.initParams(0x5EED);
