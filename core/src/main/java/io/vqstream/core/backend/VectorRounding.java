@@ -29,6 +29,15 @@ final class VectorRounding implements BoundedRounding.Kernels {
     private static final int L = S.length();
     private static final float MAGIC = 12582912f; // 1.5·2²³
     private static final float MARGIN = 0x1p-18f;
+    /** {@code ROTATIONS[s]}: lane i takes lane {@code (i + 2^s) mod L}. */
+    @SuppressWarnings("unchecked")
+    private static final jdk.incubator.vector.VectorShuffle<Float>[] ROTATIONS = new jdk.incubator.vector.VectorShuffle[Integer.numberOfTrailingZeros(L)];
+
+    static {
+        for (int s = 0; s < ROTATIONS.length; s++) {
+            ROTATIONS[s] = jdk.incubator.vector.VectorShuffle.iota(S, 1 << s, 1, true);
+        }
+    }
 
     private static VectorSpecies<Float> species() {
         int preferred = FloatVector.SPECIES_PREFERRED.length();
@@ -162,24 +171,36 @@ final class VectorRounding implements BoundedRounding.Kernels {
         BoundedRounding.fsqSymmetricScalar(z, f, total, d, levelsMinus1, symStep, hardClamp, digits);
     }
 
+    /** NaN in some lane when some lane of {@code v} was NaN or ±∞ ({@code v·0} is NaN exactly then). */
+    private static FloatVector nonFinite(FloatVector acc, FloatVector v) {
+        return v.mul(0f).add(acc);
+    }
+
+    private static boolean finite(FloatVector acc) {
+        return !acc.test(VectorOperators.IS_NAN).anyTrue();
+    }
+
     @Override
-    public void lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
+    public boolean lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
         FloatVector pos = FloatVector.broadcast(S, scale);
         FloatVector neg = FloatVector.broadcast(S, -scale);
+        FloatVector bad = FloatVector.zero(S);
         if (d % L == 0 && d <= 63) {
             int per = d / L;
             for (int r = 0; r < rows; r++) {
                 long bits = 0;
                 int o = r * d;
                 for (int v = 0; v < per; v++) {
-                    VectorMask<Float> m = FloatVector.fromArray(S, u, o + v * L).compare(VectorOperators.GT, 0f);
+                    FloatVector uv = FloatVector.fromArray(S, u, o + v * L);
+                    bad = nonFinite(bad, uv);
+                    VectorMask<Float> m = uv.compare(VectorOperators.GT, 0f);
                     neg.blend(pos, m).intoArray(q, o + v * L);
                     bits |= m.toLong() << (v * L);
                 }
                 // lane j is bit j; the index has dimension 0 as its most significant bit
                 indices[r] = Long.reverse(bits) >>> (64 - d);
             }
-            return;
+            return finite(bad);
         }
         if (L % d == 0) {
             int perVector = L / d;
@@ -187,24 +208,255 @@ final class VectorRounding implements BoundedRounding.Kernels {
             int r = 0;
             for (; r + perVector <= rows; r += perVector) {
                 int o = r * d;
-                VectorMask<Float> m = FloatVector.fromArray(S, u, o).compare(VectorOperators.GT, 0f);
+                FloatVector uv = FloatVector.fromArray(S, u, o);
+                bad = nonFinite(bad, uv);
+                VectorMask<Float> m = uv.compare(VectorOperators.GT, 0f);
                 neg.blend(pos, m).intoArray(q, o);
                 long bits = m.toLong();
                 for (int w = 0; w < perVector; w++) {
                     indices[r + w] = Long.reverse((bits >>> (w * d)) & low) >>> (64 - d);
                 }
             }
-            for (; r < rows; r++) {
-                long index = 0;
-                for (int j = 0; j < d; j++) {
-                    boolean positive = u[r * d + j] > 0;
-                    q[r * d + j] = positive ? scale : -scale;
-                    index = (index << 1) | (positive ? 1 : 0);
-                }
-                indices[r] = index;
-            }
-            return;
+            return finite(bad) && BoundedRounding.lfqSignsScalar(u, r, rows, d, scale, q, indices);
         }
-        BoundedRounding.SCALAR.lfqSigns(u, rows, d, scale, q, indices);
+        return BoundedRounding.lfqSignsScalar(u, 0, rows, d, scale, q, indices);
+    }
+
+    /**
+     * Rows of whole vectors: with {@code L mod d = 0} every vector holds {@code L/d} whole rows and
+     * the index of each is summed from the digit·basis products of its lanes; otherwise rows
+     * straddle vectors and the sum runs on across them.
+     */
+    private static int sumRows(float[] prod, int d, int row, float[] carry, long[] indices) {
+        if (L % d == 0 && Integer.bitCount(d) == 1) {
+            // d a power of two: log₂ d rotations sum each row into its first lane (exact: integers < 2²⁴)
+            FloatVector v = FloatVector.fromArray(S, prod, 0);
+            for (int k = 1, s = 0; k < d; k <<= 1, s++) {
+                v = v.add(v.rearrange(ROTATIONS[s]));
+            }
+            v.intoArray(prod, 0);
+            for (int g = 0; g < L; g += d) {
+                indices[row++] = (long) prod[g];
+            }
+            return row;
+        }
+        if (L % d == 0) {
+            for (int g = 0; g < L; g += d) {
+                float acc = 0f;
+                for (int i = 0; i < d; i++) {
+                    acc += prod[g + i];
+                }
+                indices[row++] = (long) acc;
+            }
+            return row;
+        }
+        float acc = carry[0];
+        int col = (int) carry[1];
+        for (int l = 0; l < L; l++) {
+            acc += prod[l];
+            if (++col == d) {
+                indices[row++] = (long) acc;
+                acc = 0f;
+                col = 0;
+            }
+        }
+        carry[0] = acc;
+        carry[1] = col;
+        return row;
+    }
+
+    @Override
+    public boolean fsqStandardIndexed(float[] src, float[] dst, int count, int d, float[] shift, float[] halfL, float[] offset,
+                                      float[] halfWidth, boolean hardClamp, float[] basis, long[] indices) {
+        for (int i = 0; i < d; i++) {
+            if (!(Math.abs(halfL[i]) < 0x1p21f)) {
+                return BoundedRounding.fsqStandardIndexedScalar(src, dst, 0, count, d, shift, halfL, offset, halfWidth, hardClamp,
+                        basis, indices);
+            }
+        }
+        Patterns p = Patterns.standard(d, shift, halfL, offset, halfWidth, basis);
+        float[] keep = new float[L];
+        float[] prod = new float[L];
+        float[] carry = new float[2];
+        float[] one = new float[1];
+        FloatVector bad = FloatVector.zero(S);
+        int total = count * d;
+        // whole rows only, so that the scalar rest starts at a row
+        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        int row = 0;
+        int f = 0;
+        int ph = 0;
+        for (; f < vecEnd; f += L) {
+            FloatVector zv = FloatVector.fromArray(S, src, f);
+            bad = nonFinite(bad, zv);
+            FloatVector s = zv.add(FloatVector.fromArray(S, p.a, ph));
+            FloatVector t = hardClamp ? s.max(-1f).min(1f) : s.lanewise(VectorOperators.TANH);
+            FloatVector y = t.mul(FloatVector.fromArray(S, p.b, ph)).sub(FloatVector.fromArray(S, p.c, ph));
+            FloatVector r = rint(y);
+            FloatVector width = FloatVector.fromArray(S, p.width, ph);
+            VectorMask<Float> close = null;
+            if (!hardClamp) {
+                // distance of y to the nearest half-integer, where rint changes its result
+                FloatVector gap = y.sub(r).abs().sub(0.5f).abs();
+                close = gap.compare(VectorOperators.LT, FloatVector.fromArray(S, p.delta, ph));
+                if (close.anyTrue()) {
+                    zv.intoArray(keep, 0);
+                } else {
+                    close = null;
+                }
+            }
+            r.div(width).intoArray(dst, f);
+            r.add(width).mul(FloatVector.fromArray(S, p.basis, ph)).intoArray(prod, 0);
+            if (close != null) {
+                for (int l = 0; l < L; l++) {
+                    if (close.laneIsSet(l)) {
+                        int i = (ph + l) % d;
+                        float digit = BoundedRounding.fsqStandardElement(keep[l], i, shift, halfL, offset, halfWidth, false, one);
+                        dst[f + l] = one[0];
+                        prod[l] = digit * basis[i];
+                    }
+                }
+            }
+            row = sumRows(prod, d, row, carry, indices);
+            ph += L;
+            if (ph >= d) {
+                ph %= d;
+            }
+        }
+        return finite(bad) && BoundedRounding.fsqStandardIndexedScalar(src, dst, row, count, d, shift, halfL, offset, halfWidth,
+                hardClamp, basis, indices);
+    }
+
+    @Override
+    public boolean fsqSymmetricIndexed(float[] src, float[] dst, int count, int d, float[] levelsMinus1, float[] symStep,
+                                       boolean hardClamp, float[] basis, long[] indices) {
+        for (int i = 0; i < d; i++) {
+            if (!(Math.abs(levelsMinus1[i]) < 0x1p21f)) {
+                return BoundedRounding.fsqSymmetricIndexedScalar(src, dst, 0, count, d, levelsMinus1, symStep, hardClamp, basis,
+                        indices);
+            }
+        }
+        Patterns p = Patterns.symmetric(d, levelsMinus1, symStep, basis);
+        float[] keep = new float[L];
+        float[] prod = new float[L];
+        float[] carry = new float[2];
+        float[] one = new float[1];
+        FloatVector bad = FloatVector.zero(S);
+        int total = count * d;
+        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        int row = 0;
+        int f = 0;
+        int ph = 0;
+        for (; f < vecEnd; f += L) {
+            FloatVector zv = FloatVector.fromArray(S, src, f);
+            bad = nonFinite(bad, zv);
+            FloatVector t = hardClamp ? zv.max(-1f).min(1f) : zv.lanewise(VectorOperators.TANH);
+            FloatVector bracket = FloatVector.fromArray(S, p.a, ph).mul(t.add(1f)).div(2f).add(0.5f);
+            FloatVector r = rint(bracket);
+            // floor: one less where rint rounded up
+            FloatVector k = r.sub(FloatVector.broadcast(S, 1f), r.compare(VectorOperators.GT, bracket));
+            VectorMask<Float> close = null;
+            if (!hardClamp) {
+                FloatVector gap = bracket.sub(r).abs();
+                close = gap.compare(VectorOperators.LT, FloatVector.fromArray(S, p.delta, ph));
+                if (close.anyTrue()) {
+                    zv.intoArray(keep, 0);
+                } else {
+                    close = null;
+                }
+            }
+            FloatVector.fromArray(S, p.b, ph).mul(k).sub(1f).intoArray(dst, f);
+            k.mul(FloatVector.fromArray(S, p.basis, ph)).intoArray(prod, 0);
+            if (close != null) {
+                for (int l = 0; l < L; l++) {
+                    if (close.laneIsSet(l)) {
+                        int i = (ph + l) % d;
+                        float digit = BoundedRounding.fsqSymmetricElement(keep[l], i, levelsMinus1, symStep, false, one);
+                        dst[f + l] = one[0];
+                        prod[l] = digit * basis[i];
+                    }
+                }
+            }
+            row = sumRows(prod, d, row, carry, indices);
+            ph += L;
+            if (ph >= d) {
+                ph %= d;
+            }
+        }
+        return finite(bad) && BoundedRounding.fsqSymmetricIndexedScalar(src, dst, row, count, d, levelsMinus1, symStep, hardClamp,
+                basis, indices);
+    }
+
+    /**
+     * The per-dimension constants of one FSQ as lane patterns, built once per quantizer and
+     * dimension count: the last ones of the thread are kept with copies of their constants and reused
+     * while the constants are equal.
+     */
+    private static final class Patterns {
+        final float[] a;
+        final float[] b;
+        final float[] c;
+        final float[] width;
+        final float[] delta;
+        final float[] basis;
+        final Object[] key;
+
+        private Patterns(Object[] key, float[] a, float[] b, float[] c, float[] width, float[] delta, float[] basis) {
+            this.key = key;
+            this.a = a;
+            this.b = b;
+            this.c = c;
+            this.width = width;
+            this.delta = delta;
+            this.basis = basis;
+        }
+
+        private static final ThreadLocal<Patterns> LAST = new ThreadLocal<>();
+
+        /** The last patterns of this thread if built from constants equal to {@code key} (contents, d floats each). */
+        private static Patterns cached(float[]... key) {
+            Patterns p = LAST.get();
+            if (p == null || p.key.length != key.length) {
+                return null;
+            }
+            for (int i = 0; i < key.length; i++) {
+                if (!java.util.Arrays.equals((float[]) p.key[i], key[i])) {
+                    return null;
+                }
+            }
+            return p;
+        }
+
+        private static Object[] copies(float[]... key) {
+            Object[] c = new Object[key.length];
+            for (int i = 0; i < key.length; i++) {
+                c[i] = key[i].clone();
+            }
+            return c;
+        }
+
+        static Patterns standard(int d, float[] shift, float[] halfL, float[] offset, float[] halfWidth, float[] basis) {
+            float[][] key = {shift, halfL, offset, halfWidth, basis};
+            Patterns p = cached(key);
+            if (p == null || p.a.length != d + L) {
+                p = new Patterns(copies(key), pattern(shift, d, 1f, 0f),
+                        pattern(halfL, d, 1f, 0f), pattern(offset, d, 1f, 0f), pattern(halfWidth, d, 1f, 0f),
+                        pattern(halfL, d, MARGIN, MARGIN), pattern(basis, d, 1f, 0f));
+                LAST.set(p);
+            }
+            return p;
+        }
+
+        static Patterns symmetric(int d, float[] levelsMinus1, float[] symStep, float[] basis) {
+            float[][] key = {levelsMinus1, symStep, basis};
+            Patterns p = cached(key);
+            if (p == null || p.a.length != d + L) {
+                p = new Patterns(copies(key), pattern(levelsMinus1, d, 1f, 0f),
+                        pattern(symStep, d, 1f, 0f), null, null, pattern(levelsMinus1, d, 0.5f * MARGIN, MARGIN),
+                        pattern(basis, d, 1f, 0f));
+                LAST.set(p);
+            }
+            return p;
+        }
     }
 }
