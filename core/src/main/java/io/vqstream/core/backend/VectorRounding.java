@@ -180,31 +180,50 @@ final class VectorRounding implements BoundedRounding.Kernels {
         return !acc.test(VectorOperators.IS_NAN).anyTrue();
     }
 
+    /** {@code SIGN_WEIGHTS[w][l] = 2^(w−1−(l mod w))} for row widths w ≤ L: lane l's bit in its row's index. */
+    private static final float[][] SIGN_WEIGHTS = new float[L + 1][];
+
+    static {
+        for (int w = 1; w <= L; w++) {
+            SIGN_WEIGHTS[w] = new float[L];
+            for (int l = 0; l < L; l++) {
+                SIGN_WEIGHTS[w][l] = (float) (1 << (w - 1 - l % w));
+            }
+        }
+    }
+
+    /**
+     * Indices from the sign masks without {@code VectorMask.toLong} (a lane loop on JDK 17): the
+     * positive lanes' weights {@code 2^(bits below)} summed in float, exact below 2²⁴.
+     */
     @Override
     public boolean lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
         FloatVector pos = FloatVector.broadcast(S, scale);
         FloatVector neg = FloatVector.broadcast(S, -scale);
-        FloatVector bad = FloatVector.zero(S);
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector bad = zero;
         if (d % L == 0 && d <= 63) {
             int per = d / L;
+            FloatVector weights = FloatVector.fromArray(S, SIGN_WEIGHTS[L], 0);
             for (int r = 0; r < rows; r++) {
-                long bits = 0;
+                long index = 0;
                 int o = r * d;
                 for (int v = 0; v < per; v++) {
                     FloatVector uv = FloatVector.fromArray(S, u, o + v * L);
                     bad = nonFinite(bad, uv);
                     VectorMask<Float> m = uv.compare(VectorOperators.GT, 0f);
                     neg.blend(pos, m).intoArray(q, o + v * L);
-                    bits |= m.toLong() << (v * L);
+                    // dimension 0 is the most significant bit
+                    index = (index << L) | (long) zero.blend(weights, m).reduceLanes(VectorOperators.ADD);
                 }
-                // lane j is bit j; the index has dimension 0 as its most significant bit
-                indices[r] = Long.reverse(bits) >>> (64 - d);
+                indices[r] = index;
             }
             return finite(bad);
         }
         if (L % d == 0) {
             int perVector = L / d;
-            long low = (1L << d) - 1;
+            FloatVector weights = FloatVector.fromArray(S, SIGN_WEIGHTS[d], 0);
+            float[] sums = new float[L];
             int r = 0;
             for (; r + perVector <= rows; r += perVector) {
                 int o = r * d;
@@ -212,9 +231,13 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 bad = nonFinite(bad, uv);
                 VectorMask<Float> m = uv.compare(VectorOperators.GT, 0f);
                 neg.blend(pos, m).intoArray(q, o);
-                long bits = m.toLong();
+                FloatVector bits = zero.blend(weights, m);
+                for (int k = 1, sh = 0; k < d; k <<= 1, sh++) {
+                    bits = bits.add(bits.rearrange(ROTATIONS[sh]));
+                }
+                bits.intoArray(sums, 0);
                 for (int w = 0; w < perVector; w++) {
-                    indices[r + w] = Long.reverse((bits >>> (w * d)) & low) >>> (64 - d);
+                    indices[r + w] = (long) sums[w * d];
                 }
             }
             return finite(bad) && BoundedRounding.lfqSignsScalar(u, r, rows, d, scale, q, indices);
