@@ -30,6 +30,9 @@ public final class BoundedRounding {
          */
         boolean lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices);
 
+        /** {@link BoundedRounding#copyFinite}. */
+        boolean copyFinite(float[] src, int srcOff, float[] dst, int dstOff, int n);
+
         /** {@link BoundedRounding#fsqStandardIndexed}. */
         boolean fsqStandardIndexed(float[] src, float[] dst, int count, int d, float[] shift, float[] halfL, float[] offset,
                                    float[] halfWidth, boolean hardClamp, float[] basis, long[] indices);
@@ -97,6 +100,15 @@ public final class BoundedRounding {
      */
     public static boolean lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
         return kernels().lfqSigns(u, rows, d, scale, q, indices);
+    }
+
+    /**
+     * Whether {@code src[srcOff .. srcOff+n)} holds no NaN or ±∞, copying it to {@code dst} on
+     * the way when {@code dst} is not null (the copy is unspecified when it returns false): the
+     * quantizers' input check, one vectorised pass, fused with the copy they make anyway.
+     */
+    public static boolean copyFinite(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        return kernels().copyFinite(src, srcOff, dst, dstOff, n);
     }
 
     /** Largest codebook for which the indexed variants sum {@code digit·basis} exactly in float. */
@@ -228,6 +240,11 @@ public final class BoundedRounding {
         }
 
         @Override
+        public boolean copyFinite(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+            return copyFiniteScalar(src, srcOff, dst, dstOff, n);
+        }
+
+        @Override
         public boolean fsqStandardIndexed(float[] src, float[] dst, int count, int d, float[] shift, float[] halfL, float[] offset,
                                           float[] halfWidth, boolean hardClamp, float[] basis, long[] indices) {
             return fsqStandardIndexedScalar(src, dst, 0, count, d, shift, halfL, offset, halfWidth, hardClamp, basis, indices);
@@ -238,6 +255,20 @@ public final class BoundedRounding {
                                            boolean hardClamp, float[] basis, long[] indices) {
             return fsqSymmetricIndexedScalar(src, dst, 0, count, d, levelsMinus1, symStep, hardClamp, basis, indices);
         }
+    }
+
+    /** Scalar reference of {@link #copyFinite}. */
+    static boolean copyFiniteScalar(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        // exponent all ones (NaN, ±∞) carries into the sign bit: branch-free, so the loop vectorises
+        int bad = 0;
+        for (int i = 0; i < n; i++) {
+            float v = src[srcOff + i];
+            bad |= (Float.floatToRawIntBits(v) & 0x7f800000) + 0x00800000;
+            if (dst != null) {
+                dst[dstOff + i] = v;
+            }
+        }
+        return bad >= 0;
     }
 
     /** Scalar reference of {@link #lfqSigns} for rows {@code [from, to)}. */

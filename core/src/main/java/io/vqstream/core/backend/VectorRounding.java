@@ -180,6 +180,25 @@ final class VectorRounding implements BoundedRounding.Kernels {
         return !acc.test(VectorOperators.IS_NAN).anyTrue();
     }
 
+    @Override
+    public boolean copyFinite(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        FloatVector bad = FloatVector.zero(S);
+        int end = S.loopBound(n);
+        int i = 0;
+        if (dst != null) {
+            for (; i < end; i += L) {
+                FloatVector v = FloatVector.fromArray(S, src, srcOff + i);
+                bad = nonFinite(bad, v);
+                v.intoArray(dst, dstOff + i);
+            }
+        } else {
+            for (; i < end; i += L) {
+                bad = nonFinite(bad, FloatVector.fromArray(S, src, srcOff + i));
+            }
+        }
+        return finite(bad) && BoundedRounding.copyFiniteScalar(src, srcOff + i, dst, dstOff + i, n - i);
+    }
+
     /** {@code SIGN_WEIGHTS[w][l] = 2^(w−1−(l mod w))} for row widths w ≤ L: lane l's bit in its row's index. */
     private static final float[][] SIGN_WEIGHTS = new float[L + 1][];
 
