@@ -29,14 +29,30 @@ final class VectorRounding implements BoundedRounding.Kernels {
     private static final int L = S.length();
     private static final float MAGIC = 12582912f; // 1.5·2²³
     private static final float MARGIN = 0x1p-18f;
-    /** {@code ROTATIONS[s]}: lane i takes lane {@code (i + 2^s) mod L}. */
-    @SuppressWarnings("unchecked")
-    private static final jdk.incubator.vector.VectorShuffle<Float>[] ROTATIONS = new jdk.incubator.vector.VectorShuffle[Integer.numberOfTrailingZeros(L)];
+    /**
+     * {@code ROT_n}: lane i takes lane {@code (i + n) mod L}. Static finals, not an array: C2
+     * intrinsifies a rearrange only when it knows the shuffle's exact class.
+     */
+    private static final jdk.incubator.vector.VectorShuffle<Float> ROT_1 = jdk.incubator.vector.VectorShuffle.iota(S, 1, 1, true);
+    private static final jdk.incubator.vector.VectorShuffle<Float> ROT_2 = jdk.incubator.vector.VectorShuffle.iota(S, 2, 1, true);
+    private static final jdk.incubator.vector.VectorShuffle<Float> ROT_4 = jdk.incubator.vector.VectorShuffle.iota(S, 4, 1, true);
+    private static final jdk.incubator.vector.VectorShuffle<Float> ROT_8 = jdk.incubator.vector.VectorShuffle.iota(S, 8, 1, true);
 
-    static {
-        for (int s = 0; s < ROTATIONS.length; s++) {
-            ROTATIONS[s] = jdk.incubator.vector.VectorShuffle.iota(S, 1 << s, 1, true);
+    /** Each lane {@code g·d} of the result holds the sum of lanes {@code g·d .. g·d+d−1} of v (d a power of two ≤ 16, ≤ L). */
+    private static FloatVector rowSums(FloatVector v, int d) {
+        if (d >= 2) {
+            v = v.add(v.rearrange(ROT_1));
         }
+        if (d >= 4) {
+            v = v.add(v.rearrange(ROT_2));
+        }
+        if (d >= 8) {
+            v = v.add(v.rearrange(ROT_4));
+        }
+        if (d >= 16) {
+            v = v.add(v.rearrange(ROT_8));
+        }
+        return v;
     }
 
     private static VectorSpecies<Float> species() {
@@ -250,11 +266,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 bad = nonFinite(bad, uv);
                 VectorMask<Float> m = uv.compare(VectorOperators.GT, 0f);
                 neg.blend(pos, m).intoArray(q, o);
-                FloatVector bits = zero.blend(weights, m);
-                for (int k = 1, sh = 0; k < d; k <<= 1, sh++) {
-                    bits = bits.add(bits.rearrange(ROTATIONS[sh]));
-                }
-                bits.intoArray(sums, 0);
+                rowSums(zero.blend(weights, m), d).intoArray(sums, 0);
                 for (int w = 0; w < perVector; w++) {
                     indices[r + w] = (long) sums[w * d];
                 }
@@ -270,18 +282,6 @@ final class VectorRounding implements BoundedRounding.Kernels {
      * straddle vectors and the sum runs on across them.
      */
     private static int sumRows(float[] prod, int d, int row, float[] carry, long[] indices) {
-        if (L % d == 0 && Integer.bitCount(d) == 1) {
-            // d a power of two: log₂ d rotations sum each row into its first lane (exact: integers < 2²⁴)
-            FloatVector v = FloatVector.fromArray(S, prod, 0);
-            for (int k = 1, s = 0; k < d; k <<= 1, s++) {
-                v = v.add(v.rearrange(ROTATIONS[s]));
-            }
-            v.intoArray(prod, 0);
-            for (int g = 0; g < L; g += d) {
-                indices[row++] = (long) prod[g];
-            }
-            return row;
-        }
         if (L % d == 0) {
             for (int g = 0; g < L; g += d) {
                 float acc = 0f;
@@ -316,7 +316,10 @@ final class VectorRounding implements BoundedRounding.Kernels {
                         basis, indices);
             }
         }
-        Patterns p = Patterns.standard(d, shift, halfL, offset, halfWidth, basis);
+        Patterns p = Patterns.standard(d, shift, halfL, offset, halfWidth, basis, hardClamp);
+        if (p.thresholds != null && hardClamp == p.thresholdsHardClamp) {
+            return standardByThresholds(src, dst, count, d, p, shift, halfL, offset, halfWidth, hardClamp, basis, indices);
+        }
         float[] keep = new float[L];
         float[] prod = new float[L];
         float[] carry = new float[2];
@@ -325,6 +328,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
         int total = count * d;
         // whole rows only, so that the scalar rest starts at a row
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
         int row = 0;
         int f = 0;
         int ph = 0;
@@ -347,9 +351,10 @@ final class VectorRounding implements BoundedRounding.Kernels {
                     close = null;
                 }
             }
-            r.div(width).intoArray(dst, f);
-            r.add(width).mul(FloatVector.fromArray(S, p.basis, ph)).intoArray(prod, 0);
+            (p.reciprocal != null ? r.mul(FloatVector.fromArray(S, p.reciprocal, ph)) : r.div(width)).intoArray(dst, f);
+            FloatVector prodV = r.add(width).mul(FloatVector.fromArray(S, p.basis, ph));
             if (close != null) {
+                prodV.intoArray(prod, 0);
                 for (int l = 0; l < L; l++) {
                     if (close.laneIsSet(l)) {
                         int i = (ph + l) % d;
@@ -358,8 +363,18 @@ final class VectorRounding implements BoundedRounding.Kernels {
                         prod[l] = digit * basis[i];
                     }
                 }
+                prodV = FloatVector.fromArray(S, prod, 0);
             }
-            row = sumRows(prod, d, row, carry, indices);
+            if (wholeRows) {
+                // inlined here: a call per vector was the loop's largest cost
+                rowSums(prodV, d).intoArray(prod, 0);
+                for (int g = 0; g < L; g += d) {
+                    indices[row++] = (long) prod[g];
+                }
+            } else {
+                prodV.intoArray(prod, 0);
+                row = sumRows(prod, d, row, carry, indices);
+            }
             ph += L;
             if (ph >= d) {
                 ph %= d;
@@ -367,6 +382,103 @@ final class VectorRounding implements BoundedRounding.Kernels {
         }
         return finite(bad) && BoundedRounding.fsqStandardIndexedScalar(src, dst, row, count, d, shift, halfL, offset, halfWidth,
                 hardClamp, basis, indices);
+    }
+
+    /**
+     * The standard bound without evaluating tanh: the digit
+     * <pre>
+     * digit(s) = (int) rint(fl(fl(tanh(s))·halfL) − offset) + halfWidth,   s = fl(z + shift)
+     * </pre>
+     * is a non-decreasing step function of the float s ({@link Math#tanh} is semi-monotonic and
+     * every later step is monotone), so it equals its smallest value plus the number of its
+     * steps at or below s. The steps ({@code thresholds[j]}: the least float with a digit above
+     * the j-th) are found once per quantizer by bisection over the floats with the scalar
+     * formula itself, so digits, indices and codes are the scalar loop's exactly, without a
+     * boundary check. A code of 0 keeps the sign of y, as {@code rint} does: −0.0 below the
+     * float {@code zeroSign} where y turns non-negative.
+     */
+    private static boolean standardByThresholds(float[] src, float[] dst, int count, int d, Patterns p, float[] shift, float[] halfL,
+                                                float[] offset, float[] halfWidth, boolean hardClamp, float[] basis, long[] indices) {
+        float[] prod = new float[L];
+        float[] carry = new float[2];
+        FloatVector bad = FloatVector.zero(S);
+        FloatVector oneV = FloatVector.broadcast(S, 1f);
+        FloatVector negZero = FloatVector.broadcast(S, -0f);
+        int total = count * d;
+        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
+        int steps = p.thresholds.length;
+        int row = 0;
+        int f = 0;
+        int ph = 0;
+        for (; f < vecEnd; f += L) {
+            FloatVector zv = FloatVector.fromArray(S, src, f);
+            bad = nonFinite(bad, zv);
+            FloatVector s = zv.add(FloatVector.fromArray(S, p.a, ph));
+            FloatVector digit = FloatVector.fromArray(S, p.lowestDigit, ph);
+            for (int j = 0; j < steps; j++) {
+                // NaN pads the dimensions with fewer steps: never counted
+                digit = digit.add(oneV, s.compare(VectorOperators.GE, FloatVector.fromArray(S, p.thresholds[j], ph)));
+            }
+            FloatVector width = FloatVector.fromArray(S, p.width, ph);
+            FloatVector r = digit.sub(width);
+            FloatVector code = p.reciprocal != null ? r.mul(FloatVector.fromArray(S, p.reciprocal, ph)) : r.div(width);
+            VectorMask<Float> negativeZero = r.compare(VectorOperators.EQ, 0f)
+                    .and(s.compare(VectorOperators.LT, FloatVector.fromArray(S, p.zeroSign, ph)));
+            code.blend(negZero, negativeZero).intoArray(dst, f);
+            FloatVector prodV = digit.mul(FloatVector.fromArray(S, p.basis, ph));
+            if (wholeRows) {
+                rowSums(prodV, d).intoArray(prod, 0);
+                for (int g = 0; g < L; g += d) {
+                    indices[row++] = (long) prod[g];
+                }
+            } else {
+                prodV.intoArray(prod, 0);
+                row = sumRows(prod, d, row, carry, indices);
+            }
+            ph += L;
+            if (ph >= d) {
+                ph %= d;
+            }
+        }
+        return finite(bad) && BoundedRounding.fsqStandardIndexedScalar(src, dst, row, count, d, shift, halfL, offset, halfWidth,
+                hardClamp, basis, indices);
+    }
+
+    /** Floats in an int order: {@code key(a) < key(b)} iff a &lt; b, with −0.0 just below +0.0. */
+    private static int key(float v) {
+        int b = Float.floatToRawIntBits(v);
+        return b >= 0 ? b : b ^ 0x7fffffff;
+    }
+
+    private static float unkey(int k) {
+        return Float.intBitsToFloat(k >= 0 ? k : k ^ 0x7fffffff);
+    }
+
+    /** The standard digit of s in dimension i, by the scalar formula. */
+    private static float standardDigit(float s, int i, float[] halfL, float[] offset, float[] halfWidth, boolean hardClamp) {
+        float bounded = hardClamp ? Math.max(-1f, Math.min(1f, s)) : (float) Math.tanh(s);
+        float y = bounded * halfL[i] - offset[i];
+        float rounded = (float) Math.rint(y);
+        return (int) rounded + (int) halfWidth[i];
+    }
+
+    /** Least finite float s (in {@link #key} order) with {@code test(s)}, for a test that holds from some s on; MAX_VALUE if none. */
+    private static float least(java.util.function.IntPredicate testKey) {
+        int lo = key(-Float.MAX_VALUE);
+        int hi = key(Float.MAX_VALUE);
+        if (!testKey.test(hi)) {
+            return Float.NaN;
+        }
+        while (lo < hi) {
+            int mid = (int) (((long) lo + hi) >> 1);
+            if (testKey.test(mid)) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return unkey(lo);
     }
 
     @Override
@@ -386,6 +498,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
         FloatVector bad = FloatVector.zero(S);
         int total = count * d;
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
         int row = 0;
         int f = 0;
         int ph = 0;
@@ -408,8 +521,9 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 }
             }
             FloatVector.fromArray(S, p.b, ph).mul(k).sub(1f).intoArray(dst, f);
-            k.mul(FloatVector.fromArray(S, p.basis, ph)).intoArray(prod, 0);
+            FloatVector prodV = k.mul(FloatVector.fromArray(S, p.basis, ph));
             if (close != null) {
+                prodV.intoArray(prod, 0);
                 for (int l = 0; l < L; l++) {
                     if (close.laneIsSet(l)) {
                         int i = (ph + l) % d;
@@ -418,8 +532,17 @@ final class VectorRounding implements BoundedRounding.Kernels {
                         prod[l] = digit * basis[i];
                     }
                 }
+                prodV = FloatVector.fromArray(S, prod, 0);
             }
-            row = sumRows(prod, d, row, carry, indices);
+            if (wholeRows) {
+                rowSums(prodV, d).intoArray(prod, 0);
+                for (int g = 0; g < L; g += d) {
+                    indices[row++] = (long) prod[g];
+                }
+            } else {
+                prodV.intoArray(prod, 0);
+                row = sumRows(prod, d, row, carry, indices);
+            }
             ph += L;
             if (ph >= d) {
                 ph %= d;
@@ -441,10 +564,33 @@ final class VectorRounding implements BoundedRounding.Kernels {
         final float[] width;
         final float[] delta;
         final float[] basis;
+        /** {@code 1/width} when every width is a power of two (then r·(1/w) = r/w exactly), else null. */
+        final float[] reciprocal;
+        /** Standard bound by steps (see {@code standardByThresholds}), or null when a dimension has more than {@value #MAX_STEPS}. */
+        float[][] thresholds;
+        float[] lowestDigit;
+        float[] zeroSign;
+        boolean thresholdsHardClamp;
+        static final int MAX_STEPS = 16;
         final Object[] key;
 
         private Patterns(Object[] key, float[] a, float[] b, float[] c, float[] width, float[] delta, float[] basis) {
             this.key = key;
+            float[] rec = null;
+            if (width != null) {
+                rec = new float[width.length];
+                for (int j = 0; j < width.length && rec != null; j++) {
+                    float w = width[j];
+                    boolean powerOfTwo = w > 0 && w >= Float.MIN_NORMAL && w <= 0x1p100f
+                            && (Float.floatToRawIntBits(w) & 0x007fffff) == 0;
+                    if (powerOfTwo) {
+                        rec[j] = 1f / w;
+                    } else {
+                        rec = null;
+                    }
+                }
+            }
+            this.reciprocal = rec;
             this.a = a;
             this.b = b;
             this.c = c;
@@ -477,16 +623,66 @@ final class VectorRounding implements BoundedRounding.Kernels {
             return c;
         }
 
-        static Patterns standard(int d, float[] shift, float[] halfL, float[] offset, float[] halfWidth, float[] basis) {
-            float[][] key = {shift, halfL, offset, halfWidth, basis};
+        static Patterns standard(int d, float[] shift, float[] halfL, float[] offset, float[] halfWidth, float[] basis, boolean hardClamp) {
+            float[][] key = {shift, halfL, offset, halfWidth, basis, {hardClamp ? 1f : 0f}};
             Patterns p = cached(key);
             if (p == null || p.a.length != d + L) {
                 p = new Patterns(copies(key), pattern(shift, d, 1f, 0f),
                         pattern(halfL, d, 1f, 0f), pattern(offset, d, 1f, 0f), pattern(halfWidth, d, 1f, 0f),
                         pattern(halfL, d, MARGIN, MARGIN), pattern(basis, d, 1f, 0f));
+                p.steps(d, halfL, offset, halfWidth, hardClamp);
                 LAST.set(p);
             }
             return p;
+        }
+
+        /** The steps of the standard digit per dimension, as lane patterns (NaN where a dimension has fewer). */
+        private void steps(int d, float[] halfL, float[] offset, float[] halfWidth, boolean hardClamp) {
+            float[][] perDim = new float[d][];
+            float[] lowest = new float[d];
+            float[] zero = new float[d];
+            int most = 0;
+            for (int i = 0; i < d; i++) {
+                final int dim = i;
+                float lo = standardDigit(-Float.MAX_VALUE, i, halfL, offset, halfWidth, hardClamp);
+                float hi = standardDigit(Float.MAX_VALUE, i, halfL, offset, halfWidth, hardClamp);
+                int n = (int) (hi - lo);
+                if (!(n >= 0 && n <= MAX_STEPS)) {
+                    return;
+                }
+                lowest[i] = lo;
+                perDim[i] = new float[n];
+                for (int j = 0; j < n; j++) {
+                    float want = lo + j + 1;
+                    perDim[i][j] = least(k -> standardDigit(unkey(k), dim, halfL, offset, halfWidth, hardClamp) >= want);
+                }
+                // where y = fl(bounded·halfL) − offset stops being negative or −0.0
+                zero[i] = least(k -> {
+                    float sv = unkey(k);
+                    float bounded = hardClamp ? Math.max(-1f, Math.min(1f, sv)) : (float) Math.tanh(sv);
+                    float y = bounded * halfL[dim] - offset[dim];
+                    return y > 0 || (y == 0 && Float.floatToRawIntBits(y) == 0);
+                });
+                most = Math.max(most, n);
+            }
+            float[][] t = new float[most][];
+            for (int j = 0; j < most; j++) {
+                float[] c = new float[d];
+                for (int i = 0; i < d; i++) {
+                    c[i] = j < perDim[i].length ? perDim[i][j] : Float.NaN;
+                }
+                t[j] = pattern(c, d, 1f, 0f);
+            }
+            this.thresholds = t;
+            this.lowestDigit = pattern(lowest, d, 1f, 0f);
+            // NaN (y never turns non-negative): every zero code is −0.0; compare LT NaN is false, so use +∞
+            for (int i = 0; i < d; i++) {
+                if (Float.isNaN(zero[i])) {
+                    zero[i] = Float.POSITIVE_INFINITY;
+                }
+            }
+            this.zeroSign = pattern(zero, d, 1f, 0f);
+            this.thresholdsHardClamp = hardClamp;
         }
 
         static Patterns symmetric(int d, float[] levelsMinus1, float[] symStep, float[] basis) {
