@@ -24,7 +24,22 @@ public final class BoundedRounding {
 
         void fsqSymmetric(float[] z, int count, int d, float[] levelsMinus1, float[] symStep, boolean hardClamp, int[] digits);
 
-        void lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices);
+        /**
+         * LFQ's codes; false (outputs unspecified) when {@code u} holds a value that is not
+         * finite, so that the caller's input check needs no pass of its own.
+         */
+        boolean lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices);
+
+        /** {@link BoundedRounding#copyFinite}. */
+        boolean copyFinite(float[] src, int srcOff, float[] dst, int dstOff, int n);
+
+        /** {@link BoundedRounding#fsqStandardIndexed}. */
+        boolean fsqStandardIndexed(float[] src, float[] dst, int count, int d, float[] shift, float[] halfL, float[] offset,
+                                   float[] halfWidth, boolean hardClamp, float[] basis, long[] indices);
+
+        /** {@link BoundedRounding#fsqSymmetricIndexed}. */
+        boolean fsqSymmetricIndexed(float[] src, float[] dst, int count, int d, float[] levelsMinus1, float[] symStep,
+                                    boolean hardClamp, float[] basis, long[] indices);
     }
 
     static final Kernels SCALAR = new Scalar();
@@ -80,9 +95,104 @@ public final class BoundedRounding {
     /**
      * LFQ's codes: {@code q = u > 0 ? scale : −scale} and per row the index with the first
      * dimension as the most significant bit, {@code index = Σ_j [u_j > 0]·2^(d−1−j)} (d ≤ 63).
+     * Returns false (outputs unspecified) when {@code u} holds NaN or ±∞: the input check of
+     * the caller rides on this pass.
      */
-    public static void lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
-        kernels().lfqSigns(u, rows, d, scale, q, indices);
+    public static boolean lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
+        return kernels().lfqSigns(u, rows, d, scale, q, indices);
+    }
+
+    /**
+     * Whether {@code src[srcOff .. srcOff+n)} holds no NaN or ±∞, copying it to {@code dst} on
+     * the way when {@code dst} is not null (the copy is unspecified when it returns false): the
+     * quantizers' input check, one vectorised pass, fused with the copy they make anyway.
+     */
+    public static boolean copyFinite(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        return kernels().copyFinite(src, srcOff, dst, dstOff, n);
+    }
+
+    /** Largest codebook for which the indexed variants sum {@code digit·basis} exactly in float. */
+    public static final long MAX_INDEXED_CODEBOOK = 1L << 24;
+
+    /**
+     * {@link #fsqStandard} from {@code src} into {@code dst} (the same array allowed), with the
+     * row's code index instead of the digits,
+     * <pre>
+     * indices[r] = Σ_i digit_{r,i} · basis_i        (codebook size ≤ 2²⁴, so every partial sum is exact in float)
+     * </pre>
+     * and the input's finiteness checked in the same pass: false, with {@code dst} and
+     * {@code indices} unspecified, when {@code src} holds NaN or ±∞ in its first {@code count·d}
+     * elements.
+     */
+    public static boolean fsqStandardIndexed(float[] src, float[] dst, int count, int d, float[] shift, float[] halfL,
+                                             float[] offset, float[] halfWidth, boolean hardClamp, float[] basis, long[] indices) {
+        return kernels().fsqStandardIndexed(src, dst, count, d, shift, halfL, offset, halfWidth, hardClamp, basis, indices);
+    }
+
+    /** {@link #fsqSymmetric} from {@code src} into {@code dst}, indexed and checked as {@link #fsqStandardIndexed}. */
+    public static boolean fsqSymmetricIndexed(float[] src, float[] dst, int count, int d, float[] levelsMinus1, float[] symStep,
+                                              boolean hardClamp, float[] basis, long[] indices) {
+        return kernels().fsqSymmetricIndexed(src, dst, count, d, levelsMinus1, symStep, hardClamp, basis, indices);
+    }
+
+    /** One element of {@link #fsqStandard}: {@code out[0]} the code value; returns the digit. */
+    static float fsqStandardElement(float zf, int i, float[] shift, float[] halfL, float[] offset, float[] halfWidth,
+                                    boolean hardClamp, float[] out) {
+        float s = zf + shift[i];
+        float bounded = hardClamp ? Math.max(-1f, Math.min(1f, s)) : (float) Math.tanh(s);
+        float y = bounded * halfL[i] - offset[i];
+        float rounded = (float) Math.rint(y);
+        out[0] = rounded / halfWidth[i];
+        return (int) rounded + (int) halfWidth[i];
+    }
+
+    /** One element of {@link #fsqSymmetric}: {@code out[0]} the code value; returns the digit. */
+    static float fsqSymmetricElement(float zf, int i, float[] levelsMinus1, float[] symStep, boolean hardClamp, float[] out) {
+        float t = hardClamp ? Math.max(-1f, Math.min(1f, zf)) : (float) Math.tanh(zf);
+        float bracket = levelsMinus1[i] * (t + 1f) / 2f + 0.5f;
+        float k = (float) Math.floor(bracket);
+        out[0] = symStep[i] * k - 1f;
+        return (int) k;
+    }
+
+    /** Scalar reference of {@link #fsqStandardIndexed} for rows {@code [from, to)}. */
+    static boolean fsqStandardIndexedScalar(float[] src, float[] dst, int from, int to, int d, float[] shift, float[] halfL,
+                                            float[] offset, float[] halfWidth, boolean hardClamp, float[] basis, long[] indices) {
+        float[] out = new float[1];
+        for (int r = from; r < to; r++) {
+            long index = 0;
+            for (int i = 0, f = r * d; i < d; i++, f++) {
+                float zf = src[f];
+                if (!Float.isFinite(zf)) {
+                    return false;
+                }
+                float digit = fsqStandardElement(zf, i, shift, halfL, offset, halfWidth, hardClamp, out);
+                dst[f] = out[0];
+                index += (long) digit * (long) basis[i];
+            }
+            indices[r] = index;
+        }
+        return true;
+    }
+
+    /** Scalar reference of {@link #fsqSymmetricIndexed} for rows {@code [from, to)}. */
+    static boolean fsqSymmetricIndexedScalar(float[] src, float[] dst, int from, int to, int d, float[] levelsMinus1,
+                                             float[] symStep, boolean hardClamp, float[] basis, long[] indices) {
+        float[] out = new float[1];
+        for (int r = from; r < to; r++) {
+            long index = 0;
+            for (int i = 0, f = r * d; i < d; i++, f++) {
+                float zf = src[f];
+                if (!Float.isFinite(zf)) {
+                    return false;
+                }
+                float digit = fsqSymmetricElement(zf, i, levelsMinus1, symStep, hardClamp, out);
+                dst[f] = out[0];
+                index += (long) digit * (long) basis[i];
+            }
+            indices[r] = index;
+        }
+        return true;
     }
 
     /** Scalar reference of {@link #fsqStandard} for elements {@code [from, to)}. */
@@ -125,16 +235,57 @@ public final class BoundedRounding {
         }
 
         @Override
-        public void lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
-            for (int r = 0; r < rows; r++) {
-                long index = 0;
-                for (int j = 0; j < d; j++) {
-                    boolean positive = u[r * d + j] > 0;
-                    q[r * d + j] = positive ? scale : -scale;
-                    index = (index << 1) | (positive ? 1 : 0);
-                }
-                indices[r] = index;
+        public boolean lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
+            return lfqSignsScalar(u, 0, rows, d, scale, q, indices);
+        }
+
+        @Override
+        public boolean copyFinite(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+            return copyFiniteScalar(src, srcOff, dst, dstOff, n);
+        }
+
+        @Override
+        public boolean fsqStandardIndexed(float[] src, float[] dst, int count, int d, float[] shift, float[] halfL, float[] offset,
+                                          float[] halfWidth, boolean hardClamp, float[] basis, long[] indices) {
+            return fsqStandardIndexedScalar(src, dst, 0, count, d, shift, halfL, offset, halfWidth, hardClamp, basis, indices);
+        }
+
+        @Override
+        public boolean fsqSymmetricIndexed(float[] src, float[] dst, int count, int d, float[] levelsMinus1, float[] symStep,
+                                           boolean hardClamp, float[] basis, long[] indices) {
+            return fsqSymmetricIndexedScalar(src, dst, 0, count, d, levelsMinus1, symStep, hardClamp, basis, indices);
+        }
+    }
+
+    /** Scalar reference of {@link #copyFinite}. */
+    static boolean copyFiniteScalar(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        // exponent all ones (NaN, ±∞) carries into the sign bit: branch-free, so the loop vectorises
+        int bad = 0;
+        for (int i = 0; i < n; i++) {
+            float v = src[srcOff + i];
+            bad |= (Float.floatToRawIntBits(v) & 0x7f800000) + 0x00800000;
+            if (dst != null) {
+                dst[dstOff + i] = v;
             }
         }
+        return bad >= 0;
+    }
+
+    /** Scalar reference of {@link #lfqSigns} for rows {@code [from, to)}. */
+    static boolean lfqSignsScalar(float[] u, int from, int to, int d, float scale, float[] q, long[] indices) {
+        for (int r = from; r < to; r++) {
+            long index = 0;
+            for (int j = 0; j < d; j++) {
+                float v = u[r * d + j];
+                if (!Float.isFinite(v)) {
+                    return false;
+                }
+                boolean positive = v > 0;
+                q[r * d + j] = positive ? scale : -scale;
+                index = (index << 1) | (positive ? 1 : 0);
+            }
+            indices[r] = index;
+        }
+        return true;
     }
 }

@@ -37,7 +37,7 @@ final class PackedCodebooks {
         final float[] biasL2;
         final boolean finite;
         final float maxNorm;
-        private final Object[] layouts = new Object[2];
+        private final Object[] layouts = new Object[3];
         /** Floats held, and whether the cache still counts them; both guarded by the cache's lock. */
         private long floats;
         private boolean evicted;
@@ -60,6 +60,16 @@ final class PackedCodebooks {
             this.floats = 2L * k;
         }
 
+        /**
+         * {@link #biasL2} with −∞ for every code that is a bitwise copy of a lower one: the
+         * reference scores a copy exactly as its original, so the lower index always wins
+         * their tie and a fast arg-max may leave the copy out (its runner-up is then a code
+         * that can really win). Built on first use (layout slot 2).
+         */
+        float[] biasL2Unique(float[] cb, int cbOff) {
+            return layout(2, cb, cbOff, (c, o, kk, dd) -> withoutCopies(c, o, kk, dd, biasL2));
+        }
+
         /** Layout {@code slot}, built from {@code cb} when this entry does not hold it yet. */
         float[] layout(int slot, float[] cb, int cbOff, Layout builder) {
             float[] a;
@@ -78,6 +88,52 @@ final class PackedCodebooks {
                 return (float[]) layouts[slot];
             }
         }
+    }
+
+    /** {@code bias} with −∞ at the codes that repeat a lower code bit for bit. */
+    static float[] withoutCopies(float[] cb, int cbOff, int k, int d, float[] bias) {
+        float[] out = java.util.Arrays.copyOf(bias, k);
+        long[] keyed = new long[k];
+        for (int j = 0; j < k; j++) {
+            long h = 0x9E3779B97F4A7C15L;
+            int o = cbOff + j * d;
+            for (int e = 0; e < d; e++) {
+                h = (h ^ Float.floatToRawIntBits(cb[o + e])) * 0x100000001B3L;
+            }
+            // hash in the high bits, index in the low 24 (k < 2²⁴ on this path): sorting groups equal hashes by index
+            keyed[j] = (h & ~0xFFFFFFL) | j;
+        }
+        java.util.Arrays.sort(keyed);
+        int[] originals = new int[k];
+        for (int a = 0; a < k; ) {
+            long group = keyed[a] & ~0xFFFFFFL;
+            int b = a;
+            int found = 0;
+            // in index order: each code is a copy of an earlier original of its group, or an original itself
+            for (; b < k && (keyed[b] & ~0xFFFFFFL) == group; b++) {
+                int j = (int) (keyed[b] & 0xFFFFFF);
+                boolean copy = false;
+                for (int r = 0; r < found && !copy; r++) {
+                    copy = sameBits(cb, cbOff + originals[r] * d, cbOff + j * d, d);
+                }
+                if (copy) {
+                    out[j] = Float.NEGATIVE_INFINITY;
+                } else {
+                    originals[found++] = j;
+                }
+            }
+            a = b;
+        }
+        return out;
+    }
+
+    private static boolean sameBits(float[] cb, int a, int b, int d) {
+        for (int e = 0; e < d; e++) {
+            if (Float.floatToRawIntBits(cb[a + e]) != Float.floatToRawIntBits(cb[b + e])) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Identity of (array, offset, shape); the array held weakly. */

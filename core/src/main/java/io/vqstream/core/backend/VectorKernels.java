@@ -213,11 +213,15 @@ final class VectorKernels implements FloatKernels {
         if (entry != null) {
             System.arraycopy(entry.norms, 0, norms, 0, k);
             if (l2) {
-                System.arraycopy(entry.biasL2, 0, bias, 0, k);
+                System.arraycopy(entry.biasL2Unique(cb, cbOff), 0, bias, 0, k);
             } else {
                 java.util.Arrays.fill(bias, 0, k, 0f);
             }
         }
+        // an untracked codebook (k-means scratch, tests): its bitwise copies found per call, so that
+        // the arg-max leaves them out as it does for a versioned one (a pass over k·d bits, small
+        // next to the n·k·d of the search)
+        float[] copies = entry == null && l2 && n >= PACK_MIN_ROWS ? PackedCodebooks.withoutCopies(cb, cbOff, k, d, new float[k]) : null;
         int packedEnd = k - k % P;
         int chunk = d <= DEPTH_CHUNK ? d : DEPTH_CHUNK;
         float[] acc = d <= DEPTH_CHUNK ? null : scratch(4, (codeBlock + P) * T);
@@ -237,6 +241,13 @@ final class VectorKernels implements FloatKernels {
                     squares(cb, cbOff + j0 * d, j1 - j0, d, norms, j0);
                     for (int j = j0; j < j1; j++) {
                         bias[j] = l2 ? -0.5f * norms[j] : 0f;
+                    }
+                    if (copies != null) {
+                        for (int j = j0; j < j1; j++) {
+                            if (copies[j] == Float.NEGATIVE_INFINITY) {
+                                bias[j] = Float.NEGATIVE_INFINITY;
+                            }
+                        }
                     }
                     if (packed) {
                         pack(cb, cbOff, j0, Math.min(j1, packedEnd), d, pk);
@@ -713,7 +724,7 @@ final class VectorKernels implements FloatKernels {
         int np = (k + L - 1) / L;
         float[] bias = scratch(2, np * L);
         if (l2) {
-            System.arraycopy(entry.biasL2, 0, bias, 0, k);
+            System.arraycopy(entry.biasL2Unique(cb, cbOff), 0, bias, 0, k);
         } else {
             java.util.Arrays.fill(bias, 0, k, 0f);
         }

@@ -29,6 +29,31 @@ final class VectorRounding implements BoundedRounding.Kernels {
     private static final int L = S.length();
     private static final float MAGIC = 12582912f; // 1.5·2²³
     private static final float MARGIN = 0x1p-18f;
+    /**
+     * {@code ROT_n}: lane i takes lane {@code (i + n) mod L}. Static finals, not an array: C2
+     * intrinsifies a rearrange only when it knows the shuffle's exact class.
+     */
+    private static final jdk.incubator.vector.VectorShuffle<Float> ROT_1 = jdk.incubator.vector.VectorShuffle.iota(S, 1, 1, true);
+    private static final jdk.incubator.vector.VectorShuffle<Float> ROT_2 = jdk.incubator.vector.VectorShuffle.iota(S, 2, 1, true);
+    private static final jdk.incubator.vector.VectorShuffle<Float> ROT_4 = jdk.incubator.vector.VectorShuffle.iota(S, 4, 1, true);
+    private static final jdk.incubator.vector.VectorShuffle<Float> ROT_8 = jdk.incubator.vector.VectorShuffle.iota(S, 8, 1, true);
+
+    /** Each lane {@code g·d} of the result holds the sum of lanes {@code g·d .. g·d+d−1} of v (d a power of two ≤ 16, ≤ L). */
+    private static FloatVector rowSums(FloatVector v, int d) {
+        if (d >= 2) {
+            v = v.add(v.rearrange(ROT_1));
+        }
+        if (d >= 4) {
+            v = v.add(v.rearrange(ROT_2));
+        }
+        if (d >= 8) {
+            v = v.add(v.rearrange(ROT_4));
+        }
+        if (d >= 16) {
+            v = v.add(v.rearrange(ROT_8));
+        }
+        return v;
+    }
 
     private static VectorSpecies<Float> species() {
         int preferred = FloatVector.SPECIES_PREFERRED.length();
@@ -162,49 +187,514 @@ final class VectorRounding implements BoundedRounding.Kernels {
         BoundedRounding.fsqSymmetricScalar(z, f, total, d, levelsMinus1, symStep, hardClamp, digits);
     }
 
+    /** NaN in some lane when some lane of {@code v} was NaN or ±∞ ({@code v·0} is NaN exactly then). */
+    private static FloatVector nonFinite(FloatVector acc, FloatVector v) {
+        return v.mul(0f).add(acc);
+    }
+
+    private static boolean finite(FloatVector acc) {
+        return !acc.test(VectorOperators.IS_NAN).anyTrue();
+    }
+
     @Override
-    public void lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
+    public boolean copyFinite(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        FloatVector bad = FloatVector.zero(S);
+        int end = S.loopBound(n);
+        int i = 0;
+        if (dst != null) {
+            for (; i < end; i += L) {
+                FloatVector v = FloatVector.fromArray(S, src, srcOff + i);
+                bad = nonFinite(bad, v);
+                v.intoArray(dst, dstOff + i);
+            }
+        } else {
+            for (; i < end; i += L) {
+                bad = nonFinite(bad, FloatVector.fromArray(S, src, srcOff + i));
+            }
+        }
+        return finite(bad) && BoundedRounding.copyFiniteScalar(src, srcOff + i, dst, dstOff + i, n - i);
+    }
+
+    /** {@code SIGN_WEIGHTS[w][l] = 2^(w−1−(l mod w))} for row widths w ≤ L: lane l's bit in its row's index. */
+    private static final float[][] SIGN_WEIGHTS = new float[L + 1][];
+
+    static {
+        for (int w = 1; w <= L; w++) {
+            SIGN_WEIGHTS[w] = new float[L];
+            for (int l = 0; l < L; l++) {
+                SIGN_WEIGHTS[w][l] = (float) (1 << (w - 1 - l % w));
+            }
+        }
+    }
+
+    /**
+     * Indices from the sign masks without {@code VectorMask.toLong} (a lane loop on JDK 17): the
+     * positive lanes' weights {@code 2^(bits below)} summed in float, exact below 2²⁴.
+     */
+    @Override
+    public boolean lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
         FloatVector pos = FloatVector.broadcast(S, scale);
         FloatVector neg = FloatVector.broadcast(S, -scale);
+        FloatVector zero = FloatVector.zero(S);
+        FloatVector bad = zero;
         if (d % L == 0 && d <= 63) {
             int per = d / L;
+            FloatVector weights = FloatVector.fromArray(S, SIGN_WEIGHTS[L], 0);
             for (int r = 0; r < rows; r++) {
-                long bits = 0;
+                long index = 0;
                 int o = r * d;
                 for (int v = 0; v < per; v++) {
-                    VectorMask<Float> m = FloatVector.fromArray(S, u, o + v * L).compare(VectorOperators.GT, 0f);
+                    FloatVector uv = FloatVector.fromArray(S, u, o + v * L);
+                    bad = nonFinite(bad, uv);
+                    VectorMask<Float> m = uv.compare(VectorOperators.GT, 0f);
                     neg.blend(pos, m).intoArray(q, o + v * L);
-                    bits |= m.toLong() << (v * L);
-                }
-                // lane j is bit j; the index has dimension 0 as its most significant bit
-                indices[r] = Long.reverse(bits) >>> (64 - d);
-            }
-            return;
-        }
-        if (L % d == 0) {
-            int perVector = L / d;
-            long low = (1L << d) - 1;
-            int r = 0;
-            for (; r + perVector <= rows; r += perVector) {
-                int o = r * d;
-                VectorMask<Float> m = FloatVector.fromArray(S, u, o).compare(VectorOperators.GT, 0f);
-                neg.blend(pos, m).intoArray(q, o);
-                long bits = m.toLong();
-                for (int w = 0; w < perVector; w++) {
-                    indices[r + w] = Long.reverse((bits >>> (w * d)) & low) >>> (64 - d);
-                }
-            }
-            for (; r < rows; r++) {
-                long index = 0;
-                for (int j = 0; j < d; j++) {
-                    boolean positive = u[r * d + j] > 0;
-                    q[r * d + j] = positive ? scale : -scale;
-                    index = (index << 1) | (positive ? 1 : 0);
+                    // dimension 0 is the most significant bit
+                    index = (index << L) | (long) zero.blend(weights, m).reduceLanes(VectorOperators.ADD);
                 }
                 indices[r] = index;
             }
-            return;
+            return finite(bad);
         }
-        BoundedRounding.SCALAR.lfqSigns(u, rows, d, scale, q, indices);
+        if (L % d == 0) {
+            int perVector = L / d;
+            FloatVector weights = FloatVector.fromArray(S, SIGN_WEIGHTS[d], 0);
+            float[] sums = new float[L];
+            int r = 0;
+            for (; r + perVector <= rows; r += perVector) {
+                int o = r * d;
+                FloatVector uv = FloatVector.fromArray(S, u, o);
+                bad = nonFinite(bad, uv);
+                VectorMask<Float> m = uv.compare(VectorOperators.GT, 0f);
+                neg.blend(pos, m).intoArray(q, o);
+                rowSums(zero.blend(weights, m), d).intoArray(sums, 0);
+                for (int w = 0; w < perVector; w++) {
+                    indices[r + w] = (long) sums[w * d];
+                }
+            }
+            return finite(bad) && BoundedRounding.lfqSignsScalar(u, r, rows, d, scale, q, indices);
+        }
+        return BoundedRounding.lfqSignsScalar(u, 0, rows, d, scale, q, indices);
+    }
+
+    /**
+     * Rows of whole vectors: with {@code L mod d = 0} every vector holds {@code L/d} whole rows and
+     * the index of each is summed from the digit·basis products of its lanes; otherwise rows
+     * straddle vectors and the sum runs on across them.
+     */
+    private static int sumRows(float[] prod, int d, int row, float[] carry, long[] indices) {
+        if (L % d == 0) {
+            for (int g = 0; g < L; g += d) {
+                float acc = 0f;
+                for (int i = 0; i < d; i++) {
+                    acc += prod[g + i];
+                }
+                indices[row++] = (long) acc;
+            }
+            return row;
+        }
+        float acc = carry[0];
+        int col = (int) carry[1];
+        for (int l = 0; l < L; l++) {
+            acc += prod[l];
+            if (++col == d) {
+                indices[row++] = (long) acc;
+                acc = 0f;
+                col = 0;
+            }
+        }
+        carry[0] = acc;
+        carry[1] = col;
+        return row;
+    }
+
+    @Override
+    public boolean fsqStandardIndexed(float[] src, float[] dst, int count, int d, float[] shift, float[] halfL, float[] offset,
+                                      float[] halfWidth, boolean hardClamp, float[] basis, long[] indices) {
+        for (int i = 0; i < d; i++) {
+            if (!(Math.abs(halfL[i]) < 0x1p21f)) {
+                return BoundedRounding.fsqStandardIndexedScalar(src, dst, 0, count, d, shift, halfL, offset, halfWidth, hardClamp,
+                        basis, indices);
+            }
+        }
+        Patterns p = Patterns.standard(d, shift, halfL, offset, halfWidth, basis, hardClamp);
+        if (p.thresholds != null && hardClamp == p.thresholdsHardClamp) {
+            return standardByThresholds(src, dst, count, d, p, shift, halfL, offset, halfWidth, hardClamp, basis, indices);
+        }
+        float[] keep = new float[L];
+        float[] prod = new float[L];
+        float[] carry = new float[2];
+        float[] one = new float[1];
+        FloatVector bad = FloatVector.zero(S);
+        int total = count * d;
+        // whole rows only, so that the scalar rest starts at a row
+        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
+        int row = 0;
+        int f = 0;
+        int ph = 0;
+        for (; f < vecEnd; f += L) {
+            FloatVector zv = FloatVector.fromArray(S, src, f);
+            bad = nonFinite(bad, zv);
+            FloatVector s = zv.add(FloatVector.fromArray(S, p.a, ph));
+            FloatVector t = hardClamp ? s.max(-1f).min(1f) : s.lanewise(VectorOperators.TANH);
+            FloatVector y = t.mul(FloatVector.fromArray(S, p.b, ph)).sub(FloatVector.fromArray(S, p.c, ph));
+            FloatVector r = rint(y);
+            FloatVector width = FloatVector.fromArray(S, p.width, ph);
+            VectorMask<Float> close = null;
+            if (!hardClamp) {
+                // distance of y to the nearest half-integer, where rint changes its result
+                FloatVector gap = y.sub(r).abs().sub(0.5f).abs();
+                close = gap.compare(VectorOperators.LT, FloatVector.fromArray(S, p.delta, ph));
+                if (close.anyTrue()) {
+                    zv.intoArray(keep, 0);
+                } else {
+                    close = null;
+                }
+            }
+            (p.reciprocal != null ? r.mul(FloatVector.fromArray(S, p.reciprocal, ph)) : r.div(width)).intoArray(dst, f);
+            FloatVector prodV = r.add(width).mul(FloatVector.fromArray(S, p.basis, ph));
+            if (close != null) {
+                prodV.intoArray(prod, 0);
+                for (int l = 0; l < L; l++) {
+                    if (close.laneIsSet(l)) {
+                        int i = (ph + l) % d;
+                        float digit = BoundedRounding.fsqStandardElement(keep[l], i, shift, halfL, offset, halfWidth, false, one);
+                        dst[f + l] = one[0];
+                        prod[l] = digit * basis[i];
+                    }
+                }
+                prodV = FloatVector.fromArray(S, prod, 0);
+            }
+            if (wholeRows) {
+                // inlined here: a call per vector was the loop's largest cost
+                rowSums(prodV, d).intoArray(prod, 0);
+                for (int g = 0; g < L; g += d) {
+                    indices[row++] = (long) prod[g];
+                }
+            } else {
+                prodV.intoArray(prod, 0);
+                row = sumRows(prod, d, row, carry, indices);
+            }
+            ph += L;
+            if (ph >= d) {
+                ph %= d;
+            }
+        }
+        return finite(bad) && BoundedRounding.fsqStandardIndexedScalar(src, dst, row, count, d, shift, halfL, offset, halfWidth,
+                hardClamp, basis, indices);
+    }
+
+    /**
+     * The standard bound without evaluating tanh: the digit
+     * <pre>
+     * digit(s) = (int) rint(fl(fl(tanh(s))·halfL) − offset) + halfWidth,   s = fl(z + shift)
+     * </pre>
+     * is a non-decreasing step function of the float s ({@link Math#tanh} is semi-monotonic and
+     * every later step is monotone), so it equals its smallest value plus the number of its
+     * steps at or below s. The steps ({@code thresholds[j]}: the least float with a digit above
+     * the j-th) are found once per quantizer by bisection over the floats with the scalar
+     * formula itself, so digits, indices and codes are the scalar loop's exactly, without a
+     * boundary check. A code of 0 keeps the sign of y, as {@code rint} does: −0.0 below the
+     * float {@code zeroSign} where y turns non-negative.
+     */
+    private static boolean standardByThresholds(float[] src, float[] dst, int count, int d, Patterns p, float[] shift, float[] halfL,
+                                                float[] offset, float[] halfWidth, boolean hardClamp, float[] basis, long[] indices) {
+        float[] prod = new float[L];
+        float[] carry = new float[2];
+        FloatVector bad = FloatVector.zero(S);
+        FloatVector oneV = FloatVector.broadcast(S, 1f);
+        FloatVector negZero = FloatVector.broadcast(S, -0f);
+        int total = count * d;
+        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
+        int steps = p.thresholds.length;
+        int row = 0;
+        int f = 0;
+        int ph = 0;
+        for (; f < vecEnd; f += L) {
+            FloatVector zv = FloatVector.fromArray(S, src, f);
+            bad = nonFinite(bad, zv);
+            FloatVector s = zv.add(FloatVector.fromArray(S, p.a, ph));
+            FloatVector digit = FloatVector.fromArray(S, p.lowestDigit, ph);
+            for (int j = 0; j < steps; j++) {
+                // NaN pads the dimensions with fewer steps: never counted
+                digit = digit.add(oneV, s.compare(VectorOperators.GE, FloatVector.fromArray(S, p.thresholds[j], ph)));
+            }
+            FloatVector width = FloatVector.fromArray(S, p.width, ph);
+            FloatVector r = digit.sub(width);
+            FloatVector code = p.reciprocal != null ? r.mul(FloatVector.fromArray(S, p.reciprocal, ph)) : r.div(width);
+            VectorMask<Float> negativeZero = r.compare(VectorOperators.EQ, 0f)
+                    .and(s.compare(VectorOperators.LT, FloatVector.fromArray(S, p.zeroSign, ph)));
+            code.blend(negZero, negativeZero).intoArray(dst, f);
+            FloatVector prodV = digit.mul(FloatVector.fromArray(S, p.basis, ph));
+            if (wholeRows) {
+                rowSums(prodV, d).intoArray(prod, 0);
+                for (int g = 0; g < L; g += d) {
+                    indices[row++] = (long) prod[g];
+                }
+            } else {
+                prodV.intoArray(prod, 0);
+                row = sumRows(prod, d, row, carry, indices);
+            }
+            ph += L;
+            if (ph >= d) {
+                ph %= d;
+            }
+        }
+        return finite(bad) && BoundedRounding.fsqStandardIndexedScalar(src, dst, row, count, d, shift, halfL, offset, halfWidth,
+                hardClamp, basis, indices);
+    }
+
+    /** Floats in an int order: {@code key(a) < key(b)} iff a &lt; b, with −0.0 just below +0.0. */
+    private static int key(float v) {
+        int b = Float.floatToRawIntBits(v);
+        return b >= 0 ? b : b ^ 0x7fffffff;
+    }
+
+    private static float unkey(int k) {
+        return Float.intBitsToFloat(k >= 0 ? k : k ^ 0x7fffffff);
+    }
+
+    /** The standard digit of s in dimension i, by the scalar formula. */
+    private static float standardDigit(float s, int i, float[] halfL, float[] offset, float[] halfWidth, boolean hardClamp) {
+        float bounded = hardClamp ? Math.max(-1f, Math.min(1f, s)) : (float) Math.tanh(s);
+        float y = bounded * halfL[i] - offset[i];
+        float rounded = (float) Math.rint(y);
+        return (int) rounded + (int) halfWidth[i];
+    }
+
+    /** Least finite float s (in {@link #key} order) with {@code test(s)}, for a test that holds from some s on; MAX_VALUE if none. */
+    private static float least(java.util.function.IntPredicate testKey) {
+        int lo = key(-Float.MAX_VALUE);
+        int hi = key(Float.MAX_VALUE);
+        if (!testKey.test(hi)) {
+            return Float.NaN;
+        }
+        while (lo < hi) {
+            int mid = (int) (((long) lo + hi) >> 1);
+            if (testKey.test(mid)) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        return unkey(lo);
+    }
+
+    @Override
+    public boolean fsqSymmetricIndexed(float[] src, float[] dst, int count, int d, float[] levelsMinus1, float[] symStep,
+                                       boolean hardClamp, float[] basis, long[] indices) {
+        for (int i = 0; i < d; i++) {
+            if (!(Math.abs(levelsMinus1[i]) < 0x1p21f)) {
+                return BoundedRounding.fsqSymmetricIndexedScalar(src, dst, 0, count, d, levelsMinus1, symStep, hardClamp, basis,
+                        indices);
+            }
+        }
+        Patterns p = Patterns.symmetric(d, levelsMinus1, symStep, basis);
+        float[] keep = new float[L];
+        float[] prod = new float[L];
+        float[] carry = new float[2];
+        float[] one = new float[1];
+        FloatVector bad = FloatVector.zero(S);
+        int total = count * d;
+        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
+        int row = 0;
+        int f = 0;
+        int ph = 0;
+        for (; f < vecEnd; f += L) {
+            FloatVector zv = FloatVector.fromArray(S, src, f);
+            bad = nonFinite(bad, zv);
+            FloatVector t = hardClamp ? zv.max(-1f).min(1f) : zv.lanewise(VectorOperators.TANH);
+            FloatVector bracket = FloatVector.fromArray(S, p.a, ph).mul(t.add(1f)).div(2f).add(0.5f);
+            FloatVector r = rint(bracket);
+            // floor: one less where rint rounded up
+            FloatVector k = r.sub(FloatVector.broadcast(S, 1f), r.compare(VectorOperators.GT, bracket));
+            VectorMask<Float> close = null;
+            if (!hardClamp) {
+                FloatVector gap = bracket.sub(r).abs();
+                close = gap.compare(VectorOperators.LT, FloatVector.fromArray(S, p.delta, ph));
+                if (close.anyTrue()) {
+                    zv.intoArray(keep, 0);
+                } else {
+                    close = null;
+                }
+            }
+            FloatVector.fromArray(S, p.b, ph).mul(k).sub(1f).intoArray(dst, f);
+            FloatVector prodV = k.mul(FloatVector.fromArray(S, p.basis, ph));
+            if (close != null) {
+                prodV.intoArray(prod, 0);
+                for (int l = 0; l < L; l++) {
+                    if (close.laneIsSet(l)) {
+                        int i = (ph + l) % d;
+                        float digit = BoundedRounding.fsqSymmetricElement(keep[l], i, levelsMinus1, symStep, false, one);
+                        dst[f + l] = one[0];
+                        prod[l] = digit * basis[i];
+                    }
+                }
+                prodV = FloatVector.fromArray(S, prod, 0);
+            }
+            if (wholeRows) {
+                rowSums(prodV, d).intoArray(prod, 0);
+                for (int g = 0; g < L; g += d) {
+                    indices[row++] = (long) prod[g];
+                }
+            } else {
+                prodV.intoArray(prod, 0);
+                row = sumRows(prod, d, row, carry, indices);
+            }
+            ph += L;
+            if (ph >= d) {
+                ph %= d;
+            }
+        }
+        return finite(bad) && BoundedRounding.fsqSymmetricIndexedScalar(src, dst, row, count, d, levelsMinus1, symStep, hardClamp,
+                basis, indices);
+    }
+
+    /**
+     * The per-dimension constants of one FSQ as lane patterns, built once per quantizer and
+     * dimension count: the last ones of the thread are kept with copies of their constants and reused
+     * while the constants are equal.
+     */
+    private static final class Patterns {
+        final float[] a;
+        final float[] b;
+        final float[] c;
+        final float[] width;
+        final float[] delta;
+        final float[] basis;
+        /** {@code 1/width} when every width is a power of two (then r·(1/w) = r/w exactly), else null. */
+        final float[] reciprocal;
+        /** Standard bound by steps (see {@code standardByThresholds}), or null when a dimension has more than {@value #MAX_STEPS}. */
+        float[][] thresholds;
+        float[] lowestDigit;
+        float[] zeroSign;
+        boolean thresholdsHardClamp;
+        static final int MAX_STEPS = 16;
+        final Object[] key;
+
+        private Patterns(Object[] key, float[] a, float[] b, float[] c, float[] width, float[] delta, float[] basis) {
+            this.key = key;
+            float[] rec = null;
+            if (width != null) {
+                rec = new float[width.length];
+                for (int j = 0; j < width.length && rec != null; j++) {
+                    float w = width[j];
+                    boolean powerOfTwo = w > 0 && w >= Float.MIN_NORMAL && w <= 0x1p100f
+                            && (Float.floatToRawIntBits(w) & 0x007fffff) == 0;
+                    if (powerOfTwo) {
+                        rec[j] = 1f / w;
+                    } else {
+                        rec = null;
+                    }
+                }
+            }
+            this.reciprocal = rec;
+            this.a = a;
+            this.b = b;
+            this.c = c;
+            this.width = width;
+            this.delta = delta;
+            this.basis = basis;
+        }
+
+        private static final ThreadLocal<Patterns> LAST = new ThreadLocal<>();
+
+        /** The last patterns of this thread if built from constants equal to {@code key} (contents, d floats each). */
+        private static Patterns cached(float[]... key) {
+            Patterns p = LAST.get();
+            if (p == null || p.key.length != key.length) {
+                return null;
+            }
+            for (int i = 0; i < key.length; i++) {
+                if (!java.util.Arrays.equals((float[]) p.key[i], key[i])) {
+                    return null;
+                }
+            }
+            return p;
+        }
+
+        private static Object[] copies(float[]... key) {
+            Object[] c = new Object[key.length];
+            for (int i = 0; i < key.length; i++) {
+                c[i] = key[i].clone();
+            }
+            return c;
+        }
+
+        static Patterns standard(int d, float[] shift, float[] halfL, float[] offset, float[] halfWidth, float[] basis, boolean hardClamp) {
+            float[][] key = {shift, halfL, offset, halfWidth, basis, {hardClamp ? 1f : 0f}};
+            Patterns p = cached(key);
+            if (p == null || p.a.length != d + L) {
+                p = new Patterns(copies(key), pattern(shift, d, 1f, 0f),
+                        pattern(halfL, d, 1f, 0f), pattern(offset, d, 1f, 0f), pattern(halfWidth, d, 1f, 0f),
+                        pattern(halfL, d, MARGIN, MARGIN), pattern(basis, d, 1f, 0f));
+                p.steps(d, halfL, offset, halfWidth, hardClamp);
+                LAST.set(p);
+            }
+            return p;
+        }
+
+        /** The steps of the standard digit per dimension, as lane patterns (NaN where a dimension has fewer). */
+        private void steps(int d, float[] halfL, float[] offset, float[] halfWidth, boolean hardClamp) {
+            float[][] perDim = new float[d][];
+            float[] lowest = new float[d];
+            float[] zero = new float[d];
+            int most = 0;
+            for (int i = 0; i < d; i++) {
+                final int dim = i;
+                float lo = standardDigit(-Float.MAX_VALUE, i, halfL, offset, halfWidth, hardClamp);
+                float hi = standardDigit(Float.MAX_VALUE, i, halfL, offset, halfWidth, hardClamp);
+                int n = (int) (hi - lo);
+                if (!(n >= 0 && n <= MAX_STEPS)) {
+                    return;
+                }
+                lowest[i] = lo;
+                perDim[i] = new float[n];
+                for (int j = 0; j < n; j++) {
+                    float want = lo + j + 1;
+                    perDim[i][j] = least(k -> standardDigit(unkey(k), dim, halfL, offset, halfWidth, hardClamp) >= want);
+                }
+                // where y = fl(bounded·halfL) − offset stops being negative or −0.0
+                zero[i] = least(k -> {
+                    float sv = unkey(k);
+                    float bounded = hardClamp ? Math.max(-1f, Math.min(1f, sv)) : (float) Math.tanh(sv);
+                    float y = bounded * halfL[dim] - offset[dim];
+                    return y > 0 || (y == 0 && Float.floatToRawIntBits(y) == 0);
+                });
+                most = Math.max(most, n);
+            }
+            float[][] t = new float[most][];
+            for (int j = 0; j < most; j++) {
+                float[] c = new float[d];
+                for (int i = 0; i < d; i++) {
+                    c[i] = j < perDim[i].length ? perDim[i][j] : Float.NaN;
+                }
+                t[j] = pattern(c, d, 1f, 0f);
+            }
+            this.thresholds = t;
+            this.lowestDigit = pattern(lowest, d, 1f, 0f);
+            // NaN (y never turns non-negative): every zero code is −0.0; compare LT NaN is false, so use +∞
+            for (int i = 0; i < d; i++) {
+                if (Float.isNaN(zero[i])) {
+                    zero[i] = Float.POSITIVE_INFINITY;
+                }
+            }
+            this.zeroSign = pattern(zero, d, 1f, 0f);
+            this.thresholdsHardClamp = hardClamp;
+        }
+
+        static Patterns symmetric(int d, float[] levelsMinus1, float[] symStep, float[] basis) {
+            float[][] key = {levelsMinus1, symStep, basis};
+            Patterns p = cached(key);
+            if (p == null || p.a.length != d + L) {
+                p = new Patterns(copies(key), pattern(levelsMinus1, d, 1f, 0f),
+                        pattern(symStep, d, 1f, 0f), null, null, pattern(levelsMinus1, d, 0.5f * MARGIN, MARGIN),
+                        pattern(basis, d, 1f, 0f));
+                LAST.set(p);
+            }
+            return p;
+        }
     }
 }

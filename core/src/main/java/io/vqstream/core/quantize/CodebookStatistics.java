@@ -22,9 +22,15 @@ public final class CodebookStatistics {
     private final int dim;
     private final float[] counts;
     private final float[] sums;
+    /**
+     * Codebook 0's statistics are the zeros of the constructor: a collect may then scatter
+     * straight into them (0 + s = s exactly; a float sum from +0 is never −0).
+     */
+    private boolean firstStillZero;
 
     public CodebookStatistics(int numCodebooks, int size, int dim) {
         this(numCodebooks, size, dim, new float[numCodebooks * size], new float[numCodebooks * size * dim]);
+        firstStillZero = true;
     }
 
     public CodebookStatistics(int numCodebooks, int size, int dim, float[] counts, float[] sums) {
@@ -52,11 +58,13 @@ public final class CodebookStatistics {
 
     /** Hit counts {@code (numCodebooks, size)}, row-major; live array. */
     public float[] counts() {
+        firstStillZero = false; // the caller may write into the live array
         return counts;
     }
 
     /** Vector sums {@code (numCodebooks, size, dim)}, row-major; live array. */
     public float[] sums() {
+        firstStillZero = false;
         return sums;
     }
 
@@ -65,6 +73,14 @@ public final class CodebookStatistics {
      * a negative code (masked token) contributes nothing.
      */
     public void collect(int k, float[] x, int m, int[] idx, ComputeBackend be) {
+        if (k == 0 && firstStillZero) {
+            firstStillZero = false;
+            be.accumulateStatistics(x, m, dim, idx, counts, sums);
+            return;
+        }
+        if (k == 0) {
+            firstStillZero = false;
+        }
         float[] c = new float[size];
         float[] s = new float[size * dim];
         be.accumulateStatistics(x, m, dim, idx, c, s);
@@ -83,6 +99,7 @@ public final class CodebookStatistics {
         if (other.numCodebooks != numCodebooks || other.size != size || other.dim != dim) {
             throw new IllegalArgumentException("cannot add statistics of a different codebook shape");
         }
+        firstStillZero = false;
         for (int i = 0; i < counts.length; i++) {
             counts[i] += other.counts[i];
         }

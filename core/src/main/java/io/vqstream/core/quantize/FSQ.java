@@ -50,6 +50,8 @@ public final class FSQ implements Quantizer, ImplicitCodebook {
     private final String prefix;
     final int[] levels;
     final long[] basis;
+    /** {@link #basis} as floats for the indexed kernels, or null when the codebook is too large for them. */
+    private final float[] basisFloats;
     final int codebookDim;
     final int numCodebooks;
     final boolean keepNumCodebooksDim;
@@ -127,6 +129,14 @@ public final class FSQ implements Quantizer, ImplicitCodebook {
         }
         this.basis = FsqSupport.basis(levels);
         this.codebookSize = FsqSupport.product(levels);
+        if (codebookSize <= BoundedRounding.MAX_INDEXED_CODEBOOK) {
+            basisFloats = new float[basis.length];
+            for (int i = 0; i < basis.length; i++) {
+                basisFloats[i] = basis[i];
+            }
+        } else {
+            basisFloats = null;
+        }
         this.projects = dim != codebookDim * numCodebooks;
 
         int d = codebookDim;
@@ -289,6 +299,43 @@ public final class FSQ implements Quantizer, ImplicitCodebook {
         }
     }
 
+    /**
+     * Bound and round of {@code rows} rows from {@code src} into {@code dst} (the same array
+     * allowed) with their indices, in one vectorised pass that also checks that {@code src} is
+     * finite: false when it is not.
+     */
+    private boolean quantizeIndexed(float[] src, float[] dst, int rows, long[] indices) {
+        int d = codebookDim;
+        if (basisFloats != null) {
+            return preserveSymmetry
+                    ? BoundedRounding.fsqSymmetricIndexed(src, dst, rows, d, levelsMinus1, symStep, boundHardClamp, basisFloats, indices)
+                    : BoundedRounding.fsqStandardIndexed(src, dst, rows, d, shift, halfL, offset, halfWidth, boundHardClamp, basisFloats,
+                            indices);
+        }
+        for (int f = 0; f < rows * d; f++) {
+            if (!Float.isFinite(src[f])) {
+                return false;
+            }
+        }
+        if (dst != src) {
+            System.arraycopy(src, 0, dst, 0, rows * d);
+        }
+        int[] digits = new int[rows * d];
+        if (preserveSymmetry) {
+            BoundedRounding.fsqSymmetric(dst, rows, d, levelsMinus1, symStep, boundHardClamp, digits);
+        } else {
+            BoundedRounding.fsqStandard(dst, rows, d, shift, halfL, offset, halfWidth, boundHardClamp, digits);
+        }
+        for (int r = 0; r < rows; r++) {
+            long index = 0;
+            for (int i = 0, o = r * d; i < d; i++) {
+                index += digits[o + i] * basis[i];
+            }
+            indices[r] = index;
+        }
+        return true;
+    }
+
     /** {@code v ← v·R} or, with {@code transposed}, {@code v ← v·Rᵀ}, for the D values at {@code o}. */
     private void rotate(float[] v, int o, float[] rot, boolean transposed, float[] tmp) {
         int d = codebookDim;
@@ -367,12 +414,26 @@ public final class FSQ implements Quantizer, ImplicitCodebook {
 
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
-        FsqSupport.requireTokens(owner, tokens, dim);
-        int b = tokens.dim(0);
-        int n = tokens.dim(1);
+        int b = tokens.rank() == 3 ? tokens.dim(0) : 0;
+        int n = tokens.rank() == 3 ? tokens.dim(1) : 0;
         int m = b * n;
         ComputeBackend be = options.backend();
         int e = effectiveDim();
+        boolean noise = noiseDropout > 0 && options.training();
+        if (!projects && !orthogonalRotation && !noise && tokens.rank() == 3) {
+            // input check, bound, round and indices in one pass from the input into the output
+            Layouts.requireLastDim(owner, tokens, dim);
+            float[] y = new float[m * e];
+            long[] indices = new long[m * numCodebooks];
+            if (!quantizeIndexed(tokens.data(), y, m * numCodebooks, indices)) {
+                Layouts.requireFinite(owner, tokens);
+            }
+            QuantizerOutput out = new QuantizerOutput();
+            out.put("quantized", new Tensor(y, b, n, dim));
+            out.put("indices", new LongTensor(indices, b, n, numCodebooks));
+            return out;
+        }
+        FsqSupport.requireTokens(owner, tokens, dim);
         float[] z = projects ? Nn.linear(be, params, prefix + "project_in.", tokens.data(), m, dim, e) : tokens.data().clone();
         long[] indices = new long[m * numCodebooks];
         quantizeInPlace(params, z, m * numCodebooks, indices, options);

@@ -307,13 +307,18 @@ public final class LFQ implements Quantizer {
             throw new IllegalArgumentException(owner + ": expected tokens (b, n, dim), got " + Shapes.str(tokens.shape()));
         }
         Layouts.requireLastDim(owner, tokens, dim);
-        Layouts.requireFinite(owner, tokens);
+        // without a projection or a transform before the signs, the sign pass reads the input
+        // itself and checks it on the way
+        boolean checkedBySigns = !projects && softClamp == null && !orthogonalRotation && !spherical;
+        if (!checkedBySigns) {
+            Layouts.requireFinite(owner, tokens);
+        }
         int b = tokens.dim(0);
         int n = tokens.dim(1);
         int count = b * n;
         ComputeBackend be = options.backend();
-        float[] z = projectIn(params, tokens.data(), count, be);
-        Latents r = quantizeLatents(params, z, count, options);
+        float[] z = projects ? projectIn(params, tokens.data(), count, be) : tokens.data();
+        Latents r = quantizeLatents(params, z, count, options, checkedBySigns ? tokens : null);
         float[] y = projects ? Nn.linear(be, params, prefix + "project_out.", r.output(), count, codebookDims(), dim) : r.output();
         QuantizerOutput out = new QuantizerOutput();
         out.put("quantized", new Tensor(y, b, n, dim));
@@ -369,11 +374,22 @@ public final class LFQ implements Quantizer {
      * the reference returns it; in eval it is {@code q}.
      */
     Latents quantizeLatents(Params params, float[] z, int count, ForwardOptions options) {
+        return quantizeLatents(params, z, count, options, null);
+    }
+
+    /**
+     * As {@link #quantizeLatents(Params, float[], int, ForwardOptions)}; with {@code unchecked}
+     * non-null, {@code z} is that input's data, not yet checked for NaN and ±∞: the sign pass
+     * checks it and a failure throws {@link Layouts#requireFinite}'s error.
+     */
+    Latents quantizeLatents(Params params, float[] z, int count, ForwardOptions options, Tensor unchecked) {
         int k = numCodebooks;
         int d = bits;
         int rows = count * k;
         float s = codebookScale;
-        float[] u = z.clone();
+        // u is z itself unless a transform below changes it (z stays unchanged either way)
+        boolean transforms = softClamp != null || orthogonalRotation || spherical;
+        float[] u = transforms ? z.clone() : z;
         if (softClamp != null) {
             float v = softClamp;
             for (int i = 0; i < u.length; i++) {
@@ -392,7 +408,9 @@ public final class LFQ implements Quantizer {
         }
         float[] q = new float[u.length];
         long[] indices = new long[rows];
-        BoundedRounding.lfqSigns(u, rows, d, s, q, indices);
+        if (!BoundedRounding.lfqSigns(u, rows, d, s, q, indices) && unchecked != null) {
+            Layouts.requireFinite(owner, unchecked);
+        }
         if (spherical) {
             Nn.l2normRows(q, 0, rows, d, 1e-12f);
             for (int i = 0; i < q.length; i++) {
@@ -408,7 +426,8 @@ public final class LFQ implements Quantizer {
                 output[i] = u[i] + (q[i] - u[i]);
             }
         } else {
-            output = q.clone();
+            // q is this call's own array and is not read again in eval
+            output = q;
         }
         float aux = 0f;
         float perSample = 0f;

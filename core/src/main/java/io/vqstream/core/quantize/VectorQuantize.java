@@ -1,5 +1,6 @@
 package io.vqstream.core.quantize;
 
+import io.vqstream.core.backend.BoundedRounding;
 import io.vqstream.core.backend.CodebookVersions;
 import org.apache.flink.annotation.Internal;
 import io.vqstream.core.backend.ComputeBackend;
@@ -317,7 +318,16 @@ public final class VectorQuantize implements Quantizer {
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
         Layouts.requireLastDim(type(), tokens, dim);
-        Layouts.requireFinite(type(), tokens);
+        // without a projection the codebook-space rows are a copy of the input: check while copying
+        float[] copied = null;
+        if (!projects) {
+            copied = new float[tokens.data().length];
+            if (!BoundedRounding.copyFinite(tokens.data(), 0, copied, 0, copied.length)) {
+                Layouts.requireFinite(type(), tokens);
+            }
+        } else {
+            Layouts.requireFinite(type(), tokens);
+        }
         int b = tokens.dim(0);
         int n = tokens.dim(1);
         int tokensCount = b * n;
@@ -336,7 +346,7 @@ public final class VectorQuantize implements Quantizer {
 
         // 1. project in
         int cd = heads * codebookDim;
-        float[] z = codebookSpace(params, tokens.data(), tokensCount, be);
+        float[] z = copied != null ? copied : codebookSpace(params, tokens.data(), tokensCount, be);
 
         // 2. head split into per-codebook row blocks
         int numCb = codebook.numCodebooks;
@@ -911,22 +921,41 @@ public final class VectorQuantize implements Quantizer {
 
     /** Mean squared difference over the elements of the unmasked rows ({@code rowMask} null: all). */
     private float commitment(float[][] rows, float[][] quant, boolean[] rowMask, int rowsPer) {
-        double s = 0;
+        // four partial sums: one chain of dependent double adds per element was the step's
+        // largest cost after the assignment
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
         long count = 0;
         int d = codebookDim;
         for (int k = 0; k < quant.length; k++) {
+            float[] q = quant[k];
+            float[] x = rows[k];
             for (int r = 0; r < rowsPer; r++) {
                 if (rowMask != null && !rowMask[r]) {
                     continue;
                 }
-                for (int e = 0; e < d; e++) {
-                    double diff = (double) quant[k][r * d + e] - rows[k][r * d + e];
-                    s += diff * diff;
+                int o = r * d;
+                int e = 0;
+                for (; e + 4 <= d; e += 4) {
+                    double a0 = (double) q[o + e] - x[o + e];
+                    double a1 = (double) q[o + e + 1] - x[o + e + 1];
+                    double a2 = (double) q[o + e + 2] - x[o + e + 2];
+                    double a3 = (double) q[o + e + 3] - x[o + e + 3];
+                    s0 += a0 * a0;
+                    s1 += a1 * a1;
+                    s2 += a2 * a2;
+                    s3 += a3 * a3;
+                }
+                for (; e < d; e++) {
+                    double a = (double) q[o + e] - x[o + e];
+                    s0 += a * a;
                 }
                 count += d;
             }
         }
-        return count == 0 ? 0f : (float) (s / count);
+        return count == 0 ? 0f : (float) (((s0 + s1) + (s2 + s3)) / count);
     }
 
     /** Mean cross-entropy of the scores (as logits) against the selected codes. */

@@ -53,9 +53,44 @@ class RefereeCountsTest {
         assertArrayEquals(want, got);
         long[] c = b.refereeCounts();
         assertEquals(n, c[0]);
+        // an untracked codebook in a batch below the packing size (copies are not looked for):
         // every exact tie needs the exact pass; Gaussian rows far from any tie rarely do
         assertEquals(true, c[1] >= tied && c[1] <= tied + n / 4, "rescored " + c[1]);
         b.resetRefereeCounts();
         assertArrayEquals(new long[] {0, 0}, b.refereeCounts());
+
+        // an untracked codebook in a batch the tile packs: its copies are found per call
+        int big = 3 * n; // above the kernels' packing size (96 rows)
+        float[] xb = new float[big * d];
+        for (int r = 0; r < big; r++) {
+            System.arraycopy(x, (r % n) * d, xb, r * d, d);
+        }
+        int[] wantBig = new int[big];
+        ScalarBackend.INSTANCE.assign(xb, big, d, cb, 0, k, Metric.L2, wantBig, null);
+        int[] gotBig = new int[big];
+        JvmBackend fresh = new JvmBackend(JvmBackend.get().kernelsForTest());
+        fresh.assign(xb, big, d, cb, 0, k, Metric.L2, gotBig, null);
+        assertArrayEquals(wantBig, gotBig);
+        if (JvmBackend.vectorApiAvailable()) {
+            long tiedBig = (long) tied * big / n;
+            assertEquals(true, fresh.refereeCounts()[1] < tiedBig, "rescored " + fresh.refereeCounts()[1]);
+        }
+
+        // a versioned codebook: its packed entry knows that code 1 copies code 0 bit for bit; the
+        // copy cannot win (the lower index keeps the tie in the reference), so the arg-max leaves
+        // it out and the tied rows need no exact pass
+        CodebookVersions.track(cb);
+        int[] gotTracked = new int[n];
+        b.assign(x, n, d, cb, 0, k, Metric.L2, gotTracked, null);
+        assertArrayEquals(want, gotTracked);
+        c = b.refereeCounts();
+        assertEquals(n, c[0]);
+        assertEquals(true, c[1] < tied, "rescored " + c[1]);
+        // small batches take the codes-in-lanes kernel: the same
+        b.resetRefereeCounts();
+        int[] small = new int[tied];
+        b.assign(x, tied, d, cb, 0, k, Metric.L2, small, null);
+        assertArrayEquals(java.util.Arrays.copyOf(want, tied), small);
+        assertArrayEquals(new long[] {tied, 0}, b.refereeCounts());
     }
 }

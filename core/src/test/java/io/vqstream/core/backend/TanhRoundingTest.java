@@ -105,6 +105,118 @@ class TanhRoundingTest {
     }
 
     /**
+     * The indexed variants (input to output, indices instead of digits, input check fused)
+     * against the in-place digit loops and {@code Σ digit·basis}: same floats, same indices, the
+     * input untouched, also with input and output the same array; false exactly when the input
+     * holds NaN or ±∞.
+     */
+    @Test
+    void indexedVariantsMatchTheDigitLoops() {
+        for (int[] levels : LEVELS) {
+            int d = levels.length;
+            long size = 1;
+            for (int l : levels) {
+                size *= l;
+            }
+            if (size > BoundedRounding.MAX_INDEXED_CODEBOOK) {
+                continue;
+            }
+            float[] basis = new float[d];
+            float[] halfL = new float[d];
+            float[] offset = new float[d];
+            float[] shift = new float[d];
+            float[] halfWidth = new float[d];
+            float[] lm1 = new float[d];
+            float[] step = new float[d];
+            long acc = 1;
+            for (int i = 0; i < d; i++) {
+                basis[i] = acc;
+                acc *= levels[i];
+                halfL[i] = (float) ((levels[i] - 1) * (1 + 1e-3) / 2);
+                offset[i] = levels[i] % 2 == 0 ? 0.5f : 0f;
+                double ratio = offset[i] / halfL[i];
+                shift[i] = (float) (0.5 * Math.log((1 + ratio) / (1 - ratio)));
+                halfWidth[i] = levels[i] / 2;
+                lm1[i] = levels[i] - 1;
+                step[i] = 2f / (levels[i] - 1);
+            }
+            for (boolean symmetric : new boolean[] {false, true}) {
+                for (boolean hard : new boolean[] {false, true}) {
+                    String what = java.util.Arrays.toString(levels) + (symmetric ? " symmetric" : " standard") + " hard=" + hard;
+                    float[] z = symmetric ? inputs(d, levels, lm1, null, null, true, 13L * d + (hard ? 1 : 0))
+                            : inputs(d, levels, halfL, offset, shift, false, 17L * d + (hard ? 1 : 0));
+                    int rows = z.length / d;
+                    float[] want = z.clone();
+                    int[] digits = new int[z.length];
+                    if (symmetric) {
+                        BoundedRounding.SCALAR.fsqSymmetric(want, rows, d, lm1, step, hard, digits);
+                    } else {
+                        BoundedRounding.SCALAR.fsqStandard(want, rows, d, shift, halfL, offset, halfWidth, hard, digits);
+                    }
+                    long[] wantIdx = new long[rows];
+                    for (int r = 0; r < rows; r++) {
+                        for (int i = 0; i < d; i++) {
+                            wantIdx[r] += digits[r * d + i] * (long) basis[i];
+                        }
+                    }
+                    for (BoundedRounding.Kernels k : new BoundedRounding.Kernels[] {BoundedRounding.SCALAR, BoundedRounding.kernels()}) {
+                        float[] src = z.clone();
+                        float[] dst = new float[z.length];
+                        long[] idx = new long[rows];
+                        assertEquals(true, indexed(k, symmetric, src, dst, rows, d, shift, halfL, offset, halfWidth, lm1, step, hard, basis, idx));
+                        assertBits(z, src, "input kept, " + what);
+                        assertBits(want, dst, "codes, " + what);
+                        assertArrayEquals(wantIdx, idx, "indices, " + what);
+                        float[] same = z.clone();
+                        long[] idx2 = new long[rows];
+                        assertEquals(true, indexed(k, symmetric, same, same, rows, d, shift, halfL, offset, halfWidth, lm1, step, hard, basis, idx2));
+                        assertBits(want, same, "codes in place, " + what);
+                        assertArrayEquals(wantIdx, idx2, "indices in place, " + what);
+                        int few = Math.min(rows, 67);
+                        for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                            for (int at : new int[] {0, few * d / 2 + 1, few * d - 1}) {
+                                float[] b = java.util.Arrays.copyOf(z, few * d);
+                                b[at] = bad;
+                                assertEquals(false, indexed(k, symmetric, b, new float[b.length], few, d, shift, halfL, offset, halfWidth,
+                                        lm1, step, hard, basis, new long[few]), bad + " at " + at + ", " + what);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static boolean indexed(BoundedRounding.Kernels k, boolean symmetric, float[] src, float[] dst, int rows, int d, float[] shift,
+                                   float[] halfL, float[] offset, float[] halfWidth, float[] lm1, float[] step, boolean hard,
+                                   float[] basis, long[] idx) {
+        return symmetric ? k.fsqSymmetricIndexed(src, dst, rows, d, lm1, step, hard, basis, idx)
+                : k.fsqStandardIndexed(src, dst, rows, d, shift, halfL, offset, halfWidth, hard, basis, idx);
+    }
+
+    @Test
+    void lfqSignsReportNonFiniteInput() {
+        for (int d : new int[] {3, 4, 16, 32, 10}) {
+            int rows = 67;
+            float[] u = new float[rows * d];
+            SplittableRandom rnd = new SplittableRandom(d);
+            for (int i = 0; i < u.length; i++) {
+                u[i] = (float) rnd.nextGaussian();
+            }
+            for (BoundedRounding.Kernels k : new BoundedRounding.Kernels[] {BoundedRounding.SCALAR, BoundedRounding.kernels()}) {
+                assertEquals(true, k.lfqSigns(u, rows, d, 1f, new float[u.length], new long[rows]), "d=" + d);
+                for (float bad : new float[] {Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY}) {
+                    for (int at : new int[] {0, u.length / 2, u.length - 1}) {
+                        float[] b = u.clone();
+                        b[at] = bad;
+                        assertEquals(false, k.lfqSigns(b, rows, d, 1f, new float[u.length], new long[rows]), bad + " at " + at + ", d=" + d);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
      * Rows of d values: Gaussian at scales 0.01–30, special values, and values whose bound lands
      * within ±4 ulps of a rounding boundary {@code y = m + ½} (standard) or {@code b = m} (symmetric).
      */
