@@ -40,32 +40,32 @@ import picocli.CommandLine.Option;
  * (code at the sink − frame generated): p50, p99, max. A configuration is real time when the sink
  * kept the offered rate (≥ 98 %) and p99 stayed under {@code --p99-limit-ms}.
  */
-@Command(name = "audio-streams", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "audio-streams", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
         description = "How many concurrent 24 kHz audio streams stay real time, with p50/p99 latency (bench/README.md).")
 public final class AudioStreamsBench extends E2eOptions.Op {
     @Option(names = "--streams", split = ",", paramLabel = "N", defaultValue = "100,200,300,400",
             description = "Concurrent streams, one job each (default ${DEFAULT-VALUE}).")
     List<Integer> streams;
 
-    @Option(names = "--seconds", defaultValue = "20", description = "Seconds of audio per stream (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "20", description = "Seconds of audio per stream (default ${DEFAULT-VALUE}).")
     int seconds;
 
-    @Option(names = "--batch", defaultValue = "256", description = "Batch size (default ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "256", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--max-delay", defaultValue = "20ms", description = "Longest wait of a partial batch (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-delay", paramLabel = "DURATION", defaultValue = "20ms", description = "Longest wait of a partial batch (default ${DEFAULT-VALUE}).")
     E2eOptions.DurationArg maxDelay;
 
-    @Option(names = "--checkpoint-interval", defaultValue = "1s", description = "Checkpoint interval (default ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "1s", description = "Checkpoint interval (default ${DEFAULT-VALUE}).")
     E2eOptions.DurationArg checkpointInterval;
 
     @Mixin
     E2eOptions.Job job;
 
-    @Option(names = "--p99-limit-ms", defaultValue = "200", description = "Largest p99 latency of a real-time run, ms (default ${DEFAULT-VALUE}).")
+    @Option(names = "--p99-limit-ms", paramLabel = "MS", defaultValue = "200", description = "Largest p99 latency of a real-time run, ms (default ${DEFAULT-VALUE}).")
     double p99Limit;
 
-    @Option(names = "--parallelism", defaultValue = "1", description = "Job parallelism (default ${DEFAULT-VALUE}).")
+    @Option(names = "--parallelism", paramLabel = "P", defaultValue = "1", description = "Job parallelism (default ${DEFAULT-VALUE}).")
     int parallelism;
 
     static final ConcurrentLinkedQueue<long[]> LATENCIES = new ConcurrentLinkedQueue<>();

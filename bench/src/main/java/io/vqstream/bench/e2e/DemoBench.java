@@ -29,13 +29,13 @@ import picocli.CommandLine.Option;
  *       the launcher's command line), timed from process start to exit: what a user waits for.</li>
  * </ul>
  */
-@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
         description = "Wall time and frames/s of bin/vqstream demo, in this JVM and as a fresh JVM per run (bench/README.md).")
 public final class DemoBench extends E2eOptions.Op {
-    @Option(names = "--reps", defaultValue = "5", description = "Runs per mode (default ${DEFAULT-VALUE}).")
+    @Option(names = "--reps", paramLabel = "R", defaultValue = "5", description = "Runs per mode (default ${DEFAULT-VALUE}).")
     int reps;
 
-    @Option(names = "--mode", split = ",", defaultValue = "in-process,fresh-jvm", converter = E2eOptions.DemoModes.class,
+    @Option(names = "--mode", paramLabel = "MODE", split = ",", defaultValue = "in-process,fresh-jvm", converter = E2eOptions.DemoModes.class,
             description = "in-process and/or fresh-jvm (default ${DEFAULT-VALUE}).")
     List<String> modes;
 

@@ -17,6 +17,9 @@ import picocli.CommandLine.TypeConversionException;
  * starts, with a message naming the option.
  */
 public final class E2eOptions {
+    /** The help footer of every end-to-end op. */
+    static final String FOOTER = "%nOne JSON line per result on stdout, progress on stderr; what is measured: bench/README.md, section \"End-to-end\".";
+
     private E2eOptions() {}
 
     /** The base of each end-to-end command: quiet logs, then the op; the caller exits the JVM (Flink's threads are not daemons). */
@@ -34,10 +37,10 @@ public final class E2eOptions {
 
     /** {@code --backend} and {@code --seed}, taken by every op that runs a quantizer. */
     static final class Job {
-        @Option(names = "--backend", defaultValue = "auto", description = "Compute backend: jvm, nd4j, auto or jvm-scalar (default ${DEFAULT-VALUE}).")
+        @Option(names = "--backend", paramLabel = "NAME", defaultValue = "auto", description = "Compute backend: jvm, nd4j, auto or jvm-scalar (default ${DEFAULT-VALUE}).")
         String backend;
 
-        @Option(names = "--seed", defaultValue = "7", description = "Seed of the generated vectors and the codebooks (default ${DEFAULT-VALUE}).")
+        @Option(names = "--seed", paramLabel = "SEED", defaultValue = "7", description = "Seed of the generated vectors and the codebooks (default ${DEFAULT-VALUE}).")
         long seed;
     }
 

@@ -29,13 +29,13 @@ import picocli.CommandLine.Option;
  *       rate while codes flow.</li>
  * </ul>
  */
-@Command(name = "kafka-quantize", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "kafka-quantize", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
         description = "Vectors/s of the quantize command, Kafka vectors to Kafka codes, against a broker on 127.0.0.1 (bench/README.md).")
 public final class KafkaQuantizeBench extends E2eOptions.Op {
     @Option(names = "--vectors", paramLabel = "N", defaultValue = "200_000", description = "Vectors in the input topic (default ${DEFAULT-VALUE}).")
     long vectors;
 
-    @Option(names = "--keys", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
+    @Option(names = "--keys", paramLabel = "KEYS", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
     int keys;
 
     @Option(names = "--dim", paramLabel = "D", defaultValue = "128", description = "Vector dimension (default ${DEFAULT-VALUE}).")
@@ -44,21 +44,21 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
     @Option(names = "--codebook-size", paramLabel = "K", defaultValue = "1024", description = "Codes per codebook (default ${DEFAULT-VALUE}).")
     int codebookSize;
 
-    @Option(names = "--delivery", split = ",", defaultValue = "at-least-once,exactly-once", converter = E2eOptions.Deliveries.class,
+    @Option(names = "--delivery", paramLabel = "DELIVERY", split = ",", defaultValue = "at-least-once,exactly-once", converter = E2eOptions.Deliveries.class,
             description = "Delivery guarantees: at-least-once and/or exactly-once (default ${DEFAULT-VALUE}).")
     List<String> deliveries;
 
-    @Option(names = "--exactly-once", arity = "0..1", fallbackValue = "true", defaultValue = "false",
+    @Option(names = "--exactly-once", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "false",
             description = "Exactly-once only, as --delivery exactly-once (default ${DEFAULT-VALUE}).")
     boolean exactlyOnce;
 
-    @Option(names = "--reps", defaultValue = "3", description = "Runs per configuration; the median is reported (default ${DEFAULT-VALUE}).")
+    @Option(names = "--reps", paramLabel = "R", defaultValue = "3", description = "Runs per configuration; the median is reported (default ${DEFAULT-VALUE}).")
     int reps;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "256", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--max-delay", defaultValue = "50ms", description = "Longest wait of a partial batch (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-delay", paramLabel = "DURATION", defaultValue = "50ms", description = "Longest wait of a partial batch (default ${DEFAULT-VALUE}).")
     E2eOptions.DurationArg maxDelay;
 
     @Option(names = "--parallelism", split = ",", paramLabel = "P", defaultValue = "1",
@@ -68,28 +68,28 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
     @Mixin
     E2eOptions.Job job;
 
-    @Option(names = "--checkpoint-interval", description = "Checkpoint interval of the job (default: the job's, 10s under exactly-once, none otherwise).")
+    @Option(names = "--checkpoint-interval", paramLabel = "DURATION", description = "Checkpoint interval of the job (default: the job's, 10s under exactly-once, none otherwise).")
     E2eOptions.DurationArg checkpointInterval;
 
-    @Option(names = "--learn", arity = "0..1", fallbackValue = "true", defaultValue = "false",
+    @Option(names = "--learn", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "false",
             description = "Codebooks learn from the stream (default ${DEFAULT-VALUE}).")
     boolean learn;
 
     @Option(names = "--timeout", paramLabel = "S", defaultValue = "900", description = "Seconds to wait for all codes of a run (default ${DEFAULT-VALUE}).")
     long timeout;
 
-    @Option(names = "--scope", defaultValue = "key", description = "Codebook scope: key or shared (default ${DEFAULT-VALUE}).")
+    @Option(names = "--scope", paramLabel = "key|shared", defaultValue = "key", description = "Codebook scope: key or shared (default ${DEFAULT-VALUE}).")
     CodebookScope scope;
 
-    @Option(names = "--format", defaultValue = "json", converter = E2eOptions.Formats.class,
+    @Option(names = "--format", paramLabel = "json|binary", defaultValue = "json", converter = E2eOptions.Formats.class,
             description = "Record format of the input and output topics: json or binary (default ${DEFAULT-VALUE}).")
     String format;
 
-    @Option(names = "--codebook", defaultValue = "file", converter = E2eOptions.CodebookSources.class,
+    @Option(names = "--codebook", paramLabel = "file|init", defaultValue = "file", converter = E2eOptions.CodebookSources.class,
             description = "file: one frozen K×D codebook from a .npy, as a trained codebook is deployed; init: seeded per key or scope (default ${DEFAULT-VALUE}).")
     String codebook;
 
-    @Option(names = "--peer", arity = "0..1", fallbackValue = "true", defaultValue = "true",
+    @Option(names = "--peer", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "true",
             description = "After each run, the Python peer (bench/peer_kafka_quantize.py) on the same topic; only with --codebook file, --format json and no learning (default ${DEFAULT-VALUE}).")
     boolean runPeer;
 

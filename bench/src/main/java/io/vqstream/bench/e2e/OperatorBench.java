@@ -37,10 +37,10 @@ import picocli.CommandLine.Option;
  * One job per repetition; one JSON line per configuration with the median and every repetition.
  * A warm-up job (not reported) runs first, so that the first configuration does not pay for the JIT.
  */
-@Command(name = "operator", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "operator", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
         description = "Records/s through the keyed quantize operator on a mini-cluster, one JSON line per configuration (bench/README.md).")
 public final class OperatorBench extends E2eOptions.Op {
-    @Option(names = "--quantizer", defaultValue = "VectorQuantize", description = "Quantizer type (default ${DEFAULT-VALUE}).")
+    @Option(names = "--quantizer", paramLabel = "TYPE", defaultValue = "VectorQuantize", description = "Quantizer type (default ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = "--dim", paramLabel = "D", defaultValue = "128", description = "Vector dimension (default ${DEFAULT-VALUE}).")
@@ -52,35 +52,35 @@ public final class OperatorBench extends E2eOptions.Op {
     @Option(names = "--quantizers", paramLabel = "Q", description = "num_quantizers of a residual quantizer (default: the quantizer's own).")
     Integer quantizers;
 
-    @Option(names = "--learn", split = ",", arity = "1", defaultValue = "false,true",
+    @Option(names = "--learn", paramLabel = "true|false", split = ",", arity = "1", defaultValue = "false,true",
             description = "Frozen (false) and/or learning (true) runs (default ${DEFAULT-VALUE}).")
     List<Boolean> learn;
 
     @Option(names = "--batch", split = ",", paramLabel = "N", defaultValue = "1,16,256", description = "Batch sizes (default ${DEFAULT-VALUE}).")
     List<Integer> batches;
 
-    @Option(names = "--keys", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
+    @Option(names = "--keys", paramLabel = "KEYS", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
     int keys;
 
     @Option(names = "--parallelism", split = ",", paramLabel = "P", defaultValue = "1,2", description = "Parallelisms (default ${DEFAULT-VALUE}).")
     List<Integer> parallelisms;
 
-    @Option(names = "--records", description = "Records per run (default: batch 1: max(200_000, 4 × keys), else max(400_000, 4 × batch × keys)).")
+    @Option(names = "--records", paramLabel = "N", description = "Records per run (default: batch 1: max(200_000, 4 × keys), else max(400_000, 4 × batch × keys)).")
     Long records;
 
-    @Option(names = "--reps", defaultValue = "3", description = "Runs per configuration; the median is reported (default ${DEFAULT-VALUE}).")
+    @Option(names = "--reps", paramLabel = "R", defaultValue = "3", description = "Runs per configuration; the median is reported (default ${DEFAULT-VALUE}).")
     int reps;
 
     @Mixin
     E2eOptions.Job job;
 
-    @Option(names = "--publish-every", defaultValue = "1", description = "Codebook snapshot every N learning steps, 0 for none (default ${DEFAULT-VALUE}).")
+    @Option(names = "--publish-every", paramLabel = "STEPS", defaultValue = "1", description = "Codebook snapshot every N learning steps, 0 for none (default ${DEFAULT-VALUE}).")
     int publishEvery;
 
-    @Option(names = "--warmup-records", defaultValue = "100_000", description = "Records of the warm-up job per learn mode, 0 for none (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-records", paramLabel = "N", defaultValue = "100_000", description = "Records of the warm-up job per learn mode, 0 for none (default ${DEFAULT-VALUE}).")
     long warmupRecords;
 
-    @Option(names = "--scope", defaultValue = "key", description = "Codebook scope: key or shared (default ${DEFAULT-VALUE}).")
+    @Option(names = "--scope", paramLabel = "key|shared", defaultValue = "key", description = "Codebook scope: key or shared (default ${DEFAULT-VALUE}).")
     CodebookScope scope;
 
     /** Distinct vectors the generator cycles through (4 MiB at D=128): generation stays out of the measurement. */

@@ -39,16 +39,16 @@ import picocli.CommandLine.Option;
  * {@code --warmup-seconds} and at the end, two forced collections and a snapshot ("start" and
  * "end"); the final line compares them.
  */
-@Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
         description = "The quantize command learning for minutes against a broker on 127.0.0.1, with throughput, latency, checkpoint and memory reports (bench/README.md).")
 public final class SoakBench extends E2eOptions.Op {
-    @Option(names = "--minutes", defaultValue = "10", description = "Length of the run (default ${DEFAULT-VALUE}).")
+    @Option(names = "--minutes", paramLabel = "M", defaultValue = "10", description = "Length of the run (default ${DEFAULT-VALUE}).")
     double minutes;
 
-    @Option(names = "--rate", defaultValue = "2000", description = "Vectors/s the producer sends (default ${DEFAULT-VALUE}).")
+    @Option(names = "--rate", paramLabel = "R", defaultValue = "2000", description = "Vectors/s the producer sends (default ${DEFAULT-VALUE}).")
     int rate;
 
-    @Option(names = "--keys", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
+    @Option(names = "--keys", paramLabel = "KEYS", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
     int keys;
 
     @Option(names = "--dim", paramLabel = "D", defaultValue = "128", description = "Vector dimension (default ${DEFAULT-VALUE}).")
@@ -57,7 +57,7 @@ public final class SoakBench extends E2eOptions.Op {
     @Option(names = "--codebook-size", paramLabel = "K", defaultValue = "1024", description = "Codes per codebook (default ${DEFAULT-VALUE}).")
     int codebookSize;
 
-    @Option(names = "--quantizer", defaultValue = "VectorQuantize", description = "Quantizer type (default ${DEFAULT-VALUE}).")
+    @Option(names = "--quantizer", paramLabel = "TYPE", defaultValue = "VectorQuantize", description = "Quantizer type (default ${DEFAULT-VALUE}).")
     String type;
 
     @Option(names = "--quantizers", paramLabel = "Q", description = "num_quantizers of a residual quantizer (default: the quantizer's own).")
@@ -66,7 +66,7 @@ public final class SoakBench extends E2eOptions.Op {
     @Option(names = "--batch", paramLabel = "N", defaultValue = "64", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--max-delay", defaultValue = "50ms", description = "Longest wait of a partial batch (default ${DEFAULT-VALUE}).")
+    @Option(names = "--max-delay", paramLabel = "DURATION", defaultValue = "50ms", description = "Longest wait of a partial batch (default ${DEFAULT-VALUE}).")
     E2eOptions.DurationArg maxDelay;
 
     @Mixin
@@ -78,17 +78,17 @@ public final class SoakBench extends E2eOptions.Op {
     @Option(names = "--report-every", paramLabel = "S", defaultValue = "30", description = "Seconds between report lines (default ${DEFAULT-VALUE}).")
     int reportEvery;
 
-    @Option(names = "--warmup-seconds", defaultValue = "60", description = "Seconds before the start memory snapshot (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-seconds", paramLabel = "S", defaultValue = "60", description = "Seconds before the start memory snapshot (default ${DEFAULT-VALUE}).")
     int warmupSeconds;
 
     @Option(names = "--parallelism", paramLabel = "P", defaultValue = "1", description = "Job parallelism (default ${DEFAULT-VALUE}).")
     int parallelism;
 
-    @Option(names = "--learn", arity = "0..1", fallbackValue = "true", defaultValue = "true",
+    @Option(names = "--learn", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "true",
             description = "Codebooks learn from the stream (default ${DEFAULT-VALUE}).")
     boolean learn;
 
-    @Option(names = "--publish-every", defaultValue = "0", description = "Codebook snapshot every N learning steps, 0 for none (default ${DEFAULT-VALUE}).")
+    @Option(names = "--publish-every", paramLabel = "STEPS", defaultValue = "0", description = "Codebook snapshot every N learning steps, 0 for none (default ${DEFAULT-VALUE}).")
     int publishEvery;
 
     private static final ObjectMapper JSON = new ObjectMapper();
