@@ -44,6 +44,27 @@ public final class E2eOptions {
         long seed;
     }
 
+    /** The stream's shape: {@code --keys}, {@code --dim}, {@code --codebook-size}. */
+    static final class Shape {
+        @Option(names = "--keys", paramLabel = "KEYS", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
+        int keys;
+
+        @Option(names = "--dim", paramLabel = "D", defaultValue = "128", description = "Vector dimension (default ${DEFAULT-VALUE}).")
+        int dim;
+
+        @Option(names = "--codebook-size", paramLabel = "K", defaultValue = "1024", description = "Codes per codebook (default ${DEFAULT-VALUE}).")
+        int codebookSize;
+    }
+
+    /** {@code --quantizer} and {@code --quantizers}. */
+    static final class Quantizer {
+        @Option(names = "--quantizer", paramLabel = "TYPE", defaultValue = "VectorQuantize", description = "Quantizer type (default ${DEFAULT-VALUE}).")
+        String type;
+
+        @Option(names = "--quantizers", paramLabel = "Q", description = "num_quantizers of a residual quantizer (default: the quantizer's own).")
+        Integer quantizers;
+    }
+
     /** A duration as typed ({@code text}, as it goes into configs and JSON lines) and its value. */
     public record DurationArg(String text, Duration value) {
         @Override

@@ -32,17 +32,11 @@ import picocli.CommandLine.Option;
 @Command(name = "kafka-quantize", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
         description = "Vectors/s of the quantize command, Kafka vectors to Kafka codes, against a broker on 127.0.0.1 (bench/README.md).")
 public final class KafkaQuantizeBench extends E2eOptions.Op {
+    @Mixin
+    E2eOptions.Shape shape;
+
     @Option(names = "--vectors", paramLabel = "N", defaultValue = "200_000", description = "Vectors in the input topic (default ${DEFAULT-VALUE}).")
     long vectors;
-
-    @Option(names = "--keys", paramLabel = "KEYS", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
-    int keys;
-
-    @Option(names = "--dim", paramLabel = "D", defaultValue = "128", description = "Vector dimension (default ${DEFAULT-VALUE}).")
-    int dim;
-
-    @Option(names = "--codebook-size", paramLabel = "K", defaultValue = "1024", description = "Codes per codebook (default ${DEFAULT-VALUE}).")
-    int codebookSize;
 
     @Option(names = "--delivery", paramLabel = "DELIVERY", split = ",", defaultValue = "at-least-once,exactly-once", converter = E2eOptions.Deliveries.class,
             description = "Delivery guarantees: at-least-once and/or exactly-once (default ${DEFAULT-VALUE}).")
@@ -106,8 +100,10 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
 
     @Override
     int run() throws Exception {
+        int keys = shape.keys;
+        int dim = shape.dim;
         long n = vectors;
-        int k = codebookSize;
+        int k = shape.codebookSize;
         List<String> deliveries = exactlyOnce ? List.of("exactly-once") : this.deliveries;
         String scope = this.scope.configName();
         String maxDelay = this.maxDelay.text();

@@ -40,17 +40,11 @@ import picocli.CommandLine.Option;
 @Command(name = "operator", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
         description = "Records/s through the keyed quantize operator on a mini-cluster, one JSON line per configuration (bench/README.md).")
 public final class OperatorBench extends E2eOptions.Op {
-    @Option(names = "--quantizer", paramLabel = "TYPE", defaultValue = "VectorQuantize", description = "Quantizer type (default ${DEFAULT-VALUE}).")
-    String type;
+    @Mixin
+    E2eOptions.Shape shape;
 
-    @Option(names = "--dim", paramLabel = "D", defaultValue = "128", description = "Vector dimension (default ${DEFAULT-VALUE}).")
-    int dim;
-
-    @Option(names = "--codebook-size", paramLabel = "K", defaultValue = "1024", description = "Codes per codebook (default ${DEFAULT-VALUE}).")
-    int codebookSize;
-
-    @Option(names = "--quantizers", paramLabel = "Q", description = "num_quantizers of a residual quantizer (default: the quantizer's own).")
-    Integer quantizers;
+    @Mixin
+    E2eOptions.Quantizer quantizer;
 
     @Option(names = "--learn", paramLabel = "true|false", split = ",", arity = "1", defaultValue = "false,true",
             description = "Frozen (false) and/or learning (true) runs (default ${DEFAULT-VALUE}).")
@@ -58,9 +52,6 @@ public final class OperatorBench extends E2eOptions.Op {
 
     @Option(names = "--batch", split = ",", paramLabel = "N", defaultValue = "1,16,256", description = "Batch sizes (default ${DEFAULT-VALUE}).")
     List<Integer> batches;
-
-    @Option(names = "--keys", paramLabel = "KEYS", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
-    int keys;
 
     @Option(names = "--parallelism", split = ",", paramLabel = "P", defaultValue = "1,2", description = "Parallelisms (default ${DEFAULT-VALUE}).")
     List<Integer> parallelisms;
@@ -96,7 +87,11 @@ public final class OperatorBench extends E2eOptions.Op {
 
     @Override
     int run() throws Exception {
-        int k = codebookSize;
+        int keys = shape.keys;
+        int dim = shape.dim;
+        String type = quantizer.type;
+        Integer quantizers = quantizer.quantizers;
+        int k = shape.codebookSize;
         Map<String, Object> args = new LinkedHashMap<>();
         args.put("dim", dim);
         args.put("codebook_size", k);

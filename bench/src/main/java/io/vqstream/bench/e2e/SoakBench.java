@@ -42,26 +42,17 @@ import picocli.CommandLine.Option;
 @Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
         description = "The quantize command learning for minutes against a broker on 127.0.0.1, with throughput, latency, checkpoint and memory reports (bench/README.md).")
 public final class SoakBench extends E2eOptions.Op {
+    @Mixin
+    E2eOptions.Shape shape;
+
+    @Mixin
+    E2eOptions.Quantizer quantizer;
+
     @Option(names = "--minutes", paramLabel = "M", defaultValue = "10", description = "Length of the run (default ${DEFAULT-VALUE}).")
     double minutes;
 
     @Option(names = "--rate", paramLabel = "R", defaultValue = "2000", description = "Vectors/s the producer sends (default ${DEFAULT-VALUE}).")
     int rate;
-
-    @Option(names = "--keys", paramLabel = "KEYS", defaultValue = "1000", description = "Keys, round-robin (default ${DEFAULT-VALUE}).")
-    int keys;
-
-    @Option(names = "--dim", paramLabel = "D", defaultValue = "128", description = "Vector dimension (default ${DEFAULT-VALUE}).")
-    int dim;
-
-    @Option(names = "--codebook-size", paramLabel = "K", defaultValue = "1024", description = "Codes per codebook (default ${DEFAULT-VALUE}).")
-    int codebookSize;
-
-    @Option(names = "--quantizer", paramLabel = "TYPE", defaultValue = "VectorQuantize", description = "Quantizer type (default ${DEFAULT-VALUE}).")
-    String type;
-
-    @Option(names = "--quantizers", paramLabel = "Q", description = "num_quantizers of a residual quantizer (default: the quantizer's own).")
-    Integer quantizers;
 
     @Option(names = "--batch", paramLabel = "N", defaultValue = "64", description = "Batch size (default ${DEFAULT-VALUE}).")
     int batch;
@@ -95,7 +86,11 @@ public final class SoakBench extends E2eOptions.Op {
 
     @Override
     int run() throws Exception {
-        int k = codebookSize;
+        int keys = shape.keys;
+        int dim = shape.dim;
+        String type = quantizer.type;
+        Integer quantizers = quantizer.quantizers;
+        int k = shape.codebookSize;
         String maxDelay = this.maxDelay.text();
         String backend = job.backend;
         long seed = job.seed;
