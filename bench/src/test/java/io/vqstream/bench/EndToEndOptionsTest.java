@@ -164,4 +164,23 @@ class EndToEndOptionsTest {
             assertEquals("", r.out(), r.toString());
         }
     }
+
+    @Test
+    void theCommandLinesOfTheDocsStillParse() {
+        String[] documented = {
+            "audio-streams --streams 100,200,300,400 --seconds 20",
+            "audio-streams --streams 100,250 --seconds 8",
+            "demo --reps 3",
+            "kafka-quantize --scope shared --delivery at-least-once,exactly-once",
+            "kafka-quantize --scope shared --vectors 100000 --reps 1 --codebook file",
+            "operator --scope shared --learn false --batch 256 --records 300000",
+            "soak --minutes 10 --max-delay 1s",
+            "soak --minutes 10 --warmup-seconds 120 --max-delay 1s --backend nd4j --rate 300",
+        };
+        for (String line : documented) {
+            String[] words = line.split(" ");
+            CommandSpec spec = parse(words[0], java.util.Arrays.copyOfRange(words, 1, words.length));
+            assertEquals(words[0], spec.name(), line);
+        }
+    }
 }
