@@ -1,6 +1,11 @@
 package io.vqstream.bench;
 
-import io.vqstream.bench.e2e.E2e;
+import io.vqstream.bench.e2e.AudioStreamsBench;
+import io.vqstream.bench.e2e.DemoBench;
+import io.vqstream.bench.e2e.E2eOptions;
+import io.vqstream.bench.e2e.KafkaQuantizeBench;
+import io.vqstream.bench.e2e.OperatorBench;
+import io.vqstream.bench.e2e.SoakBench;
 import io.vqstream.bench.report.JsonLine;
 import io.vqstream.core.backend.Backends;
 import io.vqstream.core.backend.ComputeBackend;
@@ -20,7 +25,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Unmatched;
 
 /**
  * {@code bin/vqstream bench <assign|ema|rvq|fsq|lfq> --dim D --codebook-size K --batch N
@@ -36,13 +40,14 @@ import picocli.CommandLine.Unmatched;
  * assignment alone is timed in the same loop, call by call alternating with the EMA step, and
  * reported as {@code assign_p50_us} and {@code ema_over_assign}.
  *
- * <p>The end-to-end ops ({@code operator}, {@code kafka-quantize}, {@code demo}, {@code soak}:
- * whole Flink jobs, Kafka on 127.0.0.1) are handed with their options to {@link E2e}.
+ * <p>The end-to-end ops ({@code operator}, {@code kafka-quantize}, {@code demo}, {@code soak},
+ * {@code audio-streams}: whole Flink jobs, Kafka on 127.0.0.1) are subcommands from
+ * {@code io.vqstream.bench.e2e}, one class each.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = "Micro-benchmarks of the quantizer kernels and end-to-end benchmarks (bench/README.md); one JSON line per result.",
         subcommands = {BenchCli.Assign.class, BenchCli.Ema.class, BenchCli.Rvq.class, BenchCli.Fsq.class, BenchCli.Lfq.class,
-                BenchCli.Operator.class, BenchCli.KafkaQuantize.class, BenchCli.Demo.class, BenchCli.Soak.class, BenchCli.AudioStreams.class})
+                OperatorBench.class, KafkaQuantizeBench.class, DemoBench.class, SoakBench.class, AudioStreamsBench.class})
 public final class BenchCli implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -53,14 +58,19 @@ public final class BenchCli implements Callable<Integer> {
 
     /** Runs a bench command line; 0 ok, 2 usage error (one line naming it). */
     static int execute(String... args) {
-        CommandLine cl = new CommandLine(new BenchCli());
+        return commandLine().execute(args);
+    }
+
+    /** The bench command with its subcommands, option types and usage-error handling, ready to parse or execute. */
+    static CommandLine commandLine() {
+        CommandLine cl = E2eOptions.registerConverters(new CommandLine(new BenchCli()));
         cl.setParameterExceptionHandler((ex, badArgs) -> {
             CommandLine cmd = ex.getCommandLine();
             cmd.getErr().println("vqstream " + cmd.getCommandSpec().qualifiedName() + ": " + ex.getMessage().lines().findFirst().orElse("")
                     + " (see 'vqstream " + cmd.getCommandSpec().qualifiedName() + " --help')");
             return 2;
         });
-        return cl.execute(args);
+        return cl;
     }
 
     @Override
@@ -255,36 +265,6 @@ public final class BenchCli implements Callable<Integer> {
             return new Workload(t -> Workloads.Forward.lfq(backend, bits, n, 100 + t), null, d, k, n, 0, 4.0 * d + 4.0 * d + 4, Map.of());
         }
     }
-
-    /** An end-to-end benchmark: whole Flink jobs (Kafka on 127.0.0.1), its options parsed by {@link E2e}. */
-    abstract static class EndToEnd implements Callable<Integer> {
-        @Unmatched
-        List<String> args = new ArrayList<>();
-
-        @Spec
-        CommandLine.Model.CommandSpec spec;
-
-        @Override
-        public Integer call() throws Exception {
-            E2e.run(spec.name(), args.toArray(new String[0]));
-            return 0;
-        }
-    }
-
-    @Command(name = "operator", description = "Records/s through the quantize operator on a mini-cluster (bench/README.md).")
-    static final class Operator extends EndToEnd {}
-
-    @Command(name = "kafka-quantize", description = "Vectors/s from Kafka through quantize to Kafka (bench/README.md).")
-    static final class KafkaQuantize extends EndToEnd {}
-
-    @Command(name = "demo", description = "Wall time of the demo (bench/README.md).")
-    static final class Demo extends EndToEnd {}
-
-    @Command(name = "soak", description = "A long Kafka run with checkpoint and memory reports (bench/README.md).")
-    static final class Soak extends EndToEnd {}
-
-    @Command(name = "audio-streams", description = "How many concurrent 24 kHz audio streams stay real time, with p50/p99 latency (bench/README.md).")
-    static final class AudioStreams extends EndToEnd {}
 
     static String detail(ComputeBackend b) {
         if (b instanceof JvmBackend j) {

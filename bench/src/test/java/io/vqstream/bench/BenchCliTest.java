@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 class BenchCliTest {
     record Result(int exit, String out, String err) {}
 
-    private static synchronized Result run(String... args) {
+    static synchronized Result run(String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -32,7 +32,7 @@ class BenchCliTest {
     void helpListsEveryOp() {
         Result r = run("--help");
         assertEquals(0, r.exit(), r.toString());
-        for (String op : new String[] {"assign", "ema", "rvq", "fsq", "lfq", "operator", "kafka-quantize", "demo", "soak"}) {
+        for (String op : new String[] {"assign", "ema", "rvq", "fsq", "lfq", "operator", "kafka-quantize", "demo", "soak", "audio-streams"}) {
             assertTrue(r.out().contains("\n  " + op + " "), op + " in:\n" + r.out());
         }
         Result assign = run("assign", "--help");

@@ -1,6 +1,5 @@
 package io.vqstream.bench.e2e;
 
-import io.vqstream.bench.e2e.E2e.Opts;
 import io.vqstream.operators.CodebookScope;
 import io.vqstream.operators.CodebookSource;
 import io.vqstream.operators.QuantizeOperatorConfig;
@@ -15,7 +14,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.sink2.Sink;
@@ -29,6 +27,9 @@ import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code bench audio-streams}: how many EnCodec-shaped token streams one core keeps in real time.
@@ -39,24 +40,42 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * (code at the sink − frame generated): p50, p99, max. A configuration is real time when the sink
  * kept the offered rate (≥ 98 %) and p99 stayed under {@code --p99-limit-ms}.
  */
-final class AudioStreamsBench {
-    static final Set<String> OPTIONS = Set.of("streams", "seconds", "batch", "max-delay", "checkpoint-interval", "backend", "seed",
-            "p99-limit-ms", "parallelism");
+@Command(name = "audio-streams", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
+        description = "How many concurrent 24 kHz audio streams stay real time, with p50/p99 latency (bench/README.md).")
+public final class AudioStreamsBench extends E2eOptions.Op {
+    @Option(names = "--streams", split = ",", paramLabel = "N", defaultValue = "100,200,300,400",
+            description = "Concurrent streams, one job each (default ${DEFAULT-VALUE}).")
+    List<Integer> streams;
+
+    @Option(names = "--seconds", paramLabel = "S", defaultValue = "20", description = "Seconds of audio per stream (default ${DEFAULT-VALUE}).")
+    int seconds;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "256", description = "Batch size (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--max-delay", paramLabel = "DURATION", defaultValue = "20ms", description = "Longest wait of a partial batch (default ${DEFAULT-VALUE}).")
+    E2eOptions.DurationArg maxDelay;
+
+    @Option(names = "--checkpoint-interval", paramLabel = "DURATION", defaultValue = "1s", description = "Checkpoint interval (default ${DEFAULT-VALUE}).")
+    E2eOptions.DurationArg checkpointInterval;
+
+    @Mixin
+    E2eOptions.Job job;
+
+    @Option(names = "--p99-limit-ms", paramLabel = "MS", defaultValue = "200", description = "Largest p99 latency of a real-time run, ms (default ${DEFAULT-VALUE}).")
+    double p99Limit;
+
+    @Option(names = "--parallelism", paramLabel = "P", defaultValue = "1", description = "Job parallelism (default ${DEFAULT-VALUE}).")
+    int parallelism;
 
     static final ConcurrentLinkedQueue<long[]> LATENCIES = new ConcurrentLinkedQueue<>();
 
-    private AudioStreamsBench() {}
-
-    static int run(Opts o) throws Exception {
-        List<Integer> streams = o.ints("streams", "100,200,300,400");
-        int seconds = o.integer("seconds", 20);
-        int batch = o.integer("batch", 256);
-        String maxDelay = o.str("max-delay", "20ms");
-        String cp = o.str("checkpoint-interval", "1s");
-        String backend = o.str("backend", "auto");
-        long seed = o.longValue("seed", 7);
-        double p99Limit = o.dbl("p99-limit-ms", 200);
-        int parallelism = o.integer("parallelism", 1);
+    @Override
+    int run() throws Exception {
+        String maxDelay = this.maxDelay.text();
+        String cp = checkpointInterval.text();
+        String backend = job.backend;
+        long seed = job.seed;
         Path work = Files.createTempDirectory("vq-bench-audio");
         try {
             for (int n : streams) {
@@ -73,7 +92,7 @@ final class AudioStreamsBench {
                 args.put("num_quantizers", 8);
                 args.put("codebook_size", 1024);
                 QuantizeOperatorConfig config = QuantizeOperatorConfig.builder("ResidualVQ", args).scope(CodebookScope.SHARED)
-                        .source(CodebookSource.INIT).seed(seed).batchSize(batch).maxDelay(E2e.duration(maxDelay)).backend(backend)
+                        .source(CodebookSource.INIT).seed(seed).batchSize(batch).maxDelay(this.maxDelay.value()).backend(backend)
                         .emitError(false).build();
                 DataGeneratorSource<VectorRecord> source = new DataGeneratorSource<>(new Frames(n, seed), frames,
                         RateLimiterStrategy.perSecond(75.0 * n / parallelism), VectorRecord.typeInfo());

@@ -1,6 +1,5 @@
 package io.vqstream.bench.e2e;
 
-import io.vqstream.bench.e2e.E2e.Opts;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -9,11 +8,12 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.flink.api.common.JobExecutionResult;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * {@code bench demo}: {@code bin/vqstream demo} (the bundled 20 s recording through the
@@ -29,22 +29,26 @@ import org.apache.flink.api.common.JobExecutionResult;
  *       the launcher's command line), timed from process start to exit: what a user waits for.</li>
  * </ul>
  */
-final class DemoBench {
-    static final Set<String> OPTIONS = Set.of("reps", "mode");
+@Command(name = "demo", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
+        description = "Wall time and frames/s of bin/vqstream demo, in this JVM and as a fresh JVM per run (bench/README.md).")
+public final class DemoBench extends E2eOptions.Op {
+    @Option(names = "--reps", paramLabel = "R", defaultValue = "5", description = "Runs per mode (default ${DEFAULT-VALUE}).")
+    int reps;
+
+    @Option(names = "--mode", paramLabel = "MODE", split = ",", defaultValue = "in-process,fresh-jvm", converter = E2eOptions.DemoModes.class,
+            description = "in-process and/or fresh-jvm (default ${DEFAULT-VALUE}).")
+    List<String> modes;
 
     private static final Pattern FRAMES = Pattern.compile("audio\\s+([0-9.]+) s of speech, (\\d+) frames");
     private static final Pattern WALL = Pattern.compile("wall time\\s+([0-9.]+) s, (\\d+) frames/s");
 
-    private DemoBench() {}
-
-    static int run(Opts o) throws Exception {
-        int reps = o.integer("reps", 5);
-        List<String> modes = o.strings("mode", "in-process,fresh-jvm");
+    @Override
+    int run() throws Exception {
         for (String mode : modes) {
-            switch (mode) {
-                case "in-process" -> inProcess(reps);
-                case "fresh-jvm" -> freshJvm(reps);
-                default -> throw new Opts.UsageException("--mode takes in-process and/or fresh-jvm, got " + mode);
+            if (mode.equals("in-process")) {
+                inProcess(reps);
+            } else {
+                freshJvm(reps);
             }
         }
         return 0;

@@ -1,6 +1,6 @@
 package io.vqstream.bench.e2e;
 
-import io.vqstream.bench.e2e.E2e.Opts;
+import io.vqstream.operators.CodebookScope;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -8,7 +8,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code bench kafka-quantize}: vectors/s of the {@code quantize} command (Kafka vectors →
@@ -27,13 +29,65 @@ import java.util.Set;
  *       rate while codes flow.</li>
  * </ul>
  */
-final class KafkaQuantizeBench {
-    static final Set<String> OPTIONS = Set.of("vectors", "keys", "dim", "codebook-size", "delivery", "reps", "batch", "max-delay",
-            "parallelism", "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook", "peer");
+@Command(name = "kafka-quantize", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
+        description = "Vectors/s of the quantize command, Kafka vectors to Kafka codes, against a broker on 127.0.0.1 (bench/README.md).")
+public final class KafkaQuantizeBench extends E2eOptions.Op {
+    @Mixin
+    E2eOptions.Shape shape;
+
+    @Option(names = "--vectors", paramLabel = "N", defaultValue = "200_000", description = "Vectors in the input topic (default ${DEFAULT-VALUE}).")
+    long vectors;
+
+    @Option(names = "--delivery", paramLabel = "DELIVERY", split = ",", defaultValue = "at-least-once,exactly-once", converter = E2eOptions.Deliveries.class,
+            description = "Delivery guarantees: at-least-once and/or exactly-once (default ${DEFAULT-VALUE}).")
+    List<String> deliveries;
+
+    @Option(names = "--exactly-once", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "false",
+            description = "Exactly-once only, as --delivery exactly-once (default ${DEFAULT-VALUE}).")
+    boolean exactlyOnce;
+
+    @Option(names = "--reps", paramLabel = "R", defaultValue = "3", description = "Runs per configuration; the median is reported (default ${DEFAULT-VALUE}).")
+    int reps;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "256", description = "Batch size (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--max-delay", paramLabel = "DURATION", defaultValue = "50ms", description = "Longest wait of a partial batch (default ${DEFAULT-VALUE}).")
+    E2eOptions.DurationArg maxDelay;
+
+    @Option(names = "--parallelism", split = ",", paramLabel = "P", defaultValue = "1",
+            description = "Parallelisms, each with its own input topic of P partitions (default ${DEFAULT-VALUE}).")
+    List<Integer> parallelisms;
+
+    @Mixin
+    E2eOptions.Job job;
+
+    @Option(names = "--checkpoint-interval", paramLabel = "DURATION", description = "Checkpoint interval of the job (default: the job's, 10s under exactly-once, none otherwise).")
+    E2eOptions.DurationArg checkpointInterval;
+
+    @Option(names = "--learn", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "false",
+            description = "Codebooks learn from the stream (default ${DEFAULT-VALUE}).")
+    boolean learn;
+
+    @Option(names = "--timeout", paramLabel = "S", defaultValue = "900", description = "Seconds to wait for all codes of a run (default ${DEFAULT-VALUE}).")
+    long timeout;
+
+    @Option(names = "--scope", paramLabel = "key|shared", defaultValue = "key", description = "Codebook scope: key or shared (default ${DEFAULT-VALUE}).")
+    CodebookScope scope;
+
+    @Option(names = "--format", paramLabel = "json|binary", defaultValue = "json", converter = E2eOptions.Formats.class,
+            description = "Record format of the input and output topics: json or binary (default ${DEFAULT-VALUE}).")
+    String format;
+
+    @Option(names = "--codebook", paramLabel = "file|init", defaultValue = "file", converter = E2eOptions.CodebookSources.class,
+            description = "file: one frozen K×D codebook from a .npy, as a trained codebook is deployed; init: seeded per key or scope (default ${DEFAULT-VALUE}).")
+    String codebook;
+
+    @Option(names = "--peer", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "true",
+            description = "After each run, the Python peer (bench/peer_kafka_quantize.py) on the same topic; only with --codebook file, --format json and no learning (default ${DEFAULT-VALUE}).")
+    boolean runPeer;
 
     static final String PYTHON = "/usr/bin/python3";
-
-    private KafkaQuantizeBench() {}
 
     /** bench/peer_kafka_quantize.py, found from the working directory (the repository root, as bin/vqstream runs). */
     static Path peerScript() {
@@ -44,39 +98,21 @@ final class KafkaQuantizeBench {
         return p;
     }
 
-    static int run(Opts o) throws Exception {
-        long n = o.longValue("vectors", 200_000);
-        int keys = o.integer("keys", 1000);
-        int dim = o.integer("dim", 128);
-        int k = o.integer("codebook-size", 1024);
-        List<String> deliveries = Boolean.parseBoolean(o.str("exactly-once", "false")) ? List.of("exactly-once")
-                : o.strings("delivery", "at-least-once,exactly-once");
-        String scope = o.str("scope", "key");
-        if (!scope.equals("key") && !scope.equals("shared")) {
-            throw new Opts.UsageException("--scope takes key or shared, got " + scope);
-        }
-        String format = o.str("format", "json");
-        if (!format.equals("json") && !format.equals("binary")) {
-            throw new Opts.UsageException("--format takes json or binary, got " + format);
-        }
-        // file: one frozen (or starting) codebook from a .npy, as a trained codebook is deployed; init: seeded per key/scope
-        String codebook = o.str("codebook", "file");
-        for (String d : deliveries) {
-            if (!d.equals("at-least-once") && !d.equals("exactly-once")) {
-                throw new Opts.UsageException("--delivery takes at-least-once and/or exactly-once, got " + d);
-            }
-        }
-        int reps = o.integer("reps", 3);
-        int batch = o.integer("batch", 256);
-        String maxDelay = o.str("max-delay", "50ms");
-        List<Integer> pars = o.ints("parallelism", "1");
-        String backend = o.str("backend", "auto");
-        long seed = o.longValue("seed", 7);
-        String cpInterval = o.str("checkpoint-interval", null);
-        boolean learn = Boolean.parseBoolean(o.str("learn", "false"));
-        long timeout = o.longValue("timeout", 900);
+    @Override
+    int run() throws Exception {
+        int keys = shape.keys;
+        int dim = shape.dim;
+        long n = vectors;
+        int k = shape.codebookSize;
+        List<String> deliveries = exactlyOnce ? List.of("exactly-once") : this.deliveries;
+        String scope = this.scope.configName();
+        String maxDelay = this.maxDelay.text();
+        List<Integer> pars = parallelisms;
+        String backend = job.backend;
+        long seed = job.seed;
+        String cpInterval = checkpointInterval != null ? checkpointInterval.text() : null;
         // the Python peer reads the same JSON topic with the same frozen codebook, after each of our runs
-        boolean peer = Boolean.parseBoolean(o.str("peer", "true")) && codebook.equals("file") && format.equals("json") && !learn
+        boolean peer = runPeer && codebook.equals("file") && format.equals("json") && !learn
                 && Files.isExecutable(Path.of(PYTHON));
 
         Path work = Files.createTempDirectory("vq-bench-kafka-quantize");

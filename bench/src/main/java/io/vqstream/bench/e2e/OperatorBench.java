@@ -1,6 +1,5 @@
 package io.vqstream.bench.e2e;
 
-import io.vqstream.bench.e2e.E2e.Opts;
 import io.vqstream.operators.CodebookSource;
 import io.vqstream.operators.CodebookScope;
 import io.vqstream.operators.QuantizeOperatorConfig;
@@ -12,7 +11,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -25,6 +23,9 @@ import org.apache.flink.configuration.StateBackendOptions;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code bench operator}: records/s through the keyed quantize operator
@@ -36,9 +37,42 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
  * One job per repetition; one JSON line per configuration with the median and every repetition.
  * A warm-up job (not reported) runs first, so that the first configuration does not pay for the JIT.
  */
-final class OperatorBench {
-    static final Set<String> OPTIONS = Set.of("quantizer", "dim", "codebook-size", "quantizers", "learn", "batch", "keys",
-            "parallelism", "records", "reps", "backend", "seed", "publish-every", "warmup-records", "scope");
+@Command(name = "operator", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
+        description = "Records/s through the keyed quantize operator on a mini-cluster, one JSON line per configuration (bench/README.md).")
+public final class OperatorBench extends E2eOptions.Op {
+    @Mixin
+    E2eOptions.Shape shape;
+
+    @Mixin
+    E2eOptions.Quantizer quantizer;
+
+    @Option(names = "--learn", paramLabel = "true|false", split = ",", arity = "1", defaultValue = "false,true",
+            description = "Frozen (false) and/or learning (true) runs (default ${DEFAULT-VALUE}).")
+    List<Boolean> learn;
+
+    @Option(names = "--batch", split = ",", paramLabel = "N", defaultValue = "1,16,256", description = "Batch sizes (default ${DEFAULT-VALUE}).")
+    List<Integer> batches;
+
+    @Option(names = "--parallelism", split = ",", paramLabel = "P", defaultValue = "1,2", description = "Parallelisms (default ${DEFAULT-VALUE}).")
+    List<Integer> parallelisms;
+
+    @Option(names = "--records", paramLabel = "N", description = "Records per run (default: batch 1: max(200_000, 4 × keys), else max(400_000, 4 × batch × keys)).")
+    Long records;
+
+    @Option(names = "--reps", paramLabel = "R", defaultValue = "3", description = "Runs per configuration; the median is reported (default ${DEFAULT-VALUE}).")
+    int reps;
+
+    @Mixin
+    E2eOptions.Job job;
+
+    @Option(names = "--publish-every", paramLabel = "STEPS", defaultValue = "1", description = "Codebook snapshot every N learning steps, 0 for none (default ${DEFAULT-VALUE}).")
+    int publishEvery;
+
+    @Option(names = "--warmup-records", paramLabel = "N", defaultValue = "100_000", description = "Records of the warm-up job per learn mode, 0 for none (default ${DEFAULT-VALUE}).")
+    long warmupRecords;
+
+    @Option(names = "--scope", paramLabel = "key|shared", defaultValue = "key", description = "Codebook scope: key or shared (default ${DEFAULT-VALUE}).")
+    CodebookScope scope;
 
     /** Distinct vectors the generator cycles through (4 MiB at D=128): generation stays out of the measurement. */
     static final int POOL = 8192;
@@ -51,33 +85,26 @@ final class OperatorBench {
     static volatile long halfMark;
     static final AtomicLong SEEN = new AtomicLong();
 
-    private OperatorBench() {}
-
-    static int run(Opts o) throws Exception {
-        String type = o.str("quantizer", "VectorQuantize");
-        int dim = o.integer("dim", 128);
-        int k = o.integer("codebook-size", 1024);
+    @Override
+    int run() throws Exception {
+        int keys = shape.keys;
+        int dim = shape.dim;
+        String type = quantizer.type;
+        Integer quantizers = quantizer.quantizers;
+        int k = shape.codebookSize;
         Map<String, Object> args = new LinkedHashMap<>();
         args.put("dim", dim);
         args.put("codebook_size", k);
-        if (o.has("quantizers")) {
-            args.put("num_quantizers", o.integer("quantizers", 8));
+        if (quantizers != null) {
+            args.put("num_quantizers", quantizers);
         }
-        List<Boolean> learns = new ArrayList<>();
-        for (String s : o.strings("learn", "false,true")) {
-            learns.add(Boolean.parseBoolean(s));
-        }
-        List<Integer> batches = o.ints("batch", "1,16,256");
-        int keys = o.integer("keys", 1000);
-        List<Integer> pars = o.ints("parallelism", "1,2");
-        int reps = o.integer("reps", 3);
-        String backend = o.str("backend", "auto");
-        long seed = o.longValue("seed", 7);
-        int publishEvery = o.integer("publish-every", 1);
-        CodebookScope scope = CodebookScope.byName(o.str("scope", "key"));
+        List<Boolean> learns = learn;
+        List<Integer> pars = parallelisms;
+        String backend = job.backend;
+        long seed = job.seed;
 
         // warm-up: compiles the operator, the serializers and the kernels of both paths
-        long warm = o.longValue("warmup-records", 100_000);
+        long warm = warmupRecords;
         if (warm > 0) {
             for (boolean l : learns) {
                 long t0 = System.nanoTime();
@@ -89,7 +116,7 @@ final class OperatorBench {
         for (int p : pars) {
             for (boolean l : learns) {
                 for (int b : batches) {
-                    long records = o.has("records") ? o.longValue("records", 0) : defaultRecords(b, keys);
+                    long records = this.records != null ? this.records : defaultRecords(b, keys);
                     List<Double> rates = new ArrayList<>();
                     List<Double> secondHalf = new ArrayList<>();
                     List<Double> jobs = new ArrayList<>();

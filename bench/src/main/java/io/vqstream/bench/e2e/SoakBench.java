@@ -2,7 +2,6 @@ package io.vqstream.bench.e2e;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.vqstream.bench.e2e.E2e.Opts;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,12 +14,14 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code bench soak}: the {@code quantize} command with learning on, checkpoints every
@@ -38,32 +39,64 @@ import org.apache.kafka.clients.producer.KafkaProducer;
  * {@code --warmup-seconds} and at the end, two forced collections and a snapshot ("start" and
  * "end"); the final line compares them.
  */
-final class SoakBench {
-    static final Set<String> OPTIONS = Set.of("minutes", "rate", "keys", "dim", "codebook-size", "quantizer", "quantizers", "batch",
-            "max-delay", "backend", "seed", "checkpoint-interval", "report-every", "warmup-seconds", "parallelism", "learn",
-            "publish-every");
+@Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
+        description = "The quantize command learning for minutes against a broker on 127.0.0.1, with throughput, latency, checkpoint and memory reports (bench/README.md).")
+public final class SoakBench extends E2eOptions.Op {
+    @Mixin
+    E2eOptions.Shape shape;
+
+    @Mixin
+    E2eOptions.Quantizer quantizer;
+
+    @Option(names = "--minutes", paramLabel = "M", defaultValue = "10", description = "Length of the run (default ${DEFAULT-VALUE}).")
+    double minutes;
+
+    @Option(names = "--rate", paramLabel = "R", defaultValue = "2000", description = "Vectors/s the producer sends (default ${DEFAULT-VALUE}).")
+    int rate;
+
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "64", description = "Batch size (default ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--max-delay", paramLabel = "DURATION", defaultValue = "50ms", description = "Longest wait of a partial batch (default ${DEFAULT-VALUE}).")
+    E2eOptions.DurationArg maxDelay;
+
+    @Mixin
+    E2eOptions.Job job;
+
+    @Option(names = "--checkpoint-interval", paramLabel = "MS", defaultValue = "10_000", description = "Checkpoint interval in milliseconds (default ${DEFAULT-VALUE}).")
+    long checkpointMillis;
+
+    @Option(names = "--report-every", paramLabel = "S", defaultValue = "30", description = "Seconds between report lines (default ${DEFAULT-VALUE}).")
+    int reportEvery;
+
+    @Option(names = "--warmup-seconds", paramLabel = "S", defaultValue = "60", description = "Seconds before the start memory snapshot (default ${DEFAULT-VALUE}).")
+    int warmupSeconds;
+
+    @Option(names = "--parallelism", paramLabel = "P", defaultValue = "1", description = "Job parallelism (default ${DEFAULT-VALUE}).")
+    int parallelism;
+
+    @Option(names = "--learn", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "true",
+            description = "Codebooks learn from the stream (default ${DEFAULT-VALUE}).")
+    boolean learn;
+
+    @Option(names = "--publish-every", paramLabel = "STEPS", defaultValue = "0", description = "Codebook snapshot every N learning steps, 0 for none (default ${DEFAULT-VALUE}).")
+    int publishEvery;
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private SoakBench() {}
-
-    static int run(Opts o) throws Exception {
-        double minutes = o.dbl("minutes", 10);
-        int rate = o.integer("rate", 2000);
-        int keys = o.integer("keys", 1000);
-        int dim = o.integer("dim", 128);
-        int k = o.integer("codebook-size", 1024);
-        String type = o.str("quantizer", "VectorQuantize");
-        int batch = o.integer("batch", 64);
-        String maxDelay = o.str("max-delay", "50ms");
-        String backend = o.str("backend", "auto");
-        long seed = o.longValue("seed", 7);
-        long cpMillis = o.longValue("checkpoint-interval", 10_000);
-        int reportEvery = o.integer("report-every", 30);
-        int warmup = o.integer("warmup-seconds", 60);
-        int p = o.integer("parallelism", 1);
-        boolean learn = Boolean.parseBoolean(o.str("learn", "true"));
-        int publishEvery = o.integer("publish-every", 0);
+    @Override
+    int run() throws Exception {
+        int keys = shape.keys;
+        int dim = shape.dim;
+        String type = quantizer.type;
+        Integer quantizers = quantizer.quantizers;
+        int k = shape.codebookSize;
+        String maxDelay = this.maxDelay.text();
+        String backend = job.backend;
+        long seed = job.seed;
+        long cpMillis = checkpointMillis;
+        int warmup = warmupSeconds;
+        int p = parallelism;
 
         Path work = Files.createTempDirectory("vq-bench-soak");
         Path cpDir = work.resolve("checkpoints");
@@ -72,7 +105,7 @@ final class SoakBench {
                 + "  type: " + type + "\n"
                 + "  dim: " + dim + "\n"
                 + "  codebook_size: " + k + "\n"
-                + (o.has("quantizers") ? "  num_quantizers: " + o.integer("quantizers", 8) + "\n" : "")
+                + (quantizers != null ? "  num_quantizers: " + quantizers + "\n" : "")
                 + "learn: " + learn + "\n"
                 + "seed: " + seed + "\n"
                 + "backend: " + backend + "\n"

@@ -1,7 +1,6 @@
 package io.vqstream.bench.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.vqstream.bench.report.JsonLine;
@@ -9,25 +8,10 @@ import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** The harness's parsing and bookkeeping (no timing: speed is measured by the ops, never asserted). */
 class E2eHelpersTest {
-
-    @Test
-    void optionsParseAndRejectUnknownNames() {
-        E2e.Opts o = E2e.Opts.parse("operator", new String[] {"--batch", "1,16", "--keys=10", "--learn", "true"},
-                Set.of("batch", "keys", "learn"));
-        assertEquals(List.of(1, 16), o.ints("batch", "256"));
-        assertEquals(10, o.integer("keys", 1000));
-        assertEquals(List.of("true"), o.strings("learn", "false"));
-        assertEquals(7, o.integer("seed", 7));
-        assertThrows(E2e.Opts.UsageException.class, () -> E2e.Opts.parse("operator", new String[] {"--nope", "1"}, Set.of("batch")));
-        assertThrows(E2e.Opts.UsageException.class, () -> E2e.Opts.parse("operator", new String[] {"--batch"}, Set.of("batch")));
-        assertThrows(E2e.Opts.UsageException.class,
-                () -> E2e.Opts.parse("operator", new String[] {"--batch", "x"}, Set.of("batch")).ints("batch", "1"));
-    }
 
     @Test
     void medianOfOddAndEvenCounts() {
