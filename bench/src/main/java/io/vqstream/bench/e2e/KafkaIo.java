@@ -163,6 +163,50 @@ final class KafkaIo {
     }
 
     /**
+     * Writes vectors {@code from..from+n−1} at {@code rate} per second, each stamped with its send
+     * time (epoch ms) as the record's {@code ts}, so that a code's latency is its broker append
+     * time minus that stamp. Returns the achieved rate.
+     */
+    static double paced(String bootstrap, String topic, long from, long n, double rate, Vectors vectors) throws Exception {
+        long t0 = System.nanoTime();
+        AtomicLong failed = new AtomicLong();
+        try (KafkaProducer<byte[], byte[]> p = producer(bootstrap)) {
+            for (long i = 0; i < n; i++) {
+                long due = t0 + (long) (i * 1e9 / rate);
+                long wait = due - System.nanoTime();
+                if (wait > 200_000) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                }
+                p.send(vectors.record(topic, from + i, System.currentTimeMillis()), (md, e) -> {
+                    if (e != null) {
+                        failed.incrementAndGet();
+                    }
+                });
+            }
+            p.flush();
+        }
+        if (failed.get() > 0) {
+            throw new IllegalStateException(failed.get() + " of " + n + " vectors could not be written to " + topic);
+        }
+        return n / ((System.nanoTime() - t0) / 1e9);
+    }
+
+    /** The {@code ts} field of a JSON code record (the input record's time), or −1. */
+    static long jsonTs(byte[] value) {
+        String s = new String(value, 0, Math.min(value.length, 4096), StandardCharsets.UTF_8);
+        int i = s.indexOf("\"ts\":");
+        if (i < 0) {
+            return -1;
+        }
+        int j = i + 5;
+        long v = 0;
+        while (j < s.length() && Character.isDigit(s.charAt(j))) {
+            v = v * 10 + (s.charAt(j++) - '0');
+        }
+        return v;
+    }
+
+    /**
      * Counts the records of a topic from the beginning on a background thread, with the smallest
      * and largest record timestamps seen (broker append times on a LogAppendTime topic).
      */
@@ -176,6 +220,10 @@ final class KafkaIo {
         private volatile Throwable failure;
         private volatile long lastSeenNanos;
 
+        /** Append time − input time (ms) of each JSON code whose input time is at least {@link #latencyFrom}, when asked for. */
+        private final List<Long> latencies = java.util.Collections.synchronizedList(new ArrayList<>());
+        private volatile long latencyFrom = Long.MAX_VALUE;
+
         Counter(String bootstrap, String topic, boolean readCommitted) {
             thread = new Thread(() -> {
                 try (KafkaConsumer<byte[], byte[]> c = fromBeginning(bootstrap, topic, readCommitted)) {
@@ -187,6 +235,12 @@ final class KafkaIo {
                             n++;
                             lo = Math.min(lo, r.timestamp());
                             hi = Math.max(hi, r.timestamp());
+                            if (latencyFrom != Long.MAX_VALUE) {
+                                long ts = jsonTs(r.value());
+                                if (ts >= latencyFrom) {
+                                    latencies.add(r.timestamp() - ts);
+                                }
+                            }
                         }
                         if (n > 0) {
                             long now = System.nanoTime();
@@ -205,6 +259,18 @@ final class KafkaIo {
             }, "count-" + topic);
             thread.setDaemon(true);
             thread.start();
+        }
+
+        /** From now on, latencies of codes whose input time is at least {@code epochMillis} are kept. */
+        void measureLatencyFrom(long epochMillis) {
+            latencyFrom = epochMillis;
+        }
+
+        /** The latencies kept, sorted (ms). */
+        long[] latencies() {
+            synchronized (latencies) {
+                return latencies.stream().mapToLong(Long::longValue).sorted().toArray();
+            }
         }
 
         long count() {

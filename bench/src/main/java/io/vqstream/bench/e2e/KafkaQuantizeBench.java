@@ -32,6 +32,9 @@ import picocli.CommandLine.Option;
 @Command(name = "kafka-quantize", mixinStandardHelpOptions = true, sortOptions = false, footer = E2eOptions.FOOTER,
         description = "Vectors/s of the quantize command, Kafka vectors to Kafka codes, against a broker on 127.0.0.1 (bench/README.md).")
 public final class KafkaQuantizeBench extends E2eOptions.Op {
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     @Mixin
     E2eOptions.Shape shape;
 
@@ -87,6 +90,12 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
             description = "After each run, the Python peer (bench/peer_kafka_quantize.py) on the same topic; only with --codebook file, --format json and no learning (default ${DEFAULT-VALUE}).")
     boolean runPeer;
 
+    @Option(names = "--rate", paramLabel = "R", defaultValue = "0",
+            description = "0: the input topic is filled before the job starts (throughput). R > 0: the vectors are written while the job runs, at R per"
+                    + " second each stamped with its send time, after a warm-up of 2,000; reports the latency of codes (broker append time − send"
+                    + " time) p50/p99/max; JSON only (default ${DEFAULT-VALUE}).")
+    double rate;
+
     static final String PYTHON = "/usr/bin/python3";
 
     /** bench/peer_kafka_quantize.py, found from the working directory (the repository root, as bin/vqstream runs). */
@@ -112,8 +121,12 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
         long seed = job.seed;
         String cpInterval = checkpointInterval != null ? checkpointInterval.text() : null;
         // the Python peer reads the same JSON topic with the same frozen codebook, after each of our runs
-        boolean peer = runPeer && codebook.equals("file") && format.equals("json") && !learn
+        boolean peer = runPeer && codebook.equals("file") && format.equals("json") && !learn && rate <= 0
                 && Files.isExecutable(Path.of(PYTHON));
+        if (rate > 0 && !format.equals("json")) {
+            throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--rate needs --format json (the latency is read from the codes' ts)");
+        }
+        long warm = rate > 0 ? Math.min(2_000, Math.max(1, n / 10)) : 0;
 
         Path work = Files.createTempDirectory("vq-bench-kafka-quantize");
         try (ChildBroker broker = ChildBroker.start("1g")) {
@@ -131,11 +144,13 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
             }
             int run = 0;
             for (int p : pars) {
-                String input = "vectors-p" + p;
-                KafkaIo.createTopic(bs, input, p, false);
-                double fill = KafkaIo.prefill(bs, input, n, vectors);
-                System.err.printf("input topic %s (%d partitions): %d " + format + " vectors (~%d bytes each) written in %.1f s (%.0f/s)%n", input, p, n,
-                        vectors.averageBytes(), fill, n / fill);
+                String prefilled = "vectors-p" + p;
+                if (rate <= 0) {
+                    KafkaIo.createTopic(bs, prefilled, p, false);
+                    double fill = KafkaIo.prefill(bs, prefilled, n, vectors);
+                    System.err.printf("input topic %s (%d partitions): %d " + format + " vectors (~%d bytes each) written in %.1f s (%.0f/s)%n",
+                            prefilled, p, n, vectors.averageBytes(), fill, n / fill);
+                }
                 for (String delivery : deliveries) {
                     boolean eo = delivery.equals("exactly-once");
                     List<Double> total = new ArrayList<>();
@@ -147,9 +162,18 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                     List<Double> peerFlowing = new ArrayList<>();
                     String agree = null;
                     long counted = -1;
+                    List<Double> p50 = new ArrayList<>();
+                    List<Double> p99 = new ArrayList<>();
+                    List<Double> max = new ArrayList<>();
+                    List<Double> achieved = new ArrayList<>();
                     for (int rep = 0; rep < reps; rep++) {
                         run++;
                         String out = "codes-" + run;
+                        // paced: each run reads its own topic, written while it runs
+                        String input = rate > 0 ? "vectors-rate-" + run : prefilled;
+                        if (rate > 0) {
+                            KafkaIo.createTopic(bs, input, p, false);
+                        }
                         KafkaIo.createTopic(bs, out, p, true);
                         Path cfg = work.resolve("quantize-" + run + ".yaml");
                         Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval)
@@ -171,10 +195,28 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                             try (CliJob job = CliJob.start(args.toArray(String[]::new))) {
                                 job.client(180);
                                 long submitted = job.submittedNanos();
-                                long done = counter.awaitCount(n, Duration.ofSeconds(timeout));
+                                if (rate > 0) {
+                                    // the first codes of a job meet its start (kernel warm-up, first fetches): not the latency asked for
+                                    KafkaIo.prefill(bs, input, warm, vectors);
+                                    if (counter.awaitCount(warm, Duration.ofSeconds(timeout)) < 0) {
+                                        throw new IllegalStateException("the warm-up codes did not arrive within " + timeout + " s");
+                                    }
+                                    counter.measureLatencyFrom(System.currentTimeMillis());
+                                    achieved.add(KafkaIo.paced(bs, input, warm, n, rate, vectors));
+                                }
+                                long done = counter.awaitCount(n + warm, Duration.ofSeconds(timeout));
                                 if (done < 0) {
-                                    throw new IllegalStateException("only " + counter.count() + " of " + n + " codes on " + out + " after "
+                                    throw new IllegalStateException("only " + counter.count() + " of " + (n + warm) + " codes on " + out + " after "
                                             + timeout + " s");
+                                }
+                                if (rate > 0) {
+                                    long[] lat = counter.latencies();
+                                    p50.add((double) lat[lat.length / 2]);
+                                    p99.add((double) lat[(int) Math.min(lat.length - 1, Math.ceil(lat.length * 0.99) - 1)]);
+                                    max.add((double) lat[lat.length - 1]);
+                                    System.err.printf("kafka-quantize paced at %.0f/s (%.0f achieved): latency p50 %d ms, p99 %d ms, max %d ms over %d codes%n",
+                                            rate, achieved.get(achieved.size() - 1), lat[lat.length / 2],
+                                            lat[(int) Math.min(lat.length - 1, Math.ceil(lat.length * 0.99) - 1)], lat[lat.length - 1], lat.length);
                                 }
                                 double s = (done - submitted) / 1e9;
                                 double span = (counter.maxTimestamp() - counter.minTimestamp()) / 1000.0;
@@ -245,6 +287,14 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                     json.put("first_code_s_median", E2e.round(E2e.median(firstCode), 2));
                     json.put("command_to_submission_s_median", E2e.round(E2e.median(toSubmit), 2));
                     json.put("codes_counted_last_run", counted);
+                    if (rate > 0) {
+                        json.put("rate", rate);
+                        json.put("rate_achieved", E2e.round(E2e.median(achieved), 0));
+                        json.put("warmup_vectors", warm);
+                        json.put("latency_p50_ms", E2e.median(p50));
+                        json.put("latency_p99_ms", E2e.median(p99));
+                        json.put("latency_max_ms", E2e.median(max));
+                    }
                     json.put("backend", backend);
                     if (!peerFlowing.isEmpty()) {
                         double ours = E2e.median(flowing);
