@@ -78,9 +78,17 @@ public final class ControlMessageCodec extends PayloadCodec<ControlMessage> {
         return ControlMessage.of(kind, key);
     }
 
+    /** The Kafka record key of an all-keys message: the control topic is compacted, and Kafka refuses keyless records there. */
+    public static final String ALL_KEYS_RECORD_KEY = "*";
+
+    /**
+     * The stream key, or {@value #ALL_KEYS_RECORD_KEY} for a message to every key (compaction then
+     * keeps the latest all-keys message). The payload's own metadata, not this record key, says
+     * which keys a message is for.
+     */
     @Override
     public byte[] key(ControlMessage m) {
-        return m.key() == null ? null : Utf8.encode(m.key());
+        return Utf8.encode(m.key() == null ? ALL_KEYS_RECORD_KEY : m.key());
     }
 
     @Override
