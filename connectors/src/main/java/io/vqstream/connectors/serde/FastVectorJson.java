@@ -251,8 +251,83 @@ final class FastVectorJson {
         return n == v.length ? v : Arrays.copyOf(v, n);
     }
 
-    /** One JSON number as the correctly rounded finite float32. */
+    /**
+     * One JSON number as the correctly rounded finite float32. The common text (at most 18
+     * digits) is scanned in one tight loop per part; longer texts take {@link #numberCareful}.
+     */
     private float number() {
+        final byte[] b = this.b;
+        final int end = b.length;
+        int start = pos;
+        int p = pos;
+        boolean negative = p < end && b[p] == '-';
+        if (negative) {
+            p++;
+        }
+        int intStart = p;
+        long w = 0;
+        while (p < end) {
+            int d = b[p] - '0';
+            if (d < 0 || d > 9) {
+                break;
+            }
+            w = w * 10 + d;
+            p++;
+        }
+        int intDigits = p - intStart;
+        if (intDigits == 0 || (intDigits > 1 && b[intStart] == '0')) {
+            throw bail();
+        }
+        int fracDigits = 0;
+        boolean integer = true;
+        if (p < end && b[p] == '.') {
+            integer = false;
+            int fracStart = ++p;
+            while (p < end) {
+                int d = b[p] - '0';
+                if (d < 0 || d > 9) {
+                    break;
+                }
+                w = w * 10 + d;
+                p++;
+            }
+            fracDigits = p - fracStart;
+            if (fracDigits == 0) {
+                throw bail();
+            }
+        }
+        if (intDigits + fracDigits > 18) {
+            pos = start; // w may have overflowed: read the text again, carefully
+            return numberCareful();
+        }
+        int exponent = -fracDigits;
+        if (p < end && (b[p] == 'e' || b[p] == 'E')) {
+            integer = false;
+            p++;
+            boolean expNegative = false;
+            if (p < end && (b[p] == '+' || b[p] == '-')) {
+                expNegative = b[p] == '-';
+                p++;
+            }
+            int expStart = p;
+            int e = 0;
+            while (p < end && b[p] >= '0' && b[p] <= '9') {
+                if (e < 10_000) {
+                    e = e * 10 + (b[p] - '0');
+                }
+                p++;
+            }
+            if (p == expStart) {
+                throw bail();
+            }
+            exponent += expNegative ? -e : e;
+        }
+        pos = p;
+        return toFloat(w, exponent, negative, integer, start);
+    }
+
+    /** {@link #number()} for texts of more than 18 digits: leading zeros skipped, digits past 19 significant ones must be zeros. */
+    private float numberCareful() {
         int start = pos;
         boolean negative = false;
         if (peek() == '-') {
@@ -326,6 +401,11 @@ final class FastVectorJson {
             }
             exponent += expNegative ? -e : e;
         }
+        return toFloat(w, exponent, negative, integer, start);
+    }
+
+    /** The float of {@code ±w·10^exponent} (the text from {@code start} to {@link #pos}), or a bail. */
+    private float toFloat(long w, int exponent, boolean negative, boolean integer, int start) {
         if (w == 0) {
             // the general path reads an integer token as a long, so "-0" is +0 there
             return negative && !integer ? -0.0f : 0.0f;
