@@ -67,7 +67,7 @@ final class PackedCodebooks {
          * that can really win). Built on first use (layout slot 2).
          */
         float[] biasL2Unique(float[] cb, int cbOff) {
-            return layout(2, cb, cbOff, (c, o, kk, dd) -> withoutCopies(c, o, kk, dd, biasL2));
+            return layout(2, cb, cbOff, (c, o, kk, dd) -> withoutCopies(c, o, kk, dd, biasL2, norms));
         }
 
         /** Layout {@code slot}, built from {@code cb} when this entry does not hold it yet. */
@@ -90,28 +90,27 @@ final class PackedCodebooks {
         }
     }
 
-    /** {@code bias} with −∞ at the codes that repeat a lower code bit for bit. */
-    static float[] withoutCopies(float[] cb, int cbOff, int k, int d, float[] bias) {
+    /**
+     * {@code bias} with −∞ at the codes that repeat a lower code bit for bit. Copies have the
+     * same float norm (the same computation on the same bits), so only codes of equal norm
+     * bits are compared: a sort of k keys and, for distinct codes, almost no comparisons.
+     */
+    static float[] withoutCopies(float[] cb, int cbOff, int k, int d, float[] bias, float[] norms) {
         float[] out = java.util.Arrays.copyOf(bias, k);
         long[] keyed = new long[k];
         for (int j = 0; j < k; j++) {
-            long h = 0x9E3779B97F4A7C15L;
-            int o = cbOff + j * d;
-            for (int e = 0; e < d; e++) {
-                h = (h ^ Float.floatToRawIntBits(cb[o + e])) * 0x100000001B3L;
-            }
-            // hash in the high bits, index in the low 24 (k < 2²⁴ on this path): sorting groups equal hashes by index
-            keyed[j] = (h & ~0xFFFFFFL) | j;
+            // norm bits high, index low: equal norms sort together, in index order
+            keyed[j] = ((long) Float.floatToRawIntBits(norms[j]) << 32) | j;
         }
         java.util.Arrays.sort(keyed);
         int[] originals = new int[k];
         for (int a = 0; a < k; ) {
-            long group = keyed[a] & ~0xFFFFFFL;
+            long group = keyed[a] >>> 32;
             int b = a;
             int found = 0;
-            // in index order: each code is a copy of an earlier original of its group, or an original itself
-            for (; b < k && (keyed[b] & ~0xFFFFFFL) == group; b++) {
-                int j = (int) (keyed[b] & 0xFFFFFF);
+            // each code is a copy of an earlier original of its group, or an original itself
+            for (; b < k && (keyed[b] >>> 32) == group; b++) {
+                int j = (int) keyed[b];
                 boolean copy = false;
                 for (int r = 0; r < found && !copy; r++) {
                     copy = sameBits(cb, cbOff + originals[r] * d, cbOff + j * d, d);

@@ -221,7 +221,12 @@ final class VectorKernels implements FloatKernels {
         // an untracked codebook (k-means scratch, tests): its bitwise copies found per call, so that
         // the arg-max leaves them out as it does for a versioned one (a pass over k·d bits, small
         // next to the n·k·d of the search)
-        float[] copies = entry == null && l2 && n >= PACK_MIN_ROWS ? PackedCodebooks.withoutCopies(cb, cbOff, k, d, new float[k]) : null;
+        float[] copies = null;
+        if (entry == null && l2 && n >= PACK_MIN_ROWS) {
+            // the norms up front (per row, so the same floats as block by block below), then the copies
+            squares(cb, cbOff, k, d, norms, 0);
+            copies = PackedCodebooks.withoutCopies(cb, cbOff, k, d, new float[k], norms);
+        }
         int packedEnd = k - k % P;
         int chunk = d <= DEPTH_CHUNK ? d : DEPTH_CHUNK;
         float[] acc = d <= DEPTH_CHUNK ? null : scratch(4, (codeBlock + P) * T);
@@ -238,7 +243,9 @@ final class VectorKernels implements FloatKernels {
                 int j1 = Math.min(k, j0 + codeBlock);
                 if (r0 == 0 && entry == null) {
                     // norms, bias and panels of this block while it is in cache for the first row tiles
-                    squares(cb, cbOff + j0 * d, j1 - j0, d, norms, j0);
+                    if (copies == null) {
+                        squares(cb, cbOff + j0 * d, j1 - j0, d, norms, j0);
+                    }
                     for (int j = j0; j < j1; j++) {
                         bias[j] = l2 ? -0.5f * norms[j] : 0f;
                     }
