@@ -300,29 +300,12 @@ final class FastVectorJson {
             pos = start; // w may have overflowed: read the text again, carefully
             return numberCareful();
         }
+        pos = p;
         int exponent = -fracDigits;
         if (p < end && (b[p] == 'e' || b[p] == 'E')) {
             integer = false;
-            p++;
-            boolean expNegative = false;
-            if (p < end && (b[p] == '+' || b[p] == '-')) {
-                expNegative = b[p] == '-';
-                p++;
-            }
-            int expStart = p;
-            int e = 0;
-            while (p < end && b[p] >= '0' && b[p] <= '9') {
-                if (e < 10_000) {
-                    e = e * 10 + (b[p] - '0');
-                }
-                p++;
-            }
-            if (p == expStart) {
-                throw bail();
-            }
-            exponent += expNegative ? -e : e;
+            exponent += exponentPart();
         }
-        pos = p;
         return toFloat(w, exponent, negative, integer, start);
     }
 
@@ -382,26 +365,32 @@ final class FastVectorJson {
         }
         if (pos < b.length && (b[pos] == 'e' || b[pos] == 'E')) {
             integer = false;
-            pos++;
-            boolean expNegative = false;
-            if (pos < b.length && (b[pos] == '+' || b[pos] == '-')) {
-                expNegative = b[pos] == '-';
-                pos++;
-            }
-            int expStart = pos;
-            int e = 0;
-            while (pos < b.length && b[pos] >= '0' && b[pos] <= '9') {
-                if (e < 10_000) {
-                    e = e * 10 + (b[pos] - '0');
-                }
-                pos++;
-            }
-            if (pos == expStart) {
-                throw bail();
-            }
-            exponent += expNegative ? -e : e;
+            exponent += exponentPart();
         }
         return toFloat(w, exponent, negative, integer, start);
+    }
+
+    /** The exponent after the {@code e} at {@link #pos} (capped far beyond float range), advancing past it. */
+    private int exponentPart() {
+        int p = pos + 1;
+        boolean negative = false;
+        if (p < b.length && (b[p] == '+' || b[p] == '-')) {
+            negative = b[p] == '-';
+            p++;
+        }
+        int start = p;
+        int e = 0;
+        while (p < b.length && b[p] >= '0' && b[p] <= '9') {
+            if (e < 10_000) {
+                e = e * 10 + (b[p] - '0');
+            }
+            p++;
+        }
+        if (p == start) {
+            throw bail();
+        }
+        pos = p;
+        return negative ? -e : e;
     }
 
     /** The float of {@code ±w·10^exponent} (the text from {@code start} to {@link #pos}), or a bail. */
