@@ -13,6 +13,7 @@ import java.lang.management.CompilationMXBean;
 import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.annotation.Internal;
@@ -45,7 +46,7 @@ public final class KernelWarmUp {
     static final long DEFAULT_BUDGET_MS = 6000;
     static final long QUIET_MS = 300;
     private static final int WINDOW = 8;
-    private static final ConcurrentHashMap<String, Report> DONE = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, CompletableFuture<Report>> DONE = new ConcurrentHashMap<>();
 
     /** What one warm-up did: calls made, milliseconds spent, first and settled call times (µs). */
     public record Report(String shape, int calls, long millis, long firstMicros, long settledMicros, boolean settled) {
@@ -82,7 +83,12 @@ public final class KernelWarmUp {
         }
         String shape = quantizer.getClass().getSimpleName() + " dim " + quantizer.dim() + " codebooks " + Arrays.toString(quantizer.codebookSizes())
                 + " batch " + batchSize + " backend " + backend.name();
-        if (DONE.containsKey(shape)) {
+        // one warm-up per shape and JVM: subtasks of the same operator that open together wait for
+        // the first one's (they need the same compiled code), later opens (a restore) skip it
+        CompletableFuture<Report> mine = new CompletableFuture<>();
+        CompletableFuture<Report> first = DONE.putIfAbsent(shape, mine);
+        if (first != null) {
+            first.join(); // always completes normally: a failed warm-up completes with null
             return null;
         }
         JvmBackend.endBackgroundWarmUp();
@@ -97,14 +103,17 @@ public final class KernelWarmUp {
             }
         }, "vqstream-operator-warmup");
         t.start();
-        t.join();
+        try {
+            t.join();
+        } finally {
+            mine.complete(outcome.get() instanceof Report r ? r : null);
+        }
         if (outcome.get() instanceof Throwable e) {
             // the warm-up only ever makes things faster: a failure in it is the real call's to report
             LOG.warn("kernel warm-up for {} failed: {}", shape, e.toString());
             return null;
         }
         Report r = (Report) outcome.get();
-        DONE.putIfAbsent(shape, r);
         LOG.info("kernel warm-up: {}", r);
         return r;
     }
