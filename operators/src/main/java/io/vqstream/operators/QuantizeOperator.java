@@ -253,9 +253,9 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                 metrics.emaSteps.inc();
             }
             metrics.trainingLoss(out.totalLoss());
-            Tensor replaced = out.floatOrNull("dead_codes_replaced");
-            if (replaced != null) {
-                metrics.deadCodesReplaced.inc((long) replaced.item());
+            long replaced = out.deadCodesReplaced();
+            if (replaced > 0) {
+                metrics.deadCodesReplaced.inc(replaced);
             }
             if (!accumulateOnly && config.publishEvery() > 0 && step % config.publishEvery() == 0) {
                 publish(version, step, p);

@@ -205,11 +205,11 @@ public final class FSP implements Quantizer, ImplicitCodebook {
             int b = input.dim(0);
             q = Layouts.tokensToChannelFirst(q.reshape(b, m / b, dim), spatial);
         }
-        out.put("quantized", q);
-        out.put("indices", out.indices().reshape(lead));
+        out.put(QuantizerOutput.Name.QUANTIZED, q);
+        out.put(QuantizerOutput.Name.INDICES, out.indices().reshape(lead));
         int[] lShape = Arrays.copyOf(lead, lead.length + 1);
         lShape[lead.length] = codebookDim;
-        out.put("level_indices", out.longOrNull("level_indices").reshape(lShape));
+        out.put(QuantizerOutput.Name.LEVEL_INDICES, out.getLong(QuantizerOutput.Name.LEVEL_INDICES).reshape(lShape));
         return out;
     }
 
@@ -262,7 +262,7 @@ public final class FSP implements Quantizer, ImplicitCodebook {
                     qAct[o] = perturbed[o];
                 }
             }
-            out.putScalar("p_accept_prob", (float) accepted / (m * d));
+            out.putScalar(QuantizerOutput.Name.P_ACCEPT_PROB, (float) accepted / (m * d));
         }
         float[] qz = new float[m * d];
         for (int o = 0; o < m * d; o++) {
@@ -271,9 +271,9 @@ public final class FSP implements Quantizer, ImplicitCodebook {
             qz[o] = needInvAct ? z[o] + (c - z[o]) : c;
         }
         float[] y = projects ? Nn.linear(options.backend(), params, "project_out.", qz, m, d, dim) : qz;
-        out.put("quantized", new Tensor(y, b, n, dim));
-        out.put("indices", new LongTensor(indices, b, n, 1));
-        out.put("level_indices", new LongTensor(levelIdx, b, n, d));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(y, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(indices, b, n, 1));
+        out.put(QuantizerOutput.Name.LEVEL_INDICES, new LongTensor(levelIdx, b, n, d));
         return out;
     }
 
@@ -313,8 +313,8 @@ public final class FSP implements Quantizer, ImplicitCodebook {
         for (int k = 0; k < 4; k++) {
             loss += sq[k] / d * normWeights[k];
         }
-        out.putScalar("norm_loss", (float) loss);
-        out.putScalar("loss", (float) loss);
+        out.putScalar(QuantizerOutput.Name.NORM_LOSS, (float) loss);
+        out.putScalar(QuantizerOutput.Name.LOSS, (float) loss);
         String[] names = {"mean", "variance", "skewness", "kurtosis"};
         for (int k = 0; k < 4; k++) {
             out.put("norm_info." + names[k], new Tensor(stats[k], d));

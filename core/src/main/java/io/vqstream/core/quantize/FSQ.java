@@ -390,15 +390,15 @@ public final class FSQ implements Quantizer, ImplicitCodebook {
         int b = tokens.dim(0);
         QuantizerOutput out = new QuantizerOutput();
         if (moveChannels) {
-            out.put("quantized", Layouts.tokensToChannelFirst(tok.quantized(), spatial));
+            out.put(QuantizerOutput.Name.QUANTIZED, Layouts.tokensToChannelFirst(tok.quantized(), spatial));
             if (returnIndices) {
-                out.put("indices", Layouts.spatialIndices(tok.indices(), b, spatial, numCodebooks, keepNumCodebooksDim));
+                out.put(QuantizerOutput.Name.INDICES, Layouts.spatialIndices(tok.indices(), b, spatial, numCodebooks, keepNumCodebooksDim));
             }
         } else {
-            out.put("quantized", tok.quantized());
+            out.put(QuantizerOutput.Name.QUANTIZED, tok.quantized());
             if (returnIndices) {
                 LongTensor idx = tok.indices();
-                out.put("indices", keepNumCodebooksDim ? idx : idx.reshape(b, tokens.dim(1)));
+                out.put(QuantizerOutput.Name.INDICES, keepNumCodebooksDim ? idx : idx.reshape(b, tokens.dim(1)));
             }
         }
         return out;
@@ -429,8 +429,8 @@ public final class FSQ implements Quantizer, ImplicitCodebook {
                 Layouts.requireFinite(owner, tokens);
             }
             QuantizerOutput out = new QuantizerOutput();
-            out.put("quantized", new Tensor(y, b, n, dim));
-            out.put("indices", new LongTensor(indices, b, n, numCodebooks));
+            out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(y, b, n, dim));
+            out.put(QuantizerOutput.Name.INDICES, new LongTensor(indices, b, n, numCodebooks));
             return out;
         }
         FsqSupport.requireTokens(owner, tokens, dim);
@@ -439,8 +439,8 @@ public final class FSQ implements Quantizer, ImplicitCodebook {
         quantizeInPlace(params, z, m * numCodebooks, indices, options);
         float[] y = projects ? Nn.linear(be, params, prefix + "project_out.", z, m, e, dim) : z;
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(y, b, n, dim));
-        out.put("indices", new LongTensor(indices, b, n, numCodebooks));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(y, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(indices, b, n, numCodebooks));
         return out;
     }
 

@@ -168,15 +168,15 @@ public abstract class GroupedQuantizer<Q extends ResidualStack> implements Quant
         idxShape[1] = b;
         System.arraycopy(spatial, 0, idxShape, 2, spatial.length);
         idxShape[idxShape.length - 1] = q;
-        out.put("indices", out.indices().reshape(b * positions, groups, q).permute(1, 0, 2).reshape(idxShape));
-        Tensor codes = out.floatOrNull("all_codes");
+        out.put(QuantizerOutput.Name.INDICES, out.indices().reshape(b * positions, groups, q).permute(1, 0, 2).reshape(idxShape));
+        Tensor codes = out.get(QuantizerOutput.Name.ALL_CODES);
         int[] codeShape = new int[4 + spatial.length];
         codeShape[0] = groups;
         codeShape[1] = q;
         codeShape[2] = b;
         System.arraycopy(spatial, 0, codeShape, 3, spatial.length);
         codeShape[codeShape.length - 1] = codes.dim(-1);
-        out.put("all_codes", codes.reshape(codeShape));
+        out.put(QuantizerOutput.Name.ALL_CODES, codes.reshape(codeShape));
         return out;
     }
 
@@ -193,21 +193,21 @@ public abstract class GroupedQuantizer<Q extends ResidualStack> implements Quant
             codes[g] = per[g].indices().data();
         }
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", FeatureGroups.concatLast(quantized));
-        out.put("indices", new LongTensor(FeatureGroups.interleave(codes, b * n, q), b, n, groups * q));
+        out.put(QuantizerOutput.Name.QUANTIZED, FeatureGroups.concatLast(quantized));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(FeatureGroups.interleave(codes, b * n, q), b, n, groups * q));
         stack(per, STACKED, out);
         if (options.training()) {
             float replaced = 0;
             boolean reported = false;
             for (QuantizerOutput o : per) {
-                Tensor r = o.floatOrNull("dead_codes_replaced");
+                Tensor r = o.get(QuantizerOutput.Name.DEAD_CODES_REPLACED);
                 if (r != null) {
                     replaced += r.item();
                     reported = true;
                 }
             }
             if (reported) {
-                out.putScalar("dead_codes_replaced", replaced);
+                out.putScalar(QuantizerOutput.Name.DEAD_CODES_REPLACED, replaced);
             }
         }
         stack(per, STACKED_STATE, out);

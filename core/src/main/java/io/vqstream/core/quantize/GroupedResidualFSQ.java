@@ -60,12 +60,12 @@ public final class GroupedResidualFSQ extends GroupedQuantizer<ResidualFSQ> impl
             QuantizerOutput cf = rvqs.get(g).channelFirstOutput(per[g], b, spatial);
             quantized[g] = per[g].quantized();
             idx[g] = cf.indices();
-            codes[g] = cf.floatOrNull("all_codes");
+            codes[g] = cf.get(QuantizerOutput.Name.ALL_CODES);
         }
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", Layouts.tokensToChannelFirst(FeatureGroups.concatLast(quantized), spatial));
-        out.put("indices", LongTensor.stack(idx));
-        out.put("all_codes", Tensor.stack(codes));
+        out.put(QuantizerOutput.Name.QUANTIZED, Layouts.tokensToChannelFirst(FeatureGroups.concatLast(quantized), spatial));
+        out.put(QuantizerOutput.Name.INDICES, LongTensor.stack(idx));
+        out.put(QuantizerOutput.Name.ALL_CODES, Tensor.stack(codes));
         return out;
     }
 

@@ -40,7 +40,7 @@ public final class GroupedResidualVQ extends GroupedQuantizer<ResidualVQ> {
         }
         int[] spatial = Layouts.spatial(input);
         QuantizerOutput out = forwardTokens(params, Layouts.channelFirstToTokens(input), options);
-        out.put("quantized", Layouts.tokensToChannelFirst(out.quantized(), spatial));
+        out.put(QuantizerOutput.Name.QUANTIZED, Layouts.tokensToChannelFirst(out.quantized(), spatial));
         return withGroupAxis(out, input.dim(0), spatial);
     }
 }

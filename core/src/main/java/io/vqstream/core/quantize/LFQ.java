@@ -287,8 +287,8 @@ public final class LFQ implements Quantizer {
             int[] spatial = Layouts.spatial(input);
             QuantizerOutput out = forwardTokens(params, Layouts.channelFirstToTokens(input), options);
             int b = input.dim(0);
-            out.put("quantized", Layouts.tokensToChannelFirst(out.quantized(), spatial));
-            out.put("indices", Layouts.spatialIndices(out.indices(), b, spatial, numCodebooks, keepNumCodebooksDim));
+            out.put(QuantizerOutput.Name.QUANTIZED, Layouts.tokensToChannelFirst(out.quantized(), spatial));
+            out.put(QuantizerOutput.Name.INDICES, Layouts.spatialIndices(out.indices(), b, spatial, numCodebooks, keepNumCodebooksDim));
             return out;
         }
         if (input.rank() != 3) {
@@ -296,7 +296,7 @@ public final class LFQ implements Quantizer {
         }
         QuantizerOutput out = forwardTokens(params, input, options);
         if (!keepNumCodebooksDim) {
-            out.put("indices", out.indices().reshape(input.dim(0), input.dim(1)));
+            out.put(QuantizerOutput.Name.INDICES, out.indices().reshape(input.dim(0), input.dim(1)));
         }
         return out;
     }
@@ -321,12 +321,12 @@ public final class LFQ implements Quantizer {
         Latents r = quantizeLatents(params, z, count, options, checkedBySigns ? tokens : null);
         float[] y = projects ? Nn.linear(be, params, prefix + "project_out.", r.output(), count, codebookDims(), dim) : r.output();
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(y, b, n, dim));
-        out.put("indices", new LongTensor(r.indices(), b, n, numCodebooks));
-        out.putScalar("aux_loss", r.auxLoss());
-        out.putScalar("per_sample_entropy", r.perSampleEntropy());
-        out.putScalar("batch_entropy", r.batchEntropy());
-        out.putScalar("commitment", r.commitment());
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(y, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(r.indices(), b, n, numCodebooks));
+        out.putScalar(QuantizerOutput.Name.AUX_LOSS, r.auxLoss());
+        out.putScalar(QuantizerOutput.Name.PER_SAMPLE_ENTROPY, r.perSampleEntropy());
+        out.putScalar(QuantizerOutput.Name.BATCH_ENTROPY, r.batchEntropy());
+        out.putScalar(QuantizerOutput.Name.COMMITMENT, r.commitment());
         return out;
     }
 

@@ -220,9 +220,9 @@ public final class LatentQuantize implements Quantizer, ImplicitCodebook {
         Tensor tokens = FsqSupport.channelFirstTokens(OWNER, input);
         QuantizerOutput tok = forwardTokens(params, tokens, options);
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", Layouts.tokensToChannelFirst(tok.quantized(), spatial));
-        out.put("indices", Layouts.spatialIndices(tok.indices(), tokens.dim(0), spatial, numCodebooks, keepNumCodebooksDim));
-        out.put("loss", tok.floatOrNull("loss"));
+        out.put(QuantizerOutput.Name.QUANTIZED, Layouts.tokensToChannelFirst(tok.quantized(), spatial));
+        out.put(QuantizerOutput.Name.INDICES, Layouts.spatialIndices(tok.indices(), tokens.dim(0), spatial, numCodebooks, keepNumCodebooksDim));
+        out.put(QuantizerOutput.Name.LOSS, tok.get(QuantizerOutput.Name.LOSS));
         return out;
     }
 
@@ -263,14 +263,14 @@ public final class LatentQuantize implements Quantizer, ImplicitCodebook {
         }
         float[] y = projects ? Nn.linear(be, params, "project_out.", z, m, e, dim) : z;
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(y, b, n, dim));
-        out.put("indices", new LongTensor(indices, b, n, numCodebooks));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(y, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(indices, b, n, numCodebooks));
         float loss = 0f;
         if (options.training()) {
             float mse = Nn.mse(y, tokens.data());
             loss = (commitmentWeight != 0 ? commitmentWeight * mse : 0f) + (quantizationWeight != 0 ? quantizationWeight * mse : 0f);
         }
-        out.putScalar("loss", loss);
+        out.putScalar(QuantizerOutput.Name.LOSS, loss);
         return out;
     }
 

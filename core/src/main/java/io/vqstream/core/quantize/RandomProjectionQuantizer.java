@@ -183,7 +183,7 @@ public final class RandomProjectionQuantizer implements Quantizer {
         }
         QuantizerOutput out = forwardTokens(params, input, options);
         if (numCodebooks == 1) {
-            out.put("indices", out.indices().reshape(input.dim(0), input.dim(1)));
+            out.put(QuantizerOutput.Name.INDICES, out.indices().reshape(input.dim(0), input.dim(1)));
         }
         return out;
     }
@@ -219,7 +219,7 @@ public final class RandomProjectionQuantizer implements Quantizer {
             be.assign(heads[k], m, d, embed, k * codebookSize * d, codebookSize, Metric.DOT, idx[k], null);
         }
         QuantizerOutput out = new QuantizerOutput();
-        out.put("indices", new LongTensor(vq.mergeIndices(idx, b, n), b, n, numCodebooks));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(vq.mergeIndices(idx, b, n), b, n, numCodebooks));
         return out;
     }
 

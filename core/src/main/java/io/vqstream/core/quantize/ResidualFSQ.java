@@ -243,15 +243,15 @@ public final class ResidualFSQ implements ResidualStack, ImplicitCodebook {
     /** Token outputs in the reference's channel-first shapes: indices {@code (b, q, …)}, all_codes {@code (q, b, …, D)}. */
     QuantizerOutput channelFirstOutput(QuantizerOutput tok, int b, int[] spatial) {
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", Layouts.tokensToChannelFirst(tok.quantized(), spatial));
+        out.put(QuantizerOutput.Name.QUANTIZED, Layouts.tokensToChannelFirst(tok.quantized(), spatial));
         LongTensor idx = Layouts.spatialIndices(tok.indices(), b, spatial, numQuantizers, true);
-        out.put("indices", FsqSupport.moveLastToAxis1(idx));
+        out.put(QuantizerOutput.Name.INDICES, FsqSupport.moveLastToAxis1(idx));
         int[] codesShape = new int[3 + spatial.length];
         codesShape[0] = numQuantizers;
         codesShape[1] = b;
         System.arraycopy(spatial, 0, codesShape, 2, spatial.length);
         codesShape[codesShape.length - 1] = codebookDim;
-        out.put("all_codes", tok.floatOrNull("all_codes").reshape(codesShape));
+        out.put(QuantizerOutput.Name.ALL_CODES, tok.get(QuantizerOutput.Name.ALL_CODES).reshape(codesShape));
         return out;
     }
 
@@ -308,9 +308,9 @@ public final class ResidualFSQ implements ResidualStack, ImplicitCodebook {
         }
         float[] y = projects ? Nn.linear(be, params, prefix + "project_out.", sum, m, d, dim) : sum;
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(y, b, n, dim));
-        out.put("indices", new LongTensor(indices, b, n, q));
-        out.put("all_codes", new Tensor(layerCodes(indices, m, q, new int[] {b, n, q}, false), q, b, n, d));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(y, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(indices, b, n, q));
+        out.put(QuantizerOutput.Name.ALL_CODES, new Tensor(layerCodes(indices, m, q, new int[] {b, n, q}, false), q, b, n, d));
         return out;
     }
 

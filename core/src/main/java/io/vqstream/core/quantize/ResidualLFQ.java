@@ -223,10 +223,10 @@ public final class ResidualLFQ implements ResidualStack {
         }
         float[] y = projects ? Nn.linear(be, params, prefix + "project_out.", sum, count, d, dim) : sum;
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(y, b, n, dim));
-        out.put("indices", new LongTensor(indices, b, n, numQuantizers));
-        out.put("losses", new Tensor(losses, numQuantizers));
-        out.put("all_codes", new Tensor(allCodes(indices, count), numQuantizers, b, n, d));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(y, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(indices, b, n, numQuantizers));
+        out.put(QuantizerOutput.Name.LOSSES, new Tensor(losses, numQuantizers));
+        out.put(QuantizerOutput.Name.ALL_CODES, new Tensor(allCodes(indices, count), numQuantizers, b, n, d));
         return out;
     }
 

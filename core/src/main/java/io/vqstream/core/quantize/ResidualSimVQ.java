@@ -174,10 +174,10 @@ public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
         int m = layout.b * layout.n;
         Result r = run(params, tokens.data(), m, options);
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", layout.fromTokens(new Tensor(r.quantized, layout.b, layout.n, dim)));
-        out.put("indices", new LongTensor(r.indices, layout.indexShape(numQuantizers)));
-        out.put("losses", new Tensor(r.losses, numQuantizers));
-        out.put("all_codes", codesLayout(r.allCodes, layout.indexShape(-1)));
+        out.put(QuantizerOutput.Name.QUANTIZED, layout.fromTokens(new Tensor(r.quantized, layout.b, layout.n, dim)));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(r.indices, layout.indexShape(numQuantizers)));
+        out.put(QuantizerOutput.Name.LOSSES, new Tensor(r.losses, numQuantizers));
+        out.put(QuantizerOutput.Name.ALL_CODES, codesLayout(r.allCodes, layout.indexShape(-1)));
         return out;
     }
 
@@ -188,10 +188,10 @@ public final class ResidualSimVQ implements Quantizer, ImplicitCodebook {
         int n = tokens.dim(1);
         Result r = run(params, tokens.data(), b * n, options);
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(r.quantized, b, n, dim));
-        out.put("indices", new LongTensor(r.indices, b, n, numQuantizers));
-        out.put("losses", new Tensor(r.losses, numQuantizers));
-        out.put("all_codes", new Tensor(r.allCodes, numQuantizers, b, n, dim));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(r.quantized, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(r.indices, b, n, numQuantizers));
+        out.put(QuantizerOutput.Name.LOSSES, new Tensor(r.losses, numQuantizers));
+        out.put(QuantizerOutput.Name.ALL_CODES, new Tensor(r.allCodes, numQuantizers, b, n, dim));
         return out;
     }
 

@@ -271,15 +271,15 @@ public final class ResidualVQ implements ResidualStack {
             int[] spatial = Layouts.spatial(input);
             QuantizerOutput out = forwardTokens(params, Layouts.channelFirstToTokens(input), options);
             int b = input.dim(0);
-            out.put("quantized", Layouts.tokensToChannelFirst(out.quantized(), spatial));
-            out.put("indices", Layouts.spatialIndices(out.indices(), b, spatial, numQuantizers, true));
-            Tensor all = out.floatOrNull("all_codes");
+            out.put(QuantizerOutput.Name.QUANTIZED, Layouts.tokensToChannelFirst(out.quantized(), spatial));
+            out.put(QuantizerOutput.Name.INDICES, Layouts.spatialIndices(out.indices(), b, spatial, numQuantizers, true));
+            Tensor all = out.get(QuantizerOutput.Name.ALL_CODES);
             int[] shape = new int[3 + spatial.length];
             shape[0] = numQuantizers;
             shape[1] = b;
             System.arraycopy(spatial, 0, shape, 2, spatial.length);
             shape[shape.length - 1] = codebookDim;
-            out.put("all_codes", all.reshape(shape));
+            out.put(QuantizerOutput.Name.ALL_CODES, all.reshape(shape));
             return out;
         }
         if (input.rank() != 3) {
@@ -342,7 +342,7 @@ public final class ResidualVQ implements ResidualStack {
                 indices[t * numQuantizers + l] = li[t];
             }
             losses[l] = lo.totalLoss();
-            Tensor r = lo.floatOrNull("dead_codes_replaced");
+            Tensor r = lo.get(QuantizerOutput.Name.DEAD_CODES_REPLACED);
             replaced += r == null ? 0 : (int) r.item();
         }
         if (train && shared && options.emaStatistics() != null) {
@@ -368,13 +368,13 @@ public final class ResidualVQ implements ResidualStack {
             }
         }
         float[] quantized = projects ? Nn.linear(be, params, prefix + "project_out.", sum, count, d, dim) : sum;
-        out.put("quantized", new Tensor(quantized, b, n, dim));
-        out.put("indices", new LongTensor(indices, b, n, numQuantizers));
-        out.put("losses", new Tensor(losses, numQuantizers));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(quantized, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(indices, b, n, numQuantizers));
+        out.put(QuantizerOutput.Name.LOSSES, new Tensor(losses, numQuantizers));
         if (train) {
-            out.putScalar("dead_codes_replaced", replaced);
+            out.putScalar(QuantizerOutput.Name.DEAD_CODES_REPLACED, replaced);
         }
-        out.put("all_codes", allCodes(params, indices, count).reshape(numQuantizers, b, n, d));
+        out.put(QuantizerOutput.Name.ALL_CODES, allCodes(params, indices, count).reshape(numQuantizers, b, n, d));
         if (options.trace() && train) {
             traceState(params, out);
         }
@@ -490,10 +490,10 @@ public final class ResidualVQ implements ResidualStack {
             used += d;
         }
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(q, b, n, d));
-        out.put("indices", new LongTensor(idx, b, n, 1));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(q, b, n, d));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(idx, b, n, 1));
         float commit = options.training() && used > 0 ? (float) (s / used) : 0f;
-        out.putScalar("loss", (float) (commit * vq.commitmentWeight));
+        out.putScalar(QuantizerOutput.Name.LOSS, (float) (commit * vq.commitmentWeight));
         return out;
     }
 
@@ -646,14 +646,14 @@ public final class ResidualVQ implements ResidualStack {
             }
             QuantizerOutput u = layers[0].updateIndices(params, new Tensor(x0, b, n, d), new LongTensor(first, b, n),
                     options.toBuilder().trace(false).build());
-            Tensor r = u.floatOrNull("dead_codes_replaced");
-            out.putScalar("dead_codes_replaced", r == null ? 0 : r.item());
+            Tensor r = u.get(QuantizerOutput.Name.DEAD_CODES_REPLACED);
+            out.putScalar(QuantizerOutput.Name.DEAD_CODES_REPLACED, r == null ? 0 : r.item());
         }
         float[] quantized = projects ? Nn.linear(be, params, prefix + "project_out.", qsum, count, d, dim) : qsum;
-        out.put("quantized", new Tensor(quantized, b, n, dim));
-        out.put("indices", new LongTensor(paths, b, n, nq));
-        out.put("losses", new Tensor(losses, nq));
-        out.put("all_codes", allCodes(params, paths, count).reshape(nq, b, n, d));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(quantized, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(paths, b, n, nq));
+        out.put(QuantizerOutput.Name.LOSSES, new Tensor(losses, nq));
+        out.put(QuantizerOutput.Name.ALL_CODES, allCodes(params, paths, count).reshape(nq, b, n, d));
         if (options.trace() && train) {
             traceState(params, out);
         }

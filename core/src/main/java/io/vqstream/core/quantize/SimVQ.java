@@ -181,9 +181,9 @@ public final class SimVQ implements Quantizer, ImplicitCodebook {
         int m = tokens.dim(0) * tokens.dim(1);
         Step s = quantize(params, tokens.data(), m, options.backend());
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", layout.fromTokens(new Tensor(s.value, layout.b, layout.n, dim)));
-        out.put("indices", new LongTensor(toLong(s.indices), layout.indexShape(-1)));
-        out.putScalar("loss", s.loss);
+        out.put(QuantizerOutput.Name.QUANTIZED, layout.fromTokens(new Tensor(s.value, layout.b, layout.n, dim)));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(toLong(s.indices), layout.indexShape(-1)));
+        out.putScalar(QuantizerOutput.Name.LOSS, s.loss);
         return out;
     }
 
@@ -194,9 +194,9 @@ public final class SimVQ implements Quantizer, ImplicitCodebook {
         int n = tokens.dim(1);
         Step s = quantize(params, tokens.data(), b * n, options.backend());
         QuantizerOutput out = new QuantizerOutput();
-        out.put("quantized", new Tensor(s.value, b, n, dim));
-        out.put("indices", new LongTensor(toLong(s.indices), b, n, 1));
-        out.putScalar("loss", s.loss);
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(s.value, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(toLong(s.indices), b, n, 1));
+        out.putScalar(QuantizerOutput.Name.LOSS, s.loss);
         return out;
     }
 

@@ -304,13 +304,13 @@ public final class VectorQuantize implements Quantizer {
         int b = x.dim(0);
         int n = x.dim(1);
         if (channelFirst) {
-            out.put("quantized", Layouts.tokensToChannelFirst(q, spatial));
-            out.put("indices", Layouts.spatialIndices(idx, b, spatial, heads, heads > 1));
+            out.put(QuantizerOutput.Name.QUANTIZED, Layouts.tokensToChannelFirst(q, spatial));
+            out.put(QuantizerOutput.Name.INDICES, Layouts.spatialIndices(idx, b, spatial, heads, heads > 1));
         } else if (onlyOne) {
-            out.put("quantized", q.reshape(b, dim));
-            out.put("indices", heads > 1 ? idx.reshape(b, heads) : idx.reshape(b));
+            out.put(QuantizerOutput.Name.QUANTIZED, q.reshape(b, dim));
+            out.put(QuantizerOutput.Name.INDICES, heads > 1 ? idx.reshape(b, heads) : idx.reshape(b));
         } else if (heads == 1) {
-            out.put("indices", idx.reshape(b, n));
+            out.put(QuantizerOutput.Name.INDICES, idx.reshape(b, n));
         }
         return out;
     }
@@ -435,7 +435,7 @@ public final class VectorQuantize implements Quantizer {
             }
         }
         if (train) {
-            out.putScalar("dead_codes_replaced", replaced);
+            out.putScalar(QuantizerOutput.Name.DEAD_CODES_REPLACED, replaced);
         }
 
         // 7. losses
@@ -464,15 +464,15 @@ public final class VectorQuantize implements Quantizer {
                 orth = orthogonalLoss(params, indices, options.random());
                 loss += (float) (orth * orthogonalWeight);
             }
-            out.putScalar("loss", loss);
-            out.putScalar("commit_loss", commit);
-            out.putScalar("orthogonal_reg_loss", orth);
-            out.putScalar("codebook_diversity_loss", div);
+            out.putScalar(QuantizerOutput.Name.LOSS, loss);
+            out.putScalar(QuantizerOutput.Name.COMMIT_LOSS, commit);
+            out.putScalar(QuantizerOutput.Name.ORTHOGONAL_REG_LOSS, orth);
+            out.putScalar(QuantizerOutput.Name.CODEBOOK_DIVERSITY_LOSS, div);
         } else {
-            out.putScalar("loss", 0f);
-            out.putScalar("commit_loss", 0f);
-            out.putScalar("orthogonal_reg_loss", 0f);
-            out.putScalar("codebook_diversity_loss", 0f);
+            out.putScalar(QuantizerOutput.Name.LOSS, 0f);
+            out.putScalar(QuantizerOutput.Name.COMMIT_LOSS, 0f);
+            out.putScalar(QuantizerOutput.Name.ORTHOGONAL_REG_LOSS, 0f);
+            out.putScalar(QuantizerOutput.Name.CODEBOOK_DIVERSITY_LOSS, 0f);
         }
         if (trace != null) {
             codebook.traceState(params, trace);
@@ -484,8 +484,8 @@ public final class VectorQuantize implements Quantizer {
         if (tokenMask != null) {
             applyMask(tokenMask, tokens.data(), result, indices, dim, heads);
         }
-        out.put("quantized", new Tensor(result, b, n, dim));
-        out.put("indices", new LongTensor(indices, b, n, heads));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(result, b, n, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(indices, b, n, heads));
         return out;
     }
 
@@ -637,10 +637,10 @@ public final class VectorQuantize implements Quantizer {
                 codebook.traceState(params, out);
             }
         }
-        out.put("quantized", new Tensor(result, b, n, kk, dim));
-        out.put("indices", new LongTensor(indices, b, n, kk));
-        out.put("loss", new Tensor(loss, b, n, kk));
-        out.put("commit_loss", new Tensor(commit, b, n, kk));
+        out.put(QuantizerOutput.Name.QUANTIZED, new Tensor(result, b, n, kk, dim));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(indices, b, n, kk));
+        out.put(QuantizerOutput.Name.LOSS, new Tensor(loss, b, n, kk));
+        out.put(QuantizerOutput.Name.COMMIT_LOSS, new Tensor(commit, b, n, kk));
         return out;
     }
 
@@ -711,8 +711,8 @@ public final class VectorQuantize implements Quantizer {
             }
         }
         QuantizerOutput out = new QuantizerOutput();
-        out.put("indices", new LongTensor(idxOut, m, heads, kk));
-        out.put("distances", new Tensor(distOut, m, heads, kk));
+        out.put(QuantizerOutput.Name.INDICES, new LongTensor(idxOut, m, heads, kk));
+        out.put(QuantizerOutput.Name.DISTANCES, new Tensor(distOut, m, heads, kk));
         return out;
     }
 
@@ -784,7 +784,7 @@ public final class VectorQuantize implements Quantizer {
                     }
                 }
             } else {
-                out.putScalar("dead_codes_replaced", applyStatistics(params, stats, learnRows, learnCounts, o, trace));
+                out.putScalar(QuantizerOutput.Name.DEAD_CODES_REPLACED, applyStatistics(params, stats, learnRows, learnCounts, o, trace));
             }
         }
         if (trace != null) {

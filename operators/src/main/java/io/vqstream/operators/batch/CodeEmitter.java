@@ -105,7 +105,7 @@ public final class CodeEmitter {
             float[] topDist = null;
             if (top != null) {
                 topCodes = Arrays.copyOfRange(top.indices().data(), thisRow * cpt * k, (thisRow + 1) * cpt * k);
-                topDist = Arrays.copyOfRange(top.floatOrNull("distances").data(), thisRow * cpt * k, (thisRow + 1) * cpt * k);
+                topDist = Arrays.copyOfRange(top.distances().data(), thisRow * cpt * k, (thisRow + 1) * cpt * k);
             }
             count++;
             output.collect(new StreamRecord<>(new CodeRecord(r.key(), r.seq(), r.eventTime(), c, version, qv, err, r.attributes(),
