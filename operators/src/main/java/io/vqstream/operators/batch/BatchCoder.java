@@ -6,6 +6,7 @@ import io.vqstream.core.quantize.ForwardOptions;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.QuantizerOutput;
+import io.vqstream.core.quantize.VectorQuantize;
 import io.vqstream.core.tensor.Tensor;
 import io.vqstream.operators.metrics.QuantizerMetrics;
 import io.vqstream.operators.record.CodeRecord;
@@ -54,10 +55,6 @@ public final class BatchCoder {
         return new BatchCoder(quantizer, backend, topk, emitQuantized, emitError, metrics);
     }
 
-    public Quantizer quantizer() {
-        return quantizer;
-    }
-
     public ComputeBackend backend() {
         return backend;
     }
@@ -68,9 +65,16 @@ public final class BatchCoder {
         return real.isEmpty() ? null : MicroBatch.tokens(real, quantizer.dim(), quantizer.type());
     }
 
-    /** The {@code output.topk} candidates of {@code x} under {@code params}, or null when not configured. */
+    /**
+     * The {@code output.topk} nearest codes of {@code x} under {@code params}, with their
+     * distances; null when not configured. Both scopes call it with the codebook that selects the
+     * batch's codes, before any EMA step.
+     */
     public QuantizerOutput topk(Params params, Tensor x) {
-        return MicroBatch.nearestCodes(quantizer, params, x, topk, backend);
+        if (topk <= 0 || x == null || !(quantizer instanceof VectorQuantize vq)) {
+            return null;
+        }
+        return vq.nearestCodes(params, x, topk, backend);
     }
 
     /** One timed forward call; {@code options} null means evaluation on this coder's backend. */

@@ -2,11 +2,6 @@ package io.vqstream.operators.batch;
 
 import org.apache.flink.annotation.Internal;
 
-import io.vqstream.core.backend.ComputeBackend;
-import io.vqstream.core.quantize.Params;
-import io.vqstream.core.quantize.Quantizer;
-import io.vqstream.core.quantize.QuantizerOutput;
-import io.vqstream.core.quantize.VectorQuantize;
 import io.vqstream.core.tensor.Tensor;
 import io.vqstream.operators.record.VectorCheck;
 import io.vqstream.operators.record.VectorRecord;
@@ -58,17 +53,5 @@ public final class MicroBatch {
             }
         }
         return l;
-    }
-
-    /**
-     * The {@code output.topk} nearest codes of the batch {@code x} under {@code params}, with their
-     * distances; null when {@code k} is 0 (not configured). Both codebook scopes call it with the
-     * codebook that selects the batch's codes, before any EMA step.
-     */
-    public static QuantizerOutput nearestCodes(Quantizer quantizer, Params params, Tensor x, int k, ComputeBackend backend) {
-        if (k <= 0 || x == null || !(quantizer instanceof VectorQuantize vq)) {
-            return null;
-        }
-        return vq.nearestCodes(params, x, k, backend);
     }
 }
