@@ -16,6 +16,14 @@ public final class SharedEvents {
      */
     public record RoundPart(long round, int subtask, int records, byte[] statistics) implements OperatorEvent {}
 
+    /**
+     * The codebook a subtask restored from its state, sent before any of its parts. A lone subtask
+     * (parallelism 1) closes its rounds itself, so after a restore its codebook can be newer than
+     * the coordinator's; the coordinator takes the newer one, and later rounds (also after a
+     * rescale to more subtasks) continue from it.
+     */
+    public record Restored(byte[] codebook) implements OperatorEvent {}
+
     /** A subtask ended its input: later rounds no longer wait for it. */
     public record SubtaskFinished(int subtask) implements OperatorEvent {}
 

@@ -40,6 +40,13 @@ import org.slf4j.LoggerFactory;
  * own is in that subtask's snapshot as unanswered and is re-sent after a restore; a part sent
  * after the subtask's snapshot is recomputed from the replayed records. Parts are kept once
  * per (round, subtask), so after a restore every round counts each subtask's statistics once.
+ *
+ * <h2>One subtask</h2>
+ * At parallelism 1 a round's combined statistics are the lone subtask's own, so that subtask
+ * applies the step itself ({@link EmaStatistics#applyTo} with the same randomness) and does not
+ * wait for this coordinator; its checkpointed codebook is then the truth. After a restore every
+ * subtask first sends the codebook it restored ({@link SharedEvents.Restored}); a newer one than
+ * this coordinator's replaces it, so rounds continue from there at any parallelism.
  */
 @Internal
 public final class SharedLearningCoordinator implements OperatorCoordinator {
@@ -105,6 +112,18 @@ public final class SharedLearningCoordinator implements OperatorCoordinator {
                 return;
             }
             parts.putIfAbsent(part.subtask(), part.statistics());
+        } else if (event instanceof SharedEvents.Restored r) {
+            SharedCodebook c = SharedCodebook.fromBytes(r.codebook());
+            if (c.round() > current.round()) {
+                // rounds a lone subtask closed itself after this coordinator's checkpoint; every
+                // subtask restored the same codebook and sends it before any part, so no part of
+                // a later round can have arrived yet
+                LOG.info("continuing from the restored codebook of round {} (version {}, step {}); this coordinator was at round {}",
+                        c.round(), c.version(), c.step(), current.round());
+                current = c;
+                parts.clear();
+            }
+            return;
         } else if (event instanceof SharedEvents.SubtaskFinished f) {
             finished.add(f.subtask());
         } else {

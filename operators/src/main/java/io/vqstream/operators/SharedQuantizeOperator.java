@@ -74,6 +74,13 @@ import org.apache.flink.streaming.runtime.tasks.mailbox.TaskMailbox;
  * so codes and codebooks equal a key scope's with a single key named {@value SharedScope#SCOPE_KEY};
  * with several subtasks or time-closed batches, which batches share a round depends on timing.
  * Unanswered parts and the open batch are checkpointed per subtask and re-sent after a restore.
+ *
+ * <p>At parallelism 1 a round is this subtask's batch alone, so the subtask applies the step
+ * itself, exactly as the coordinator would (same combined statistics, same randomness from the
+ * step), and codes the next batch at once instead of waiting for an answer: the same codes and
+ * codebooks, without a round trip per batch. Its checkpointed codebook is the scope's; after a
+ * restore, also at another parallelism, the coordinator continues from it
+ * ({@link SharedEvents.Restored}).
  */
 @Internal
 public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
@@ -104,6 +111,8 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
     private transient long pendingRound;
     private transient byte[] pendingPart;
     private transient boolean inputEnded;
+    /** The only subtask of a learning scope: it closes its rounds itself (see below). */
+    private transient boolean alone;
     private transient ListState<byte[]> codebookState;
     private transient ListState<VectorRecord> bufferState;
     private transient ListState<byte[]> roundState;
@@ -184,10 +193,18 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
             checked(codebook.params());
         }
         if (learning()) {
+            alone = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks() == 1;
+            if (restored) {
+                // before any part: rounds closed by a lone subtask may be newer than the coordinator's
+                coordinator.sendEventToCoordinator(new SharedEvents.Restored(codebookBytes()));
+            }
             if (pendingRound >= 0) {
                 coordinator.sendEventToCoordinator(new SharedEvents.RoundPart(pendingRound, subtask(), -1, pendingPart));
             }
-            scheduleRoundTimer();
+            if (!alone) {
+                // a lone subtask has no one to keep waiting
+                scheduleRoundTimer();
+            }
         }
         if (!open.isEmpty()) {
             openedAt = now();
@@ -301,9 +318,13 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
             } else if (n > 0) {
                 coder.emit(output, batch, 0, null, codebook.version(), null, this::deadLetter);
             }
-            pendingRound = codebook.round() + 1;
-            pendingPart = stats.toBytes();
-            coordinator.sendEventToCoordinator(new SharedEvents.RoundPart(pendingRound, subtask(), n, pendingPart));
+            if (alone && pendingRound < 0) {
+                closeRoundAlone(stats);
+            } else {
+                pendingRound = codebook.round() + 1;
+                pendingPart = stats.toBytes();
+                coordinator.sendEventToCoordinator(new SharedEvents.RoundPart(pendingRound, subtask(), n, pendingPart));
+            }
         }
         if (n == open.size()) {
             open = new ArrayList<>();
@@ -329,17 +350,9 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
             return; // this subtask is there already (a catch-up message after a restore)
         }
         Params p = closed.params() == null ? codebook.params() : checked(SharedCodebook.paramsFromBytes(closed.params()));
-        boolean changed = closed.version() != codebook.version();
-        codebook = new SharedCodebook(closed.version(), closed.step(), closed.round(), p);
         pendingRound = -1;
         pendingPart = null;
-        if (changed) {
-            metrics.emaSteps.inc();
-            metrics.codebookChanges.inc();
-            if (config.publishEvery() > 0 && codebook.step() % config.publishEvery() == 0) {
-                publish();
-            }
-        }
+        adopt(new SharedCodebook(closed.version(), closed.step(), closed.round(), p));
         try {
             if (open.size() >= config.batchSize()) {
                 closeBatch(config.batchSize());
@@ -348,6 +361,37 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
             }
         } catch (Exception e) {
             throw new IllegalStateException("coding a batch after round " + closed.round() + " failed", e);
+        }
+    }
+
+    /**
+     * The round of this lone subtask's batch, closed here as the coordinator would close it:
+     * <pre>
+     * combined = stats                       (the only part of the round)
+     * params'  = EMA step of params by combined, randomness from (seed, scope, step)
+     * </pre>
+     */
+    private void closeRoundAlone(EmaStatistics stats) {
+        long round = codebook.round() + 1;
+        if (stats.isEmpty()) {
+            codebook = codebook.withParams(codebook.version(), codebook.step(), round, codebook.params());
+            return;
+        }
+        Params p = codebook.params().copy();
+        stats.applyTo(quantizer, p, SharedScope.random(config, codebook.step()));
+        adopt(new SharedCodebook(codebook.version() + 1, codebook.step() + 1, round, p));
+    }
+
+    /** The codebook of a closed round becomes this subtask's; a changed one is counted and published when due. */
+    private void adopt(SharedCodebook next) {
+        boolean changed = next.version() != codebook.version();
+        codebook = next;
+        if (changed) {
+            metrics.emaSteps.inc();
+            metrics.codebookChanges.inc();
+            if (config.publishEvery() > 0 && codebook.step() % config.publishEvery() == 0) {
+                publish();
+            }
         }
     }
 

@@ -299,6 +299,21 @@ class SharedScopeITCase {
     }
 
     /**
+     * A lone subtask closes its rounds itself; a failure and restore from a checkpoint neither
+     * loses nor repeats a round's step (the coordinator's own checkpoint is older than the codebook).
+     */
+    @Test
+    void learningAloneRestoresWithoutLosingOrRepeatingAStep() throws Exception {
+        long count = 16 * 40;
+        Collected clean = runLearning("p1-clean", CodebookScope.SHARED, DEAD_CODES, new OneKey(), count, 1, null);
+        Collected failed = runLearning("p1-failure", CodebookScope.SHARED, DEAD_CODES, new OneKey(), count, 1, 300L);
+        assertEquals(1, PipelineTestSupport.FAILURES.get("p1-failure").get(), "the failure was injected");
+        assertTrue(PipelineTestSupport.FIRST_AFTER_RESTART.get("p1-failure").get() > 0, "restored from a checkpoint");
+        PipelineTestSupport.assertSameResults(clean, failed, "shared learning at p=1 with a failure");
+        assertEquals(40, failed.finalCodebooks().get(SharedScope.SCOPE_KEY).step(), "one step per batch");
+    }
+
+    /**
      * With rounds that wait for both subtasks' full batches, round r is batch r of each half of the
      * input: the expected codebook is one EMA step per round over both halves' statistics.
      */
