@@ -72,6 +72,10 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
             description = "Codebooks learn from the stream (default ${DEFAULT-VALUE}).")
     boolean learn;
 
+    @Option(names = "--publish-every", paramLabel = "STEPS", defaultValue = "1",
+            description = "With --learn: a codebook snapshot to the codebooks topic every N EMA steps, 0 for none (default ${DEFAULT-VALUE}, the job's default).")
+    int publishEvery;
+
     @Option(names = "--timeout", paramLabel = "S", defaultValue = "900", description = "Seconds to wait for all codes of a run (default ${DEFAULT-VALUE}).")
     long timeout;
 
@@ -178,6 +182,7 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                         Path cfg = work.resolve("quantize-" + run + ".yaml");
                         Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval)
                                 + "codebook:\n  scope: " + scope + "\n" + (npy != null ? "  file: " + npy + "\n" : "")
+                                + (learn ? "  publish-every: " + publishEvery + "\n" : "")
                                 + "input:\n  format: " + format + "\noutput:\n  format: " + format + "\n");
                         loads.add(E2e.loadAverage());
                         List<String> args = new ArrayList<>(List.of("quantize", "--config", cfg.toString(), "--bootstrap-servers", bs,
@@ -270,6 +275,9 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                     json.put("dim", dim);
                     json.put("codebook_size", k);
                     json.put("learn", learn);
+                    if (learn) {
+                        json.put("publish_every", publishEvery);
+                    }
                     json.put("scope", scope);
                     json.put("format", format);
                     json.put("codebook", codebook);
