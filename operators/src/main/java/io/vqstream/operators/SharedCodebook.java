@@ -93,9 +93,10 @@ public record SharedCodebook(long version, long step, long round, Params params)
                 shape[d] = in.readInt();
             }
             float[] data = new float[in.readInt()];
-            for (int j = 0; j < data.length; j++) {
-                data[j] = in.readFloat();
-            }
+            // one bulk read, the inverse of writeParams (a round's codebook reaches every subtask)
+            byte[] raw = new byte[4 * data.length];
+            in.readFully(raw);
+            java.nio.ByteBuffer.wrap(raw).asFloatBuffer().get(data);
             p.put(name, new Tensor(data, shape));
         }
         return p;

@@ -168,21 +168,15 @@ public final class EmaStatistics {
                 float[] sums = l.stats.sums();
                 for (int k = 0; k < l.numCodebooks; k++) {
                     int co = k * l.size;
-                    for (int j = co; j < co + l.size; j++) {
-                        out.writeFloat(c[j]);
-                    }
+                    writeFloats(out, c, co, l.size);
                     for (int j = co; j < co + l.size; j++) {
                         if (c[j] != 0f) {
-                            for (int e = 0; e < l.dim; e++) {
-                                out.writeFloat(sums[j * l.dim + e]);
-                            }
+                            writeFloats(out, sums, j * l.dim, l.dim);
                         }
                     }
                     out.writeInt(l.rowCounts[k]);
                     if (l.rows != null) {
-                        for (int i = 0; i < l.rowCounts[k] * l.dim; i++) {
-                            out.writeFloat(l.rows[k][i]);
-                        }
+                        writeFloats(out, l.rows[k], 0, l.rowCounts[k] * l.dim);
                     }
                 }
             }
@@ -190,6 +184,22 @@ public final class EmaStatistics {
             throw new UncheckedIOException(e);
         }
         return bytes.toByteArray();
+    }
+
+    /**
+     * {@code n} floats as big-endian IEEE bytes in one write, the bytes {@link DataOutputStream#writeFloat}
+     * gives (statistics hold no NaN): a round's part is written and read once per batch.
+     */
+    private static void writeFloats(DataOutputStream out, float[] a, int off, int n) throws IOException {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * n);
+        b.asFloatBuffer().put(a, off, n);
+        out.write(b.array());
+    }
+
+    private static void readFloats(DataInputStream in, float[] a, int off, int n) throws IOException {
+        byte[] raw = new byte[4 * n];
+        in.readFully(raw);
+        java.nio.ByteBuffer.wrap(raw).asFloatBuffer().get(a, off, n);
     }
 
     public static EmaStatistics fromBytes(byte[] b) {
@@ -208,22 +218,19 @@ public final class EmaStatistics {
                 float[] sums = stats.sums();
                 for (int k = 0; k < l.numCodebooks; k++) {
                     int co = k * l.size;
-                    for (int j = co; j < co + l.size; j++) {
-                        c[j] = in.readFloat();
-                    }
+                    readFloats(in, c, co, l.size);
                     for (int j = co; j < co + l.size; j++) {
                         if (c[j] != 0f) {
-                            for (int e = 0; e < l.dim; e++) {
-                                sums[j * l.dim + e] = in.readFloat();
-                            }
+                            readFloats(in, sums, j * l.dim, l.dim);
                         }
                     }
                     l.rowCounts[k] = in.readInt();
                     if (l.rows != null) {
-                        float[] r = new float[l.rowCounts[k] * l.dim];
-                        for (int j = 0; j < r.length; j++) {
-                            r[j] = in.readFloat();
+                        if (l.rowCounts[k] < 0 || (long) l.rowCounts[k] * l.dim > Integer.MAX_VALUE / 4) {
+                            throw new IllegalArgumentException("EMA statistics with " + l.rowCounts[k] + " candidate rows");
                         }
+                        float[] r = new float[l.rowCounts[k] * l.dim];
+                        readFloats(in, r, 0, r.length);
                         l.rows[k] = r;
                     }
                 }

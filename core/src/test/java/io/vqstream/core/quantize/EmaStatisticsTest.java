@@ -95,4 +95,48 @@ class EmaStatisticsTest {
         assertThrows(IllegalArgumentException.class, () -> q.forwardTokens(q.initParams(1), batch(1, 4, 8),
                 ForwardOptions.builder().mode(Mode.TRAIN).emaStatistics(new EmaStatistics()).build()));
     }
+
+    /**
+     * The wire format is the element-by-element DataOutput encoding of format 1 (parts are
+     * checkpointed, so its bytes must not drift): written here field by field.
+     */
+    @Test
+    void bytesAreFormatOneFieldByField() throws Exception {
+        Quantizer q = Quantizers.create("VectorQuantize", Map.of("dim", 4, "codebook_size", 8, "decay", 0.8, "threshold_ema_dead_code", 2.0));
+        EmaStatistics stats = new EmaStatistics();
+        q.forwardTokens(q.initParams(3), batch(4, 6, 4), ForwardOptions.builder().mode(Mode.TRAIN).emaStatistics(stats).build());
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+            out.writeInt(1);
+            out.writeInt(stats.layers().size());
+            for (EmaStatistics.Layer l : stats.layers()) {
+                out.writeUTF(l.prefix);
+                out.writeInt(l.numCodebooks);
+                out.writeInt(l.size);
+                out.writeInt(l.dim);
+                out.writeBoolean(l.rows != null);
+                float[] c = l.stats.counts();
+                int hit = 0;
+                for (int j = 0; j < l.size; j++) {
+                    out.writeFloat(c[j]);
+                }
+                for (int j = 0; j < l.size; j++) {
+                    if (c[j] != 0f) {
+                        hit++;
+                        for (int e = 0; e < l.dim; e++) {
+                            out.writeFloat(l.stats.sums()[j * l.dim + e]);
+                        }
+                    }
+                }
+                assertTrue(hit > 1 && hit < l.size, "some codes hit, some not: " + hit);
+                out.writeInt(l.rowCounts[0]);
+                assertTrue(l.rowCounts[0] > 0, "candidate rows recorded");
+                for (int i = 0; i < l.rowCounts[0] * l.dim; i++) {
+                    out.writeFloat(l.rows[0][i]);
+                }
+            }
+        }
+        assertArrayEquals(bytes.toByteArray(), stats.toBytes());
+        assertArrayEquals(bytes.toByteArray(), EmaStatistics.fromBytes(bytes.toByteArray()).toBytes());
+    }
 }
