@@ -25,7 +25,7 @@ public final class CodebookVersions {
     /** Starts versioning {@code codebook} (no effect when already tracked). */
     public static void track(float[] codebook) {
         synchronized (VERSIONS) {
-            VERSIONS.putIfAbsent(codebook, new long[1]);
+            VERSIONS.putIfAbsent(codebook, new long[2]);
         }
     }
 
@@ -36,6 +36,23 @@ public final class CodebookVersions {
             if (v != null) {
                 v[0]++;
             }
+        }
+    }
+
+    /**
+     * True on the first call for the current version of a tracked {@code codebook}, false on
+     * later ones and for untracked arrays. A kernel uses it to leave a codebook version as it lies
+     * until it is used a second time: a version that is read once (a codebook that learns from
+     * every record) is not worth packing.
+     */
+    public static boolean firstSight(float[] codebook) {
+        synchronized (VERSIONS) {
+            long[] v = VERSIONS.get(codebook);
+            if (v == null || v[1] == v[0] + 1) {
+                return false;
+            }
+            v[1] = v[0] + 1;
+            return true;
         }
     }
 

@@ -188,6 +188,14 @@ final class VectorKernels implements FloatKernels {
     @Override
     public void argmax(float[] x, int n, int d, float[] cb, int cbOff, int k, boolean l2, float[] norms,
                        float[] best, float[] second, int[] bestIdx) {
+        if (n < TILE_MIN_ROWS && CodebookVersions.firstSight(cb)) {
+            // a few rows against a codebook version never used before: one pass over the codes as
+            // they lie (norms and dots together) costs what building the panels would. Panels come
+            // with the second call on a version, so a codebook that changes at every record (one
+            // EMA step per record) is never packed, and a frozen one is packed once.
+            argmaxRows(x, n, d, cb, cbOff, k, l2, norms, best, second, bestIdx);
+            return;
+        }
         PackedCodebooks.Entry entry = PackedCodebooks.get(cb, cbOff, k, d, VectorKernels::norms);
         if (entry != null && n <= SMALL_MAX_ROWS) {
             argmaxSmall(x, n, d, cb, cbOff, k, l2, entry, norms, best, second, bestIdx);

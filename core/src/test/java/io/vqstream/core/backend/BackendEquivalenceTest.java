@@ -108,6 +108,10 @@ class BackendEquivalenceTest {
         backend.assign(x, n, d, cb, cbOff, k, metric, cached, gotScore);
         assertArrayEquals(want, cached, backend.name() + " indices after the codebook changed");
         assertArrayEquals(wantScore, gotScore, backend.name() + " winning scores after the codebook changed");
+        // a few rows use a new version as it lies on the first call and its panels on the second
+        backend.assign(x, n, d, cb, cbOff, k, metric, cached, gotScore);
+        assertArrayEquals(want, cached, backend.name() + " indices, second call after the change");
+        assertArrayEquals(wantScore, gotScore, backend.name() + " winning scores, second call after the change");
     }
 
     @ParameterizedTest(name = "{0} n={1} d={2} k={3} {4}")
