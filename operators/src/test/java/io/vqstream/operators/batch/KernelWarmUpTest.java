@@ -52,4 +52,40 @@ class KernelWarmUpTest {
             }
         }
     }
+
+    @Test
+    void codebooksAwaitingKmeansAreFilledForTheWarmUpOthersAreTheQuantizersOwn() {
+        Quantizer kmeans = Quantizers.create("ResidualVQ", Map.of("dim", 16, "codebook_size", 64, "num_quantizers", 3, "kmeans_init", true));
+        io.vqstream.core.quantize.Params p = KernelWarmUp.warmUpParams(kmeans);
+        int embeds = 0;
+        for (String name : p.names()) {
+            if (name.endsWith("embed")) {
+                embeds++;
+                float[] cb = p.get(name).data();
+                assertTrue(java.util.Arrays.stream(box(cb)).anyMatch(v -> v != 0f), name + " is not all zero");
+                assertTrue(cb[0] != cb[16], name + ": codes differ");
+            }
+        }
+        assertTrue(embeds == 3, "one codebook per layer: " + p.names());
+        // rows meet distinct codes, not one tie over the whole codebook
+        float[] x = new float[32 * 16];
+        java.util.SplittableRandom r = new java.util.SplittableRandom(3);
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) r.nextGaussian();
+        }
+        long[] idx = kmeans.forwardTokens(p, new io.vqstream.core.tensor.Tensor(x, 32, 1, 16), io.vqstream.core.quantize.ForwardOptions.eval())
+                .indices().data();
+        assertTrue(java.util.Arrays.stream(idx).distinct().count() > 4, "codes spread: " + java.util.Arrays.toString(idx));
+
+        Quantizer plain = Quantizers.create("VectorQuantize", Map.of("dim", 16, "codebook_size", 64));
+        assertTrue(KernelWarmUp.warmUpParams(plain).bitEquals(plain.initParams(0x5EED)), "an initialised codebook is left as it is");
+    }
+
+    private static Float[] box(float[] a) {
+        Float[] b = new Float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            b[i] = a[i];
+        }
+        return b;
+    }
 }
