@@ -163,15 +163,20 @@ public final class KernelWarmUp {
     }
 
     /**
-     * The quantizer's initial parameters, with codebooks that are still all zero (k-means
-     * initialisation pending) filled with Gaussian codes: against a zero codebook every row ties
-     * with every code, so each call would go to the exact rescoring of all codes (seconds per call
-     * for a ResidualVQ of 8×1024) and compile that instead of the kernels records will use.
+     * The quantizer's initial parameters as after a k-means initialisation: codebooks still all
+     * zero are filled with Gaussian codes and marked initialised. Otherwise every warm-up call would
+     * run the k-means initialisation (seconds per call for a ResidualVQ of 8×1024), and against a
+     * zero codebook every row would tie with every code; neither is the path records take.
      */
     static Params warmUpParams(Quantizer quantizer) {
         Params params = quantizer.initParams(0x5EED);
         SplittableRandom rnd = new SplittableRandom(0xC0DE);
         for (String name : params.names()) {
+            if (name.endsWith("initted")) {
+                // as after the k-means initialisation, which a forward call would otherwise run
+                java.util.Arrays.fill(params.get(name).data(), 1f);
+                continue;
+            }
             if (!name.endsWith("embed")) {
                 continue;
             }

@@ -67,6 +67,12 @@ class KernelWarmUpTest {
             }
         }
         assertTrue(embeds == 3, "one codebook per layer: " + p.names());
+        for (String name : p.names()) {
+            if (name.endsWith("initted")) {
+                assertTrue(p.get(name).data()[0] == 1f, name + ": the warm-up must not run the k-means initialisation");
+            }
+        }
+        io.vqstream.core.quantize.Params before = p.copy();
         // rows meet distinct codes, not one tie over the whole codebook
         float[] x = new float[32 * 16];
         java.util.SplittableRandom r = new java.util.SplittableRandom(3);
@@ -76,6 +82,7 @@ class KernelWarmUpTest {
         long[] idx = kmeans.forwardTokens(p, new io.vqstream.core.tensor.Tensor(x, 32, 1, 16), io.vqstream.core.quantize.ForwardOptions.eval())
                 .indices().data();
         assertTrue(java.util.Arrays.stream(idx).distinct().count() > 4, "codes spread: " + java.util.Arrays.toString(idx));
+        assertTrue(p.bitEquals(before), "an evaluation call with initialised codebooks changes nothing (no k-means ran)");
 
         Quantizer plain = Quantizers.create("VectorQuantize", Map.of("dim", 16, "codebook_size", 64));
         assertTrue(KernelWarmUp.warmUpParams(plain).bitEquals(plain.initParams(0x5EED)), "an initialised codebook is left as it is");
