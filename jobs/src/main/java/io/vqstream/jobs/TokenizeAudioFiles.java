@@ -52,6 +52,12 @@ final class TokenizeAudioFiles {
                 + (codebooksOut != null ? ", " + snapshots + " codebook snapshots to " + codebooksOut.toAbsolutePath() : "")
                 + (Double.isNaN(c.gateDb) ? "" : ", " + gated + " frames gated below " + c.gateDb + " dB (code -1)")
                 + (dead > 0 ? ", " + dead + " dead letters" : ""));
+        // rows the float arg-max could not settle within its error bound (embedded runs: the job shares this JVM's backend)
+        long[] refereed = io.vqstream.core.backend.JvmBackend.get().refereeCounts();
+        if (refereed[0] > 0) {
+            err.printf(java.util.Locale.ROOT, "vqstream tokenize-audio: exact rescoring %.3f%% of %d assigned rows%n",
+                    100.0 * refereed[1] / refereed[0], refereed[0]);
+        }
         return FileJobs.exitCode(codes, dead);
     }
 
