@@ -58,6 +58,35 @@ class CodebookStatisticsTest {
     }
 
     @Test
+    void theFusedGatherAndCollectGiveTheStateOfTheSeparatePasses() {
+        // without a mask the codes, this batch's statistics and the squared error come from one pass;
+        // a mask of all true takes the separate gather, collect and commitment passes
+        for (Map<String, Object> kwargs : java.util.List.<Map<String, Object>>of(
+                Map.of("dim", 40, "codebook_size", 24),
+                Map.of("dim", 40, "codebook_size", 24, "heads", 2, "separate_codebook_per_head", true),
+                Map.of("dim", 40, "codebook_size", 24, "heads", 2))) {
+            Quantizer q = Quantizers.create("VectorQuantize", kwargs);
+            Params fused = q.initParams(9);
+            Params separate = fused.copy();
+            boolean[] all = new boolean[100];
+            java.util.Arrays.fill(all, true);
+            for (int step = 0; step < 3; step++) {
+                Tensor x = gaussian(10 + step, 2, 50, 40);
+                float[] input = x.data().clone();
+                QuantizerOutput a = q.forwardTokens(fused, x, ForwardOptions.builder().mode(Mode.TRAIN).build());
+                QuantizerOutput b = q.forwardTokens(separate, x, ForwardOptions.builder().mode(Mode.TRAIN).mask(all).build());
+                assertTrue(fused.bitEquals(separate), kwargs + " step " + step + ": same codebook bits");
+                assertArrayEquals(b.indices().data(), a.indices().data());
+                assertArrayEquals(b.quantized().data(), a.quantized().data());
+                float commit = b.floatOrNull("commit_loss").item();
+                assertTrue(commit > 0f);
+                assertEquals(commit, a.floatOrNull("commit_loss").item(), 1e-6 * commit);
+                assertArrayEquals(input, x.data(), "the input is read, never written");
+            }
+        }
+    }
+
+    @Test
     void maskedTokensTakeNoPartInLearningAndComeOutAsMinusOne() {
         Params base = vq.initParams(4);
         Tensor x = gaussian(5, 1, 8, 6);
