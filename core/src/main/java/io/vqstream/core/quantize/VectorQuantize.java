@@ -609,9 +609,10 @@ public final class VectorQuantize implements Quantizer {
             }
             return 0;
         }
-        codebook.apply(params, stats, options.emaUpdateWeight(), 0, codebook.numCodebooks);
         if (emaUpdate && !manualEmaUpdate) {
-            codebook.renormalize(params);
+            codebook.applyAndRenormalize(params, stats, options.emaUpdateWeight());
+        } else {
+            codebook.apply(params, stats, options.emaUpdateWeight(), 0, codebook.numCodebooks);
         }
         return codebook.expire(params, learnRows, learnCounts, options.random(), trace);
     }

@@ -87,6 +87,37 @@ class CodebookStatisticsTest {
     }
 
     @Test
+    void theOnePassEmaStepEqualsApplyThenRenormalizeBitForBit() {
+        // decay 0.8 and 0.3 take the two forms of the lerp (weight below and above 1/2)
+        for (Map<String, Object> kwargs : java.util.List.<Map<String, Object>>of(
+                Map.of("dim", 10, "codebook_size", 16, "decay", 0.8),
+                Map.of("dim", 10, "codebook_size", 16, "decay", 0.3, "heads", 2, "separate_codebook_per_head", true),
+                Map.of("dim", 10, "codebook_size", 16, "decay", 0.8, "use_cosine_sim", true))) {
+            VectorQuantize q = (VectorQuantize) Quantizers.create("VectorQuantize", kwargs);
+            EmaCodebook cb = q.codebook;
+            Params base = q.initParams(21);
+            int c = cb.numCodebooks;
+            float[] weight = new float[16];
+            for (int j = 0; j < 16; j++) {
+                weight[j] = j % 3 == 0 ? 0f : 0.5f + j / 8f;
+            }
+            for (float[] w : new float[][] {null, weight}) {
+                CodebookStatistics pending = new CodebookStatistics(c, 16, 10, gaussian(1, c, 16).data(), gaussian(2, c, 16, 10).data());
+                CodebookStatistics stats = new CodebookStatistics(c, 16, 10, gaussian(3, c, 16).data(), gaussian(4, c, 16, 10).data());
+                Params twoSteps = base.copy();
+                Params onePass = base.copy();
+                cb.accumulate(twoSteps, pending.copy());
+                cb.accumulate(onePass, pending.copy());
+                cb.apply(twoSteps, stats.copy(), w, 0, c);
+                cb.renormalize(twoSteps);
+                cb.applyAndRenormalize(onePass, stats.copy(), w);
+                assertTrue(onePass.bitEquals(twoSteps), kwargs + (w == null ? "" : " with weights"));
+                assertTrue(!onePass.bitEquals(base));
+            }
+        }
+    }
+
+    @Test
     void maskedTokensTakeNoPartInLearningAndComeOutAsMinusOne() {
         Params base = vq.initParams(4);
         Tensor x = gaussian(5, 1, 8, 6);
