@@ -137,6 +137,12 @@ public final class AutoBackend implements ComputeBackend {
     }
 
     @Override
+    public double gatherStatistics(float[] codebook, int cbOff, int k, int d, int[] idx, float[] x, int n, float[] out,
+                                   float[] counts, int cOff, float[] sums, int sOff) {
+        return jvm.gatherStatistics(codebook, cbOff, k, d, idx, x, n, out, counts, cOff, sums, sOff);
+    }
+
+    @Override
     public void releaseThreadResources() {
         ComputeBackend b = nd4j;
         if (b != null) {

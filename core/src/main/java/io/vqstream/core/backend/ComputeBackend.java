@@ -63,6 +63,50 @@ public interface ComputeBackend {
         }
     }
 
+    /**
+     * {@link #gather}, {@link #accumulateStatistics} and the squared error of the rows to their
+     * codes in one pass over the rows (a training step needs all three of the same rows):
+     * <pre>
+     * out_i = c_{idx_i},   counts[cOff + j] += 1,   sums[sOff + j·d ..] += x_i   (j = idx_i),   returns Σ_i ‖x_i − c_{idx_i}‖²
+     * </pre>
+     * Counts and sums exactly as {@link #accumulateStatistics} (float, rows in order); the error
+     * is summed per row in float and over rows in double (its last bits may differ between
+     * backends). An index of −1 gives a zero row and takes no part in the statistics or the
+     * error; {@code counts} and {@code sums} may be null (no statistics).
+     */
+    default double gatherStatistics(float[] codebook, int cbOff, int k, int d, int[] idx, float[] x, int n, float[] out,
+                                    float[] counts, int cOff, float[] sums, int sOff) {
+        double err = 0;
+        for (int i = 0; i < n; i++) {
+            int j = idx[i];
+            int o = i * d;
+            if (j < 0) {
+                java.util.Arrays.fill(out, o, o + d, 0f);
+                continue;
+            }
+            if (j >= k) {
+                throw new IndexOutOfBoundsException("code " + j + " of a codebook of size " + k);
+            }
+            int c = cbOff + j * d;
+            float rowErr = 0f;
+            for (int e = 0; e < d; e++) {
+                float v = codebook[c + e];
+                out[o + e] = v;
+                float diff = x[o + e] - v;
+                rowErr += diff * diff;
+            }
+            err += rowErr;
+            if (counts != null) {
+                counts[cOff + j] += 1f;
+                int so = sOff + j * d;
+                for (int e = 0; e < d; e++) {
+                    sums[so + e] += x[o + e];
+                }
+            }
+        }
+        return err;
+    }
+
     /** Dense projection {@code y = x·Wᵀ + b}, W of shape (out, in) as torch stores it; bias may be null. */
     void linear(float[] x, int n, int in, float[] w, float[] bias, int out, float[] y);
 

@@ -43,4 +43,8 @@ interface FloatKernels {
 
     /** {@code counts[j] += 1; sums[j*d ..] += x_i} for every row with {@code j = idx[i] ≥ 0}. */
     void scatterAdd(float[] x, int n, int d, int[] idx, float[] counts, float[] sums);
+
+    /** {@link ComputeBackend#gatherStatistics} for indices already checked to lie in {@code [−1, k)}. */
+    double gatherScatter(float[] cb, int cbOff, int d, int[] idx, float[] x, int n, float[] out, float[] counts, int cOff,
+                         float[] sums, int sOff);
 }

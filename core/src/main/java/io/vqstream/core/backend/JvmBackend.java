@@ -301,6 +301,17 @@ public final class JvmBackend implements ComputeBackend {
         kernels.scatterAdd(x, n, d, idx, counts, sums);
     }
 
+    @Override
+    public double gatherStatistics(float[] codebook, int cbOff, int k, int d, int[] idx, float[] x, int n, float[] out,
+                                   float[] counts, int cOff, float[] sums, int sOff) {
+        for (int i = 0; i < n; i++) {
+            if (idx[i] >= k) {
+                throw new IndexOutOfBoundsException("code " + idx[i] + " of a codebook of size " + k);
+            }
+        }
+        return kernels.gatherScatter(codebook, cbOff, d, idx, x, n, out, counts, cOff, sums, sOff);
+    }
+
     /** {@code out[j] = ‖a_j‖²} in float for the rows of {@code a} from {@code off}. */
     void sumSquares(float[] a, int off, int rows, int d, float[] out) {
         kernels.sumSquares(a, off, rows, d, out, 0);

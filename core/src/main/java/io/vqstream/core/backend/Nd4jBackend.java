@@ -188,4 +188,10 @@ public final class Nd4jBackend implements ComputeBackend {
     public void accumulateStatistics(float[] x, int n, int d, int[] idx, float[] counts, float[] sums) {
         host.accumulateStatistics(x, n, d, idx, counts, sums);
     }
+
+    @Override
+    public double gatherStatistics(float[] codebook, int cbOff, int k, int d, int[] idx, float[] x, int n, float[] out,
+                                   float[] counts, int cOff, float[] sums, int sOff) {
+        return host.gatherStatistics(codebook, cbOff, k, d, idx, x, n, out, counts, cOff, sums, sOff);
+    }
 }

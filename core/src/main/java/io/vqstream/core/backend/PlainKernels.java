@@ -113,4 +113,35 @@ final class PlainKernels implements FloatKernels {
             }
         }
     }
+
+    @Override
+    public double gatherScatter(float[] cb, int cbOff, int d, int[] idx, float[] x, int n, float[] out, float[] counts, int cOff,
+                                float[] sums, int sOff) {
+        double err = 0;
+        for (int i = 0; i < n; i++) {
+            int j = idx[i];
+            int o = i * d;
+            if (j < 0) {
+                java.util.Arrays.fill(out, o, o + d, 0f);
+                continue;
+            }
+            int c = cbOff + j * d;
+            float rowErr = 0f;
+            for (int e = 0; e < d; e++) {
+                float v = cb[c + e];
+                out[o + e] = v;
+                float diff = x[o + e] - v;
+                rowErr += diff * diff;
+            }
+            err += rowErr;
+            if (counts != null) {
+                counts[cOff + j] += 1f;
+                int so = sOff + j * d;
+                for (int e = 0; e < d; e++) {
+                    sums[so + e] += x[o + e];
+                }
+            }
+        }
+        return err;
+    }
 }

@@ -140,6 +140,63 @@ final class VectorKernels implements FloatKernels {
         }
     }
 
+    @Override
+    public double gatherScatter(float[] cb, int cbOff, int d, int[] idx, float[] x, int n, float[] out, float[] counts, int cOff,
+                                float[] sums, int sOff) {
+        double err = 0;
+        for (int i = 0; i < n; i++) {
+            int j = idx[i];
+            if (j < 0) {
+                java.util.Arrays.fill(out, i * d, (i + 1) * d, 0f);
+                continue;
+            }
+            err += gatherScatterRow(cb, cbOff + j * d, d, x, i * d, out, sums, counts == null ? -1 : sOff + j * d);
+            if (counts != null) {
+                counts[cOff + j] += 1f;
+            }
+        }
+        return err;
+    }
+
+    /**
+     * One row of {@link #gatherScatter}: the code to {@code out}, the row into the sums at
+     * {@code so} (none when negative), and the row's squared error. A method of its own, so that
+     * no vector lives across the rows' loop (see {@code VectorRounding.copyFinite}).
+     */
+    private static float gatherScatterRow(float[] cb, int c, int d, float[] x, int o, float[] out, float[] sums, int so) {
+        int vd = S.loopBound(d);
+        FloatVector acc = FloatVector.zero(S);
+        int e = 0;
+        if (so >= 0) {
+            for (; e < vd; e += L) {
+                FloatVector v = FloatVector.fromArray(S, cb, c + e);
+                FloatVector xv = FloatVector.fromArray(S, x, o + e);
+                v.intoArray(out, o + e);
+                FloatVector.fromArray(S, sums, so + e).add(xv).intoArray(sums, so + e);
+                FloatVector diff = xv.sub(v);
+                acc = diff.fma(diff, acc);
+            }
+        } else {
+            for (; e < vd; e += L) {
+                FloatVector v = FloatVector.fromArray(S, cb, c + e);
+                v.intoArray(out, o + e);
+                FloatVector diff = FloatVector.fromArray(S, x, o + e).sub(v);
+                acc = diff.fma(diff, acc);
+            }
+        }
+        float err = acc.reduceLanes(VectorOperators.ADD);
+        for (; e < d; e++) {
+            float v = cb[c + e];
+            out[o + e] = v;
+            float diff = x[o + e] - v;
+            err += diff * diff;
+            if (so >= 0) {
+                sums[so + e] += x[o + e];
+            }
+        }
+        return err;
+    }
+
     // ------------------------------------------------------------------ blocking
 
     /** Codes [j0, j1) (multiples of P apart) into panels: {@code pk[j·d + e·P + q] = c_{j+q}[e]}. */

@@ -196,23 +196,44 @@ final class VectorRounding implements BoundedRounding.Kernels {
         return !acc.test(VectorOperators.IS_NAN).anyTrue();
     }
 
+    /** Elements per call of {@link #copyFiniteBlock}. */
+    private static final int COPY_BLOCK = 4096;
+
+    /**
+     * Block by block: a single vector loop over a large array is first entered from the
+     * interpreter and compiled on stack replacement, and on JDK 17 that compilation (and the
+     * method's later ones) ran the lane-wise add on the Vector API's generic Java fallback,
+     * 5–15× slower than the copy itself; a short block method is compiled normally.
+     */
     @Override
     public boolean copyFinite(float[] src, int srcOff, float[] dst, int dstOff, int n) {
-        FloatVector bad = FloatVector.zero(S);
-        int end = S.loopBound(n);
+        boolean finite = true;
         int i = 0;
+        for (; i + COPY_BLOCK <= n; i += COPY_BLOCK) {
+            finite &= copyFiniteBlock(src, srcOff + i, dst, dstOff + i, COPY_BLOCK);
+        }
+        int end = i + S.loopBound(n - i);
+        if (end > i) {
+            finite &= copyFiniteBlock(src, srcOff + i, dst, dstOff + i, end - i);
+        }
+        return finite && BoundedRounding.copyFiniteScalar(src, srcOff + end, dst, dstOff + end, n - end);
+    }
+
+    /** {@link #copyFinite} of {@code n} elements, a multiple of L. */
+    private static boolean copyFiniteBlock(float[] src, int srcOff, float[] dst, int dstOff, int n) {
+        FloatVector bad = FloatVector.zero(S);
         if (dst != null) {
-            for (; i < end; i += L) {
+            for (int i = 0; i < n; i += L) {
                 FloatVector v = FloatVector.fromArray(S, src, srcOff + i);
                 bad = nonFinite(bad, v);
                 v.intoArray(dst, dstOff + i);
             }
         } else {
-            for (; i < end; i += L) {
+            for (int i = 0; i < n; i += L) {
                 bad = nonFinite(bad, FloatVector.fromArray(S, src, srcOff + i));
             }
         }
-        return finite(bad) && BoundedRounding.copyFiniteScalar(src, srcOff + i, dst, dstOff + i, n - i);
+        return finite(bad);
     }
 
     /** {@code SIGN_WEIGHTS[w][l] = 2^(w−1−(l mod w))} for row widths w ≤ L: lane l's bit in its row's index. */

@@ -23,14 +23,14 @@ public final class CodebookStatistics {
     private final float[] counts;
     private final float[] sums;
     /**
-     * Codebook 0's statistics are the zeros of the constructor: a collect may then scatter
-     * straight into them (0 + s = s exactly; a float sum from +0 is never −0).
+     * Per codebook: its statistics are still the zeros of the constructor, so a collect may
+     * scatter straight into them (0 + s = s exactly; a float sum from +0 is never −0).
      */
-    private boolean firstStillZero;
+    private final boolean[] stillZero;
 
     public CodebookStatistics(int numCodebooks, int size, int dim) {
         this(numCodebooks, size, dim, new float[numCodebooks * size], new float[numCodebooks * size * dim]);
-        firstStillZero = true;
+        java.util.Arrays.fill(stillZero, true);
     }
 
     public CodebookStatistics(int numCodebooks, int size, int dim, float[] counts, float[] sums) {
@@ -42,6 +42,7 @@ public final class CodebookStatistics {
         this.dim = dim;
         this.counts = counts;
         this.sums = sums;
+        this.stillZero = new boolean[numCodebooks];
     }
 
     public int numCodebooks() {
@@ -58,13 +59,13 @@ public final class CodebookStatistics {
 
     /** Hit counts {@code (numCodebooks, size)}, row-major; live array. */
     public float[] counts() {
-        firstStillZero = false; // the caller may write into the live array
+        java.util.Arrays.fill(stillZero, false); // the caller may write into the live array
         return counts;
     }
 
     /** Vector sums {@code (numCodebooks, size, dim)}, row-major; live array. */
     public float[] sums() {
-        firstStillZero = false;
+        java.util.Arrays.fill(stillZero, false);
         return sums;
     }
 
@@ -73,17 +74,38 @@ public final class CodebookStatistics {
      * a negative code (masked token) contributes nothing.
      */
     public void collect(int k, float[] x, int m, int[] idx, ComputeBackend be) {
-        if (k == 0 && firstStillZero) {
-            firstStillZero = false;
-            be.accumulateStatistics(x, m, dim, idx, counts, sums);
-            return;
-        }
-        if (k == 0) {
-            firstStillZero = false;
+        if (stillZero[k]) {
+            stillZero[k] = false;
+            if (k == 0) {
+                be.accumulateStatistics(x, m, dim, idx, counts, sums);
+                return;
+            }
         }
         float[] c = new float[size];
         float[] s = new float[size * dim];
         be.accumulateStatistics(x, m, dim, idx, c, s);
+        addInto(k, c, s);
+    }
+
+    /**
+     * {@link #collect} fused with the gather of the rows' codes from {@code codebook} (codebook
+     * {@code k} from {@code cbOff}) into {@code out}, one pass over the rows; returns their
+     * squared error to the codes, {@code Σ_t ‖x_t − c_{idx_t}‖²} (see
+     * {@link ComputeBackend#gatherStatistics}). The statistics equal {@link #collect}'s.
+     */
+    public double collectGathered(int k, float[] x, int m, int[] idx, float[] codebook, int cbOff, float[] out, ComputeBackend be) {
+        if (stillZero[k]) {
+            stillZero[k] = false;
+            return be.gatherStatistics(codebook, cbOff, size, dim, idx, x, m, out, counts, k * size, sums, k * size * dim);
+        }
+        float[] c = new float[size];
+        float[] s = new float[size * dim];
+        double err = be.gatherStatistics(codebook, cbOff, size, dim, idx, x, m, out, c, 0, s, 0);
+        addInto(k, c, s);
+        return err;
+    }
+
+    private void addInto(int k, float[] c, float[] s) {
         int co = k * size;
         for (int j = 0; j < size; j++) {
             counts[co + j] += c[j];
@@ -99,7 +121,7 @@ public final class CodebookStatistics {
         if (other.numCodebooks != numCodebooks || other.size != size || other.dim != dim) {
             throw new IllegalArgumentException("cannot add statistics of a different codebook shape");
         }
-        firstStillZero = false;
+        java.util.Arrays.fill(stillZero, false);
         for (int i = 0; i < counts.length; i++) {
             counts[i] += other.counts[i];
         }

@@ -201,15 +201,7 @@ final class EmaCodebook {
      * </pre>
      */
     void apply(Params p, CodebookStatistics stats, float[] weight, int from, int to) {
-        CodebookStatistics pend = pending(p);
-        if (pend != null) {
-            stats.add(pend);
-            p.remove(accumClusterSizeName());
-            p.remove(accumEmbedAvgName());
-        }
-        if (weight != null && weight.length != size) {
-            throw new IllegalArgumentException("ema_update_weight has " + weight.length + " entries, the codebook " + size + " codes");
-        }
+        takePending(p, stats, weight);
         float base = (float) (1.0 - (double) decay);
         float[] counts = stats.counts();
         float[] sums = stats.sums();
@@ -224,6 +216,73 @@ final class EmaCodebook {
                 for (int e = 0; e < dim; e++) {
                     avg[ao + e] = Nn.lerp(avg[ao + e], sums[ao + e], w);
                 }
+            }
+        }
+    }
+
+    /** Folds pending accumulated statistics into {@code stats} (and clears them); checks the weights' length. */
+    private void takePending(Params p, CodebookStatistics stats, float[] weight) {
+        CodebookStatistics pend = pending(p);
+        if (pend != null) {
+            stats.add(pend);
+            p.remove(accumClusterSizeName());
+            p.remove(accumEmbedAvgName());
+        }
+        if (weight != null && weight.length != size) {
+            throw new IllegalArgumentException("ema_update_weight has " + weight.length + " entries, the codebook " + size + " codes");
+        }
+    }
+
+    /**
+     * {@link #apply} over every codebook, then {@link #renormalize}, in one pass over the codes:
+     * each code's {@code embed_avg} row is lerped and divided into {@code embed} while it is in
+     * cache. The same floats as the two steps one after the other (the cluster sizes, and so the
+     * smoothing totals, are all lerped before the first row).
+     */
+    void applyAndRenormalize(Params p, CodebookStatistics stats, float[] weight) {
+        takePending(p, stats, weight);
+        float base = (float) (1.0 - (double) decay);
+        float[] counts = stats.counts();
+        float[] sums = stats.sums();
+        float[] cs = p.get(clusterSizeName()).data();
+        float[] avg = p.get(embedAvgName()).data();
+        float[] embed = embed(p);
+        float ceps = (float) (size * (double) eps);
+        for (int k = 0; k < numCodebooks; k++) {
+            int co = k * size;
+            float total = 0f;
+            for (int j = 0; j < size; j++) {
+                float w = weight == null ? base : base * weight[j];
+                cs[co + j] = Nn.lerp(cs[co + j], counts[co + j], w);
+                total += cs[co + j];
+            }
+            float denom = total + ceps;
+            for (int j = 0; j < size; j++) {
+                float w = weight == null ? base : base * weight[j];
+                float smoothed = (cs[co + j] + eps) / denom * total;
+                lerpAndDivide(avg, sums, embed, (co + j) * dim, dim, w, smoothed);
+            }
+        }
+        if (cosine) {
+            Nn.l2normRows(embed, 0, numCodebooks * size, dim, 1e-6f);
+        }
+        CodebookVersions.modified(embed);
+    }
+
+    /** {@code avg ← lerp(avg, sums, w)} ({@link Nn#lerp}'s two forms), {@code embed = avg / smoothed}, for one row. */
+    private static void lerpAndDivide(float[] avg, float[] sums, float[] embed, int o, int d, float w, float smoothed) {
+        if (Math.abs(w) < 0.5f) {
+            for (int e = o; e < o + d; e++) {
+                float a = avg[e] + w * (sums[e] - avg[e]);
+                avg[e] = a;
+                embed[e] = a / smoothed;
+            }
+        } else {
+            float v = 1f - w;
+            for (int e = o; e < o + d; e++) {
+                float a = sums[e] - (sums[e] - avg[e]) * v;
+                avg[e] = a;
+                embed[e] = a / smoothed;
             }
         }
     }

@@ -318,13 +318,19 @@ public final class VectorQuantize implements Quantizer {
     @Override
     public QuantizerOutput forwardTokens(Params params, Tensor tokens, ForwardOptions options) {
         Layouts.requireLastDim(type(), tokens, dim);
-        // without a projection the codebook-space rows are a copy of the input: check while copying
+        // without a projection the codebook-space rows are the input itself: only the cosine
+        // variant normalises them in place (with a single head) and needs a copy, made during the check
         float[] copied = null;
-        if (!projects) {
+        if (!projects && cosine && heads == 1) {
             copied = new float[tokens.data().length];
             if (!BoundedRounding.copyFinite(tokens.data(), 0, copied, 0, copied.length)) {
                 Layouts.requireFinite(type(), tokens);
             }
+        } else if (!projects) {
+            if (!BoundedRounding.copyFinite(tokens.data(), 0, null, 0, tokens.data().length)) {
+                Layouts.requireFinite(type(), tokens);
+            }
+            copied = tokens.data();
         } else {
             Layouts.requireFinite(type(), tokens);
         }
@@ -402,17 +408,36 @@ public final class VectorQuantize implements Quantizer {
                 be.assign(rows[k], rowsPer, codebookDim, embed, cbOff, codebookSize, metric, idx[k], null);
             }
         }
+        boolean updates = train && !freeze && !options.freezeCodebook();
+        boolean collects = updates && (emaUpdate || codebook.threshold > 0);
+        boolean squaredError = train && commitmentWeight > 0 && !commitCrossEntropy;
         float[][] quant = new float[numCb][rowsPer * codebookDim];
-        for (int k = 0; k < numCb; k++) {
-            be.gather(embed, k * codebookSize * codebookDim, codebookSize, codebookDim, idx[k], rowsPer, quant[k], 0);
+        CodebookStatistics stats = null;
+        double fusedError = Double.NaN;
+        if ((collects || squaredError) && rowMask == null && affine == null) {
+            // the gather, this batch's statistics and the commitment's squared error of the same rows in one pass
+            stats = collects ? new CodebookStatistics(numCb, codebookSize, codebookDim) : null;
+            double err = 0;
+            for (int k = 0; k < numCb; k++) {
+                int cbOff = k * codebookSize * codebookDim;
+                err += stats != null
+                        ? stats.collectGathered(k, rows[k], rowsPer, idx[k], embed, cbOff, quant[k], be)
+                        : be.gatherStatistics(embed, cbOff, codebookSize, codebookDim, idx[k], rows[k], rowsPer, quant[k], null, 0, null, 0);
+            }
+            fusedError = err;
+        } else {
+            for (int k = 0; k < numCb; k++) {
+                be.gather(embed, k * codebookSize * codebookDim, codebookSize, codebookDim, idx[k], rowsPer, quant[k], 0);
+            }
         }
 
         // 6. EMA update (or accumulation), then dead-code expiry
-        boolean updates = train && !freeze && !options.freezeCodebook();
         int replaced = 0;
         EmaStatistics deferred = options.emaStatistics();
-        if (updates && (emaUpdate || codebook.threshold > 0)) {
-            CodebookStatistics stats = collect(params, rows, idx, rowMask, rowsPer, be);
+        if (collects) {
+            if (stats == null) {
+                stats = collect(params, rows, idx, rowMask, rowsPer, be);
+            }
             if (deferred == null) {
                 replaced = applyStatistics(params, stats, learnRows, learnCounts, options, trace);
             } else {
@@ -452,6 +477,9 @@ public final class VectorQuantize implements Quantizer {
             if (commitmentWeight > 0) {
                 if (commitCrossEntropy) {
                     commit = crossEntropy(scores, idx, rowMask, rowsPer);
+                } else if (!Double.isNaN(fusedError)) {
+                    long count = (long) numCb * rowsPer * codebookDim;
+                    commit = count == 0 ? 0f : (float) (fusedError / count);
                 } else if (rowMask != null && heads == 1 && !projects) {
                     // the reference measures a masked commitment against the raw input
                     commit = commitment(new float[][] {tokens.data()}, quant, rowMask, rowsPer);
@@ -581,9 +609,10 @@ public final class VectorQuantize implements Quantizer {
             }
             return 0;
         }
-        codebook.apply(params, stats, options.emaUpdateWeight(), 0, codebook.numCodebooks);
         if (emaUpdate && !manualEmaUpdate) {
-            codebook.renormalize(params);
+            codebook.applyAndRenormalize(params, stats, options.emaUpdateWeight());
+        } else {
+            codebook.apply(params, stats, options.emaUpdateWeight(), 0, codebook.numCodebooks);
         }
         return codebook.expire(params, learnRows, learnCounts, options.random(), trace);
     }

@@ -151,6 +151,58 @@ class BackendEquivalenceTest {
         assertArrayEquals(s1, s2, "scatter-add adds rows in the same order");
     }
 
+    @ParameterizedTest(name = "{0} n={1} d={2} k={3} {4}")
+    @MethodSource("cases")
+    void fusedGatherAndStatisticsEqualTheSeparatePasses(ComputeBackend backend, int n, int d, int k, Metric metric) {
+        SplittableRandom rnd = new SplittableRandom(5L * n + 11L * d + k + metric.ordinal());
+        float[] x = gaussian(rnd, n * d);
+        int cbOff = 3 * d;
+        float[] cb = gaussian(rnd, cbOff + k * d);
+        int[] idx = new int[n];
+        for (int i = 0; i < n; i++) {
+            idx[i] = i % 7 == 3 ? -1 : rnd.nextInt(k);
+        }
+        float[] wantOut = new float[n * d];
+        float[] wantCounts = new float[k];
+        float[] wantSums = new float[k * d];
+        if (k > 1) {
+            // on top of earlier statistics
+            wantCounts[1] = 2f;
+            wantSums[d] = 0.25f;
+        }
+        ScalarBackend.INSTANCE.gather(cb, cbOff, k, d, idx, n, wantOut, 0);
+        ScalarBackend.INSTANCE.accumulateStatistics(x, n, d, idx, wantCounts, wantSums);
+        double wantErr = 0;
+        for (int i = 0; i < n; i++) {
+            for (int e = 0; idx[i] >= 0 && e < d; e++) {
+                double diff = (double) x[i * d + e] - wantOut[i * d + e];
+                wantErr += diff * diff;
+            }
+        }
+        // statistics at an offset (codebook 1 of 2), into a dirty output
+        float[] out = gaussian(rnd, n * d);
+        float[] counts = new float[2 * k];
+        float[] sums = new float[2 * k * d];
+        if (k > 1) {
+            counts[k + 1] = 2f;
+            sums[(k + 1) * d] = 0.25f;
+        }
+        double err = backend.gatherStatistics(cb, cbOff, k, d, idx, x, n, out, counts, k, sums, k * d);
+        assertArrayEquals(wantOut, out, backend.name() + " gathered codes (zero rows for −1)");
+        assertArrayEquals(wantCounts, java.util.Arrays.copyOfRange(counts, k, 2 * k), backend.name() + " counts");
+        assertArrayEquals(wantSums, java.util.Arrays.copyOfRange(sums, k * d, 2 * k * d), backend.name() + " sums, rows in order");
+        assertEquals(0f, counts[0]);
+        assertEquals(wantErr, err, 1e-5 * wantErr + 1e-9, backend.name() + " squared error");
+        // no statistics: the gather and the error alone
+        float[] out2 = new float[n * d];
+        assertEquals(err, backend.gatherStatistics(cb, cbOff, k, d, idx, x, n, out2, null, 0, null, 0), 1e-9 * err + 1e-12);
+        assertArrayEquals(wantOut, out2);
+        int[] bad = idx.clone();
+        bad[n - 1] = k;
+        org.junit.jupiter.api.Assertions.assertThrows(IndexOutOfBoundsException.class,
+                () -> backend.gatherStatistics(cb, cbOff, k, d, bad, x, n, new float[n * d], null, 0, null, 0));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("fastBackends")
     void residualAssignEqualsStagewiseReference(ComputeBackend backend) {

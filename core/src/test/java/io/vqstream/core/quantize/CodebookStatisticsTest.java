@@ -58,6 +58,66 @@ class CodebookStatisticsTest {
     }
 
     @Test
+    void theFusedGatherAndCollectGiveTheStateOfTheSeparatePasses() {
+        // without a mask the codes, this batch's statistics and the squared error come from one pass;
+        // a mask of all true takes the separate gather, collect and commitment passes
+        for (Map<String, Object> kwargs : java.util.List.<Map<String, Object>>of(
+                Map.of("dim", 40, "codebook_size", 24),
+                Map.of("dim", 40, "codebook_size", 24, "heads", 2, "separate_codebook_per_head", true),
+                Map.of("dim", 40, "codebook_size", 24, "heads", 2))) {
+            Quantizer q = Quantizers.create("VectorQuantize", kwargs);
+            Params fused = q.initParams(9);
+            Params separate = fused.copy();
+            boolean[] all = new boolean[100];
+            java.util.Arrays.fill(all, true);
+            for (int step = 0; step < 3; step++) {
+                Tensor x = gaussian(10 + step, 2, 50, 40);
+                float[] input = x.data().clone();
+                QuantizerOutput a = q.forwardTokens(fused, x, ForwardOptions.builder().mode(Mode.TRAIN).build());
+                QuantizerOutput b = q.forwardTokens(separate, x, ForwardOptions.builder().mode(Mode.TRAIN).mask(all).build());
+                assertTrue(fused.bitEquals(separate), kwargs + " step " + step + ": same codebook bits");
+                assertArrayEquals(b.indices().data(), a.indices().data());
+                assertArrayEquals(b.quantized().data(), a.quantized().data());
+                float commit = b.floatOrNull("commit_loss").item();
+                assertTrue(commit > 0f);
+                assertEquals(commit, a.floatOrNull("commit_loss").item(), 1e-6 * commit);
+                assertArrayEquals(input, x.data(), "the input is read, never written");
+            }
+        }
+    }
+
+    @Test
+    void theOnePassEmaStepEqualsApplyThenRenormalizeBitForBit() {
+        // decay 0.8 and 0.3 take the two forms of the lerp (weight below and above 1/2)
+        for (Map<String, Object> kwargs : java.util.List.<Map<String, Object>>of(
+                Map.of("dim", 10, "codebook_size", 16, "decay", 0.8),
+                Map.of("dim", 10, "codebook_size", 16, "decay", 0.3, "heads", 2, "separate_codebook_per_head", true),
+                Map.of("dim", 10, "codebook_size", 16, "decay", 0.8, "use_cosine_sim", true))) {
+            VectorQuantize q = (VectorQuantize) Quantizers.create("VectorQuantize", kwargs);
+            EmaCodebook cb = q.codebook;
+            Params base = q.initParams(21);
+            int c = cb.numCodebooks;
+            float[] weight = new float[16];
+            for (int j = 0; j < 16; j++) {
+                weight[j] = j % 3 == 0 ? 0f : 0.5f + j / 8f;
+            }
+            for (float[] w : new float[][] {null, weight}) {
+                CodebookStatistics pending = new CodebookStatistics(c, 16, 10, gaussian(1, c, 16).data(), gaussian(2, c, 16, 10).data());
+                CodebookStatistics stats = new CodebookStatistics(c, 16, 10, gaussian(3, c, 16).data(), gaussian(4, c, 16, 10).data());
+                Params twoSteps = base.copy();
+                Params onePass = base.copy();
+                cb.accumulate(twoSteps, pending.copy());
+                cb.accumulate(onePass, pending.copy());
+                cb.apply(twoSteps, stats.copy(), w, 0, c);
+                cb.renormalize(twoSteps);
+                cb.applyAndRenormalize(onePass, stats.copy(), w);
+                assertTrue(onePass.bitEquals(twoSteps), kwargs + (w == null ? "" : " with weights"));
+                assertTrue(!onePass.bitEquals(base));
+            }
+        }
+    }
+
+    @Test
     void maskedTokensTakeNoPartInLearningAndComeOutAsMinusOne() {
         Params base = vq.initParams(4);
         Tensor x = gaussian(5, 1, 8, 6);
