@@ -42,6 +42,16 @@ class FastVectorJsonTest {
             return null;
         }
         VectorRecord fast = VectorCodec.json().decode(payload, ORIGIN).value();
+        // with the dimension known the array is read by another first pass: it must agree too
+        FastVectorJson.Fields known = FastVectorJson.read(payload, general.vector().length);
+        assertNotNull(known, "taken without a dimension but not with it: " + json);
+        VectorRecord fastKnown = VectorCodec.json().withExpectedDimension(general.vector().length).decode(payload, ORIGIN).value();
+        for (int i = 0; i < general.vector().length; i++) {
+            if (Float.floatToRawIntBits(general.vector()[i]) != Float.floatToRawIntBits(known.vector[i])
+                    || Float.floatToRawIntBits(general.vector()[i]) != Float.floatToRawIntBits(fastKnown.vector()[i])) {
+                fail("element " + i + " with the dimension known: general " + general.vector()[i] + ", fast " + known.vector[i] + " in " + json);
+            }
+        }
         assertEquals(general.key(), fast.key(), json);
         assertEquals(general.seq(), fast.seq(), json);
         assertEquals(general.eventTime(), fast.eventTime(), json);
@@ -121,6 +131,78 @@ class FastVectorJsonTest {
         assertEquals(true, taken > 300, "fast reader took " + taken + " of 400");
     }
 
+    @Test
+    void readsArraysWithSpacesAndLineBreaksLikeTheGeneralReader() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(11);
+        String[] separators = {",", ", ", ",\n  ", " , ", ",\t"};
+        for (int round = 0; round < 200; round++) {
+            StringBuilder sb = new StringBuilder("{\"key\":\"k\",\"vector\":[");
+            if (rnd.nextBoolean()) {
+                sb.append(' ');
+            }
+            int n = rnd.nextInt(1, 40);
+            for (int i = 0; i < n; i++) {
+                if (i > 0) {
+                    sb.append(separators[rnd.nextInt(separators.length)]);
+                }
+                sb.append(randomNumber(rnd));
+            }
+            sb.append(rnd.nextBoolean() ? "]" : " ]").append(rnd.nextBoolean() ? ",\"mask\":true}" : "}");
+            assertNotNull(both(sb.toString()), sb.toString());
+        }
+    }
+
+    @Test
+    void refusesArraysOfAnotherLengthThanExpectedAndOddNumbersInThemAsBefore() throws Exception {
+        String head = "{\"key\":\"k\",\"vector\":[";
+        String numbers = "0.12345678,-1.2345678,2.5E-4,-0.5,1234567.8,0.75,3.0,-2.0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8";
+        assertNotNull(FastVectorJson.read(utf8(head + numbers + "]}"), 16));
+        assertNull(FastVectorJson.read(utf8(head + numbers + ",0.9]}"), 16), "one more than expected");
+        assertNull(FastVectorJson.read(utf8(head + numbers + ",0.9],\"mask\":true}"), 16), "one more, then more members");
+        FastVectorJson.Fields shorter = FastVectorJson.read(utf8(head + numbers + "],\"mask\":false,\"seq\":1}"), 17);
+        assertNotNull(shorter, "fewer than expected: read, the codec reports the length");
+        assertEquals(16, shorter.vector.length);
+        assertEquals(false, shorter.mask);
+        for (String odd : new String[] {"1.5.5", "1..5", "01.5", "-.5", "1.", "--1.5", "1.5e", "1.5]", "[1.5", "\"1.5\"", "1 5", "1e5e5",
+            "1.5x", "0x15"}) {
+            String json = head + "0.25," + odd + ",0.123456789012345678]}";
+            assertNull(FastVectorJson.read(utf8(json), 3), json);
+            assertNull(FastVectorJson.read(utf8(json), 0), json);
+        }
+        // valid texts that the word-at-a-time reader leaves to the one-number reader
+        for (String valid : new String[] {"12345678901.5", "1234567890", "123456789012345678", "0.0", "-0.0", "0", "1e5", "-1.5E-5",
+            "123456.78901234567", "0.00000000000000001"}) {
+            String json = head + "0.25," + valid + ",0.123456789012345678,0.5,0.5,0.5,0.5]}";
+            assertNotNull(both(json), json);
+        }
+    }
+
+    /** The word-at-a-time digit helpers against a plain loop, for every count of digits before a non-digit. */
+    @Test
+    void countsAndReadsTheDigitsOfAWord() {
+        SplittableRandom rnd = new SplittableRandom(3);
+        byte[] others = utf8(".,]eE-+ /:\"\u00e9");
+        for (int round = 0; round < 20_000; round++) {
+            byte[] bytes = new byte[8];
+            int k = rnd.nextInt(0, 9);
+            long value = 0;
+            for (int i = 0; i < 8; i++) {
+                bytes[i] = i < k ? (byte) ('0' + rnd.nextInt(10)) : rnd.nextBoolean() ? others[rnd.nextInt(others.length)] : (byte) rnd.nextInt(256);
+                if (i < k) {
+                    value = value * 10 + (bytes[i] - '0');
+                }
+            }
+            if (k < 8 && bytes[k] >= '0' && bytes[k] <= '9') {
+                continue; // a random byte that is a digit after all
+            }
+            long word = java.nio.ByteBuffer.wrap(bytes).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+            assertEquals(k, FastVectorJson.leadingDigits(word), java.util.Arrays.toString(bytes));
+            if (k > 0) {
+                assertEquals(value, FastVectorJson.digitsValue(word, k), java.util.Arrays.toString(bytes));
+            }
+        }
+    }
+
     /** Decimal texts near the midpoint between two floats, where a sloppy double-to-float step rounds wrong. */
     @Test
     void decidesNumbersNextToAFloatMidpointExactly() throws Exception {
@@ -133,8 +215,9 @@ class FastVectorJsonTest {
                 BigDecimal mid = lo.add(new BigDecimal((double) Math.nextUp(f))).divide(BigDecimal.valueOf(2));
                 // the midpoint itself rounds to even; a hair above or below must go up or down
                 BigDecimal hair = new BigDecimal(Math.ulp((double) f)).multiply(BigDecimal.valueOf(rnd.nextInt(1, 6)));
-                BigDecimal x = switch (rnd.nextInt(3)) {
+                BigDecimal x = switch (rnd.nextInt(4)) {
                     case 0 -> mid.round(new MathContext(19));
+                    case 3 -> mid.round(new MathContext(rnd.nextInt(9, 16))); // short enough for the word-at-a-time reader
                     case 1 -> mid.add(hair).round(new MathContext(18));
                     default -> mid.subtract(hair).round(new MathContext(17));
                 };

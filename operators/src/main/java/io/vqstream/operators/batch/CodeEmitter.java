@@ -59,6 +59,8 @@ public final class CodeEmitter {
         for (int t = from; t < batch.size(); t++) {
             real += batch.get(t).mask() ? 1 : 0;
         }
+        // one tight pass over the whole output; the per-record search for the culprit only when it found one
+        boolean allFinite = q == null || allFinite(q);
         long[] emittedCodes = new long[real * cpt];
         float[] errors = emitError && q != null ? new float[real] : null;
         int count = 0;
@@ -72,7 +74,7 @@ public final class CodeEmitter {
                 continue;
             }
             int thisRow = row++;
-            String nonFinite = nonFiniteOutput(q, thisRow, dim);
+            String nonFinite = allFinite ? null : nonFiniteOutput(q, thisRow, dim);
             if (nonFinite != null) {
                 deadLetters.accept(r, nonFinite);
                 continue;
@@ -115,6 +117,22 @@ public final class CodeEmitter {
             metrics.batch(count * cpt == emittedCodes.length ? emittedCodes : Arrays.copyOf(emittedCodes, count * cpt), count,
                     errors == null || count == errors.length ? errors : Arrays.copyOf(errors, count));
         }
+    }
+
+    /**
+     * True when every value is finite. A value is not when its exponent bits are all ones; adding
+     * one unit to the exponent field then carries into the sign bit:
+     * <pre>
+     *   any non-finite ⇔ OR over i of ((bits_i &amp; 0x7F800000) + 0x00800000) has bit 31 set
+     * </pre>
+     * (a branch-free reduction the JIT can vectorise, unlike a loop that stops at the first).
+     */
+    static boolean allFinite(float[] q) {
+        int any = 0;
+        for (float x : q) {
+            any |= (Float.floatToRawIntBits(x) & 0x7F800000) + 0x00800000;
+        }
+        return any >= 0;
     }
 
     /** Why a record's quantized output cannot be emitted (a non-finite value), or null. */

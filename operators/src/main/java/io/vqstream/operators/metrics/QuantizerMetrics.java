@@ -32,8 +32,21 @@ public final class QuantizerMetrics {
     private final ArrayDeque<long[]> batchCodes = new ArrayDeque<>();
     private final ArrayDeque<double[]> batchErrors = new ArrayDeque<>();
     private final ArrayDeque<Double> losses = new ArrayDeque<>();
+    /**
+     * Hits per code of each position over the window, for codebooks of at most
+     * {@link #MAX_ARRAY_CODES} codes (null for larger ones): an array increment per code instead
+     * of a boxed map update, which cost a few percent of a pipeline's task thread.
+     */
+    private final int[][] hits;
+    /** Distinct (position, code) pairs with hits in {@link #hits}. */
+    private int distinctInArrays;
+    /** Hits of the (position, code) pairs of larger codebooks, keyed {@code position << 40 | code}. */
     private final Map<Long, Integer> counts = new HashMap<>();
     private final long[] positionTotals;
+    /** The largest codebook counted in an array. */
+    static final long MAX_ARRAY_CODES = 1 << 20;
+    /** The window key of a code that is not counted (masked, −1). */
+    private static final long UNCOUNTED = 0xFFFFFFFFFFL;
 
     public final Counter recordsQuantized;
     public final Counter deadLetters;
@@ -54,6 +67,10 @@ public final class QuantizerMetrics {
         this.totalSlots = slots;
         this.positions = codebookSizes.length;
         this.positionTotals = new long[positions];
+        this.hits = new int[positions][];
+        for (int pos = 0; pos < positions; pos++) {
+            hits[pos] = codebookSizes[pos] <= MAX_ARRAY_CODES ? new int[(int) codebookSizes[pos]] : null;
+        }
         MetricGroup g = operatorGroup.addGroup("vqstream");
         recordsQuantized = g.counter("recordsQuantized");
         deadLetters = g.counter("deadLetters");
@@ -75,9 +92,17 @@ public final class QuantizerMetrics {
         long[] keys = new long[codes.length];
         for (int i = 0; i < codes.length; i++) {
             int pos = i % positions;
-            keys[i] = ((long) pos << 40) | (codes[i] & 0xFFFFFFFFFFL);
-            if (codes[i] >= 0) {
-                counts.merge(keys[i], 1, Integer::sum);
+            long code = codes[i];
+            keys[i] = ((long) pos << 40) | (code >= 0 ? code & 0xFFFFFFFFFFL : UNCOUNTED);
+            if (code >= 0) {
+                int[] h = hits[pos];
+                if (h != null && code < h.length) {
+                    if (h[(int) code]++ == 0) {
+                        distinctInArrays++;
+                    }
+                } else {
+                    counts.merge(keys[i], 1, Integer::sum);
+                }
                 positionTotals[pos]++;
             }
         }
@@ -91,12 +116,20 @@ public final class QuantizerMetrics {
         }
         while (batchCodes.size() > window) {
             for (long k : batchCodes.removeFirst()) {
-                if ((k & 0xFFFFFFFFFFL) == 0xFFFFFFFFFFL) {
+                long code = k & 0xFFFFFFFFFFL;
+                if (code == UNCOUNTED) {
                     continue;
                 }
                 int pos = (int) (k >>> 40);
                 positionTotals[pos]--;
-                counts.computeIfPresent(k, (kk, v) -> v == 1 ? null : v - 1);
+                int[] h = hits[pos];
+                if (h != null && code < h.length) {
+                    if (--h[(int) code] == 0) {
+                        distinctInArrays--;
+                    }
+                } else {
+                    counts.computeIfPresent(k, (kk, v) -> v == 1 ? null : v - 1);
+                }
             }
         }
         while (batchErrors.size() > window) {
@@ -115,11 +148,21 @@ public final class QuantizerMetrics {
     }
 
     public synchronized double usage() {
-        return totalSlots == 0 ? Double.NaN : counts.size() / totalSlots;
+        return totalSlots == 0 ? Double.NaN : (distinctInArrays + counts.size()) / totalSlots;
     }
 
     public synchronized double perplexity() {
         double[] h = new double[positions];
+        for (int pos = 0; pos < positions; pos++) {
+            if (hits[pos] != null) {
+                for (int c : hits[pos]) {
+                    if (c > 0) {
+                        double p = (double) c / positionTotals[pos];
+                        h[pos] -= p * Math.log(p);
+                    }
+                }
+            }
+        }
         for (Map.Entry<Long, Integer> e : counts.entrySet()) {
             int pos = (int) (e.getKey() >>> 40);
             double p = (double) e.getValue() / positionTotals[pos];
