@@ -260,7 +260,13 @@ final class EmaCodebook {
             for (int j = 0; j < size; j++) {
                 float w = weight == null ? base : base * weight[j];
                 float smoothed = (cs[co + j] + eps) / denom * total;
-                lerpAndDivide(avg, sums, embed, (co + j) * dim, dim, w, smoothed);
+                if (counts[co + j] == 0f) {
+                    // a code no row chose has a sum of exactly +0 (nothing was added): the same
+                    // floats without reading it, which is most codes of a small batch
+                    lerpZeroAndDivide(avg, embed, (co + j) * dim, dim, w, smoothed);
+                } else {
+                    lerpAndDivide(avg, sums, embed, (co + j) * dim, dim, w, smoothed);
+                }
             }
         }
         if (cosine) {
@@ -281,6 +287,24 @@ final class EmaCodebook {
             float v = 1f - w;
             for (int e = o; e < o + d; e++) {
                 float a = sums[e] - (sums[e] - avg[e]) * v;
+                avg[e] = a;
+                embed[e] = a / smoothed;
+            }
+        }
+    }
+
+    /** {@link #lerpAndDivide} where every sum is +0: {@code 0f − a} is what {@code sums[e] − a} gives then. */
+    private static void lerpZeroAndDivide(float[] avg, float[] embed, int o, int d, float w, float smoothed) {
+        if (Math.abs(w) < 0.5f) {
+            for (int e = o; e < o + d; e++) {
+                float a = avg[e] + w * (0f - avg[e]);
+                avg[e] = a;
+                embed[e] = a / smoothed;
+            }
+        } else {
+            float v = 1f - w;
+            for (int e = o; e < o + d; e++) {
+                float a = 0f - (0f - avg[e]) * v;
                 avg[e] = a;
                 embed[e] = a / smoothed;
             }

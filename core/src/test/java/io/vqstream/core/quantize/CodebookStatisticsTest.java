@@ -118,6 +118,36 @@ class CodebookStatisticsTest {
     }
 
     @Test
+    void codesNoRowChoseStepLikeTheOthersWithoutTheirSums() {
+        for (double decay : new double[] {0.8, 0.3}) {
+            VectorQuantize q = (VectorQuantize) Quantizers.create("VectorQuantize", Map.of("dim", 10, "codebook_size", 16, "decay", decay));
+            EmaCodebook cb = q.codebook;
+            Params base = q.initParams(22);
+            float[] counts = gaussian(5, 1, 16).data();
+            float[] sums = gaussian(6, 1, 16, 10).data();
+            int unhit = 0;
+            for (int j = 0; j < 16; j++) {
+                counts[j] = Math.abs(counts[j]) + 1f;
+                if (j % 4 != 1) {
+                    // as collect leaves a code no row chose: count 0, sum +0
+                    counts[j] = 0f;
+                    java.util.Arrays.fill(sums, j * 10, j * 10 + 10, 0f);
+                    unhit++;
+                }
+            }
+            CodebookStatistics stats = new CodebookStatistics(1, 16, 10, counts, sums);
+            Params twoSteps = base.copy();
+            Params onePass = base.copy();
+            cb.apply(twoSteps, stats.copy(), null, 0, 1);
+            cb.renormalize(twoSteps);
+            cb.applyAndRenormalize(onePass, stats.copy(), null);
+            assertTrue(unhit == 12);
+            assertTrue(onePass.bitEquals(twoSteps), "decay " + decay);
+            assertTrue(!onePass.bitEquals(base));
+        }
+    }
+
+    @Test
     void maskedTokensTakeNoPartInLearningAndComeOutAsMinusOne() {
         Params base = vq.initParams(4);
         Tensor x = gaussian(5, 1, 8, 6);
