@@ -70,6 +70,20 @@ final class PackedCodebooks {
             return layout(2, cb, cbOff, (c, o, kk, dd) -> withoutCopies(c, o, kk, dd, biasL2, norms));
         }
 
+        /**
+         * False the first time it is asked while layout {@code slot} is not built, true from then
+         * on: a layout is worth building for the second caller of a version, not for one row once.
+         */
+        synchronized boolean wantsLayout(int slot) {
+            if (layouts[slot] != null || askedUnbuilt[slot]) {
+                return true;
+            }
+            askedUnbuilt[slot] = true;
+            return false;
+        }
+
+        private final boolean[] askedUnbuilt = new boolean[3];
+
         /** Layout {@code slot}, built from {@code cb} when this entry does not hold it yet. */
         float[] layout(int slot, float[] cb, int cbOff, Layout builder) {
             float[] a;
@@ -171,6 +185,18 @@ final class PackedCodebooks {
      * {@code squares} computes the norms the way the kernels do, so that cached and uncached
      * calls see the same floats.
      */
+    /** The cached entry of the current version of this codebook, or null; builds nothing. */
+    static Entry peek(float[] cb, int cbOff, int k, int d) {
+        long version = CodebookVersions.of(cb);
+        if (version == CodebookVersions.UNTRACKED) {
+            return null;
+        }
+        synchronized (CACHE) {
+            Entry e = CACHE.get(new Key(cb, cbOff, k, d));
+            return e != null && e.version == version ? e : null;
+        }
+    }
+
     static Entry get(float[] cb, int cbOff, int k, int d, Layout squares) {
         long version = CodebookVersions.of(cb);
         if (version == CodebookVersions.UNTRACKED) {

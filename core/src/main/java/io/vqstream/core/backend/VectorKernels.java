@@ -1053,8 +1053,10 @@ final class VectorKernels implements FloatKernels {
      */
     @Override
     public void rowScores(float[] x, int xo, int d, float[] cb, int cbOff, int k, float[] bias, float[] out) {
-        PackedCodebooks.Entry entry = PackedCodebooks.get(cb, cbOff, k, d, VectorKernels::norms);
-        if (entry == null) {
+        // one row once against a version without panels (a codebook that learns from every
+        // record): scoring the codes as they lie costs what building the panels would
+        PackedCodebooks.Entry entry = PackedCodebooks.peek(cb, cbOff, k, d);
+        if (entry == null || !entry.wantsLayout(1)) {
             dots(x, xo, 1, d, cb, cbOff, k, bias, out, 0);
             return;
         }
