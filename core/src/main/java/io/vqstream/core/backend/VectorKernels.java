@@ -1063,33 +1063,44 @@ final class VectorKernels implements FloatKernels {
         float[] pl = entry.layout(1, cb, cbOff, VectorKernels::lanePanels);
         int np = (k + L - 1) / L;
         float[] tmp = scratch(4, np * L);
+        // the vector work sits in small methods called once per panel group: they reach C2's
+        // invocation threshold after a few rows, where this method's own loop would only be
+        // compiled on stack replacement, which here runs the Vector API's allocating fallback
         int p = 0;
         for (; p + 4 <= np; p += 4) {
-            FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
-            int q0 = p * d * L, q1 = q0 + d * L, q2 = q1 + d * L, q3 = q2 + d * L;
-            for (int e = 0, o = 0; e < d; e++, o += L) {
-                FloatVector v = FloatVector.broadcast(S, x[xo + e]);
-                a0 = FloatVector.fromArray(S, pl, q0 + o).fma(v, a0);
-                a1 = FloatVector.fromArray(S, pl, q1 + o).fma(v, a1);
-                a2 = FloatVector.fromArray(S, pl, q2 + o).fma(v, a2);
-                a3 = FloatVector.fromArray(S, pl, q3 + o).fma(v, a3);
-            }
-            a0.intoArray(tmp, p * L);
-            a1.intoArray(tmp, (p + 1) * L);
-            a2.intoArray(tmp, (p + 2) * L);
-            a3.intoArray(tmp, (p + 3) * L);
+            panels4(x, xo, d, pl, p * d * L, tmp, p * L);
         }
         for (; p < np; p++) {
-            FloatVector a0 = FloatVector.zero(S);
-            int q0 = p * d * L;
-            for (int e = 0, o = 0; e < d; e++, o += L) {
-                a0 = FloatVector.fromArray(S, pl, q0 + o).fma(FloatVector.broadcast(S, x[xo + e]), a0);
-            }
-            a0.intoArray(tmp, p * L);
+            panel1(x, xo, d, pl, p * d * L, tmp, p * L);
         }
         for (int j = 0; j < k; j++) {
             out[j] = bias[j] + tmp[j];
         }
+    }
+
+    /** Scores of the codes of four consecutive lane panels from {@code q0} into {@code tmp[to..to+4L)}. */
+    private static void panels4(float[] x, int xo, int d, float[] pl, int q0, float[] tmp, int to) {
+        FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+        int q1 = q0 + d * L, q2 = q1 + d * L, q3 = q2 + d * L;
+        for (int e = 0, o = 0; e < d; e++, o += L) {
+            FloatVector v = FloatVector.broadcast(S, x[xo + e]);
+            a0 = FloatVector.fromArray(S, pl, q0 + o).fma(v, a0);
+            a1 = FloatVector.fromArray(S, pl, q1 + o).fma(v, a1);
+            a2 = FloatVector.fromArray(S, pl, q2 + o).fma(v, a2);
+            a3 = FloatVector.fromArray(S, pl, q3 + o).fma(v, a3);
+        }
+        a0.intoArray(tmp, to);
+        a1.intoArray(tmp, to + L);
+        a2.intoArray(tmp, to + 2 * L);
+        a3.intoArray(tmp, to + 3 * L);
+    }
+
+    private static void panel1(float[] x, int xo, int d, float[] pl, int q0, float[] tmp, int to) {
+        FloatVector a0 = FloatVector.zero(S);
+        for (int e = 0, o = 0; e < d; e++, o += L) {
+            a0 = FloatVector.fromArray(S, pl, q0 + o).fma(FloatVector.broadcast(S, x[xo + e]), a0);
+        }
+        a0.intoArray(tmp, to);
     }
 
     /** Batches of up to L rows: one tile of a single vector of rows × 6 codes. */
