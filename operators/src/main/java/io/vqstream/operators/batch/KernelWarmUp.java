@@ -228,6 +228,15 @@ public final class KernelWarmUp {
             long took = System.nanoTime() - t0;
             for (int rows : smallRows) {
                 if (rows < batchSize) {
+                    if ((calls & 1) == 1) {
+                        // as after an EMA step: a few rows against a codebook version seen for the
+                        // first time take the unpacked path, which learning with small batches lives on
+                        for (String name : params.names()) {
+                            if (name.endsWith("embed")) {
+                                io.vqstream.core.backend.CodebookVersions.modified(params.get(name).data());
+                            }
+                        }
+                    }
                     quantizer.forwardTokens(params, new Tensor(Arrays.copyOf(big, rows * dim), rows, 1, dim), eval);
                 }
             }
