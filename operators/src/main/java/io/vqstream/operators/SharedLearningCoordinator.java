@@ -3,7 +3,6 @@ package io.vqstream.operators;
 import org.apache.flink.annotation.Internal;
 
 import io.vqstream.core.quantize.EmaStatistics;
-import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -149,17 +148,10 @@ public final class SharedLearningCoordinator implements OperatorCoordinator {
             records += s.isEmpty() ? 0 : 1;
         }
         EmaStatistics combined = EmaStatistics.combine(inOrder);
-        long round = current.round() + 1;
-        byte[] paramsBytes = null;
-        if (combined.isEmpty()) {
-            current = current.withParams(current.version(), current.step(), round, current.params());
-        } else {
-            Params p = current.params().copy();
-            combined.applyTo(quantizer, p, SharedScope.random(config, current.step()));
-            current = current.withParams(current.version() + 1, current.step() + 1, round, p);
-            paramsBytes = SharedCodebook.paramsBytes(p);
-        }
+        current = SharedScope.closeRound(current, combined, quantizer, config);
+        byte[] paramsBytes = combined.isEmpty() ? null : SharedCodebook.paramsBytes(current.params());
         parts.clear();
+        long round = current.round();
         SharedEvents.RoundClosed closed = new SharedEvents.RoundClosed(current.version(), current.step(), round, paramsBytes);
         for (SubtaskGateway g : gateways) {
             if (g != null) {

@@ -319,7 +319,8 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
                 coder.emit(output, batch, 0, null, codebook.version(), null, this::deadLetter);
             }
             if (alone && pendingRound < 0) {
-                closeRoundAlone(stats);
+                // the round's only part: closed here, as the coordinator would close it
+                adopt(SharedScope.closeRound(codebook, stats, quantizer, config));
             } else {
                 pendingRound = codebook.round() + 1;
                 pendingPart = stats.toBytes();
@@ -362,24 +363,6 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
         } catch (Exception e) {
             throw new IllegalStateException("coding a batch after round " + closed.round() + " failed", e);
         }
-    }
-
-    /**
-     * The round of this lone subtask's batch, closed here as the coordinator would close it:
-     * <pre>
-     * combined = stats                       (the only part of the round)
-     * params'  = EMA step of params by combined, randomness from (seed, scope, step)
-     * </pre>
-     */
-    private void closeRoundAlone(EmaStatistics stats) {
-        long round = codebook.round() + 1;
-        if (stats.isEmpty()) {
-            codebook = codebook.withParams(codebook.version(), codebook.step(), round, codebook.params());
-            return;
-        }
-        Params p = codebook.params().copy();
-        stats.applyTo(quantizer, p, SharedScope.random(config, codebook.step()));
-        adopt(new SharedCodebook(codebook.version() + 1, codebook.step() + 1, round, p));
     }
 
     /** The codebook of a closed round becomes this subtask's; a changed one is counted and published when due. */

@@ -2,6 +2,7 @@ package io.vqstream.operators;
 
 import org.apache.flink.annotation.Internal;
 
+import io.vqstream.core.quantize.EmaStatistics;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.quantize.RandomSource;
@@ -32,5 +33,24 @@ public final class SharedScope {
     /** Randomness of EMA step {@code step} (dead-code draws): as a key scope draws for key {@link #SCOPE_KEY}. */
     public static RandomSource random(QuantizeOperatorConfig config, long step) {
         return config.randomSources().create(config.seed(), QuantizeOperator.keyHash(SCOPE_KEY), step, RandomSourceFactory.Purpose.STEP);
+    }
+
+    /**
+     * The codebook after the next round, whose parts combined to {@code combined}: one EMA step
+     * with the randomness of {@code current}'s step, or, for a round without data, {@code current}
+     * with the next round number. The coordinator and a lone subtask close rounds with this alone.
+     * <pre>
+     * round' = round + 1;   empty: version' = version, step' = step
+     * else:  params' = EMA step of params by combined;  version' = version + 1, step' = step + 1
+     * </pre>
+     */
+    public static SharedCodebook closeRound(SharedCodebook current, EmaStatistics combined, Quantizer q, QuantizeOperatorConfig config) {
+        long round = current.round() + 1;
+        if (combined.isEmpty()) {
+            return current.withParams(current.version(), current.step(), round, current.params());
+        }
+        Params p = current.params().copy();
+        combined.applyTo(q, p, random(config, current.step()));
+        return current.withParams(current.version() + 1, current.step() + 1, round, p);
     }
 }
