@@ -32,13 +32,12 @@ import org.apache.flink.annotation.Internal;
  * PLDI 1990: the exact-operand fast path; Lemire, "Number Parsing at a Gigabyte per Second",
  * 2021: the same idea with a wider fallback test.)
  *
- * <p>Arrays: a plain comma-separated list of numbers is read in two passes
- * ({@link #indexedFloats}): the commas are found eight bytes at a time, then every number is read
- * between its two separators from two 8-byte words ({@link #plainNumber}), so that no number
- * waits for the end of the one before; on this path a number costs about a quarter less than
- * when read byte by byte (bench/README.md, JsonDecodeBenchmark). A number that reader does not
- * take (an exponent, more than 15 digits, a zero, spacing other than one blank) is read in place
- * by the one-number reader; an array that is not such a list is read one number at a time.
+ * <p>Arrays: a number followed by a comma is read from two 8-byte words that also give the
+ * comma's position ({@link #plainNumber}), without a loop over its bytes; the next number's start
+ * then depends only on that comma search, so the processor overlaps the reading of consecutive
+ * numbers (bench/README.md, JsonDecodeBenchmark). A number that reader does not take (an exponent,
+ * more than 15 digits, a zero, the last one, other spacing than one blank after the comma) is
+ * read by the one-number reader in its place.
  */
 @Internal
 final class FastVectorJson {
@@ -253,12 +252,11 @@ final class FastVectorJson {
         if (peek() == ']') {
             throw bail();
         }
+        final byte[] b = this.b;
+        final int end = b.length;
         float[] v = new float[expectedDimension > 0 ? expectedDimension : 64];
-        float[] indexed = indexedFloats(v);
-        if (indexed != null) {
-            return indexed;
-        }
         int n = 0;
+        int p = pos;
         while (true) {
             if (n == v.length) {
                 if (expectedDimension > 0) {
@@ -266,105 +264,34 @@ final class FastVectorJson {
                 }
                 v = Arrays.copyOf(v, n * 2);
             }
+            // A plain number followed by a comma: the comma is found in the two words the number
+            // is read from, so the next number's start waits only for that search, not for the
+            // reading.
+            if (p + 15 + FAST_ROOM <= end) { // a comma within 16 bytes, then plainNumber
+                long head = (long) LONG_LE.get(b, p);
+                long tail = (long) LONG_LE.get(b, p + 8);
+                long commas = zeroBytes(head ^ 0x2C2C2C2C2C2C2C2CL);
+                long later = zeroBytes(tail ^ 0x2C2C2C2C2C2C2C2CL);
+                int stop = p + (commas != 0 ? Long.numberOfTrailingZeros(commas) >>> 3 : 8 + (Long.numberOfTrailingZeros(later) >>> 3));
+                long read = (commas | later) != 0 ? plainNumber(b, p, stop) : NOT_FAST;
+                if (read != NOT_FAST) {
+                    v[n++] = Float.intBitsToFloat((int) read);
+                    p = stop + 1;
+                    if (b[p] == ' ') {
+                        p++;
+                    }
+                    continue;
+                }
+            }
+            // anything else (the last number, an exponent, other spacing): one number and its separator
+            pos = p;
+            skipSpace();
             v[n++] = number();
             if (closedAfterMember(']')) {
                 break;
             }
+            p = pos;
         }
-        return n == v.length ? v : Arrays.copyOf(v, n);
-    }
-
-    /**
-     * The array at {@link #pos} in two passes, when it is a plain list of numbers separated by
-     * commas (each optionally after one space): first the position of every comma, eight bytes at
-     * a time, then each number on its own between two separators ({@link #plainNumber}). Since
-     * no number's reading waits for the previous one's end, the processor overlaps them. With an
-     * expected dimension D the first pass stops after D − 1 commas and the last number ends at
-     * the next {@code ]}; else it looks for the bracket in every word too. Returns null (and
-     * leaves {@link #pos}) for any other text, or too many numbers: the one-number-at-a-time path
-     * reads those.
-     */
-    private float[] indexedFloats(float[] v) {
-        final byte[] b = this.b;
-        final int end = b.length;
-        final int first = pos;
-        final boolean known = expectedDimension > 0;
-        final int commasWanted = known ? expectedDimension - 1 : Integer.MAX_VALUE;
-        int[] stops = new int[v.length + 9]; // the end of every number, and room for the commas of one more word
-        int n = 0;
-        int close = -1;
-        int p = first;
-        for (; n < commasWanted && p + 8 <= end; p += 8) {
-            long word = (long) LONG_LE.get(b, p);
-            long commas = zeroBytes(word ^ 0x2C2C2C2C2C2C2C2CL);
-            if (!known) {
-                long brackets = zeroBytes(word ^ 0x5D5D5D5D5D5D5D5DL);
-                if (brackets != 0) {
-                    close = p + (Long.numberOfTrailingZeros(brackets) >>> 3);
-                    commas &= (brackets & -brackets) - 1; // only the commas before it
-                }
-                if (n + 8 > stops.length) {
-                    stops = Arrays.copyOf(stops, stops.length * 2);
-                }
-            }
-            // two stores without a branch (most words hold one comma or none), a loop for more
-            stops[n] = p + (Long.numberOfTrailingZeros(commas) >>> 3);
-            n += commas != 0 ? 1 : 0;
-            commas &= commas - 1;
-            stops[n] = p + (Long.numberOfTrailingZeros(commas) >>> 3);
-            n += commas != 0 ? 1 : 0;
-            commas &= commas - 1;
-            while (commas != 0) {
-                stops[n++] = p + (Long.numberOfTrailingZeros(commas) >>> 3);
-                commas &= commas - 1;
-            }
-            if (close >= 0) {
-                break;
-            }
-        }
-        if (known) {
-            if (n < commasWanted) {
-                return null; // fewer numbers, or the last commas lie in the last few bytes: one at a time
-            }
-            n = commasWanted;
-            // the last number ends at the next bracket; a comma first means more numbers than expected
-            for (int q = n == 0 ? first : stops[n - 1] + 1; q < end; q++) {
-                if (b[q] == ']') {
-                    close = q;
-                    break;
-                }
-                if (b[q] == ',') {
-                    return null;
-                }
-            }
-        }
-        if (close < 0) {
-            return null; // no bracket in whole words: one at a time
-        }
-        stops[n++] = close;
-        if (n > v.length) {
-            v = new float[n];
-        }
-        int start = first;
-        for (int i = 0; i < n; i++) {
-            int stop = stops[i];
-            start += b[start] == ' ' ? 1 : 0;
-            long read = stop + FAST_ROOM <= end ? plainNumber(b, start, stop) : NOT_FAST;
-            if (read != NOT_FAST) {
-                v[i] = Float.intBitsToFloat((int) read);
-            } else {
-                pos = start;
-                skipSpace();
-                v[i] = number(); // refuses exactly what it would refuse on the one-at-a-time path
-                skipSpace();
-                if (pos != stop) {
-                    pos = first;
-                    return null;
-                }
-            }
-            start = stop + 1;
-        }
-        pos = close + 1;
         return n == v.length ? v : Arrays.copyOf(v, n);
     }
 
