@@ -48,17 +48,6 @@ final class VectorKernels implements FloatKernels {
     static final int DEPTH_CHUNK = Integer.getInteger("vqstream.jvm.depthChunk", 256);
     /** Floats per cache block of codes and of transposed rows (128 KiB each). */
     private static final int BLOCK_FLOATS = Integer.getInteger("vqstream.jvm.blockFloats", 32 * 1024);
-    /**
-     * The arg-max's blocks (256 KiB each) for a codebook of more than
-     * {@value #LARGE_CODEBOOK_DEFAULT} floats (16 MiB at D=512 K=8192): every row block streams
-     * the whole codebook from beyond L2, so twice the rows per block halve that traffic.
-     * Measured on AMD EPYC with AVX-512 (interleaved pairs, one thread, a loaded machine):
-     * D=512 K=8192 N=4096 faster in 6 of 7 pairs; 64×16384 (4 MiB) mixed, 2 of 3 then 0 of 3,
-     * and D=256 K=1024 (1 MiB) slower in 2 of 3, so those keep the smaller blocks.
-     */
-    private static final int LARGE_BLOCK_FLOATS = Integer.getInteger("vqstream.jvm.largeBlockFloats", 64 * 1024);
-    private static final long LARGE_CODEBOOK_DEFAULT = 2L * 1024 * 1024;
-    private static final long LARGE_CODEBOOK_FLOATS = Long.getLong("vqstream.jvm.largeCodebookFloats", LARGE_CODEBOOK_DEFAULT);
 
     /** Per thread: transposed rows, arg-max state or tile buffer, bias or four scores, packed codebook, partial sums. */
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(() -> new float[5][0]);
@@ -244,19 +233,11 @@ final class VectorKernels implements FloatKernels {
     }
 
     private static int tilesPerBlock(int d) {
-        return tilesPerBlock(d, BLOCK_FLOATS);
+        return Math.max(1, BLOCK_FLOATS / (T * Math.max(d, 1)));
     }
 
     private static int codesPerBlock(int d) {
-        return codesPerBlock(d, BLOCK_FLOATS);
-    }
-
-    private static int tilesPerBlock(int d, int blockFloats) {
-        return Math.max(1, blockFloats / (T * Math.max(d, 1)));
-    }
-
-    private static int codesPerBlock(int d, int blockFloats) {
-        return Math.max(P, blockFloats / Math.max(d, 1) / P * P);
+        return Math.max(P, BLOCK_FLOATS / Math.max(d, 1) / P * P);
     }
 
     // ------------------------------------------------------------------ arg-max
@@ -277,10 +258,9 @@ final class VectorKernels implements FloatKernels {
             argmaxNarrow(x, n, d, cb, cbOff, k, l2, norms, best, second, bestIdx);
             return;
         }
-        int blockFloats = (long) k * d > LARGE_CODEBOOK_FLOATS ? LARGE_BLOCK_FLOATS : BLOCK_FLOATS;
-        int tpb = tilesPerBlock(d, blockFloats);
+        int tpb = tilesPerBlock(d);
         int rowBlock = T * tpb;
-        int codeBlock = codesPerBlock(d, blockFloats);
+        int codeBlock = codesPerBlock(d);
         float[] xt = scratch(0, rowBlock * d);
         float[] st = scratch(1, tpb * 3 * T);
         float[] bias = scratch(2, k);
