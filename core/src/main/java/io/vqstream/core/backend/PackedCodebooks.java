@@ -28,6 +28,18 @@ final class PackedCodebooks {
         float[] build(float[] cb, int cbOff, int k, int d);
     }
 
+    /**
+     * A layout built from the codebook on first use, into {@code spare} when that is not null
+     * and has the layout's length: the same slot of the version this one replaced, so that a
+     * codebook learnt step by step does not allocate its panels anew at every step.
+     */
+    interface RecyclingLayout {
+        float[] build(float[] cb, int cbOff, int k, int d, float[] spare);
+    }
+
+    /** Slots whose arrays pass from a replaced version to its successor (the panel layouts). */
+    private static final int RECYCLED_SLOTS = 2;
+
     /** Derived data of codes {@code [cbOff, cbOff + k·d)} of one version of a codebook. */
     static final class Entry {
         final long version;
@@ -38,11 +50,14 @@ final class PackedCodebooks {
         final boolean finite;
         final float maxNorm;
         private final Object[] layouts = new Object[3];
+        /** Arrays of the replaced version's layouts, reused by {@link #layout}; guarded by this entry. */
+        private final float[][] spares;
         /** Floats held, and whether the cache still counts them; both guarded by the cache's lock. */
         private long floats;
         private boolean evicted;
 
-        Entry(long version, int k, int d, float[] norms) {
+        Entry(long version, int k, int d, float[] norms, float[][] spares) {
+            this.spares = spares;
             this.version = version;
             this.k = k;
             this.d = d;
@@ -67,7 +82,7 @@ final class PackedCodebooks {
          * that can really win). Built on first use (layout slot 2).
          */
         float[] biasL2Unique(float[] cb, int cbOff) {
-            return layout(2, cb, cbOff, (c, o, kk, dd) -> withoutCopies(c, o, kk, dd, biasL2, norms));
+            return layout(2, cb, cbOff, (c, o, kk, dd, spare) -> withoutCopies(c, o, kk, dd, biasL2, norms));
         }
 
         /**
@@ -85,15 +100,20 @@ final class PackedCodebooks {
         private final boolean[] askedUnbuilt = new boolean[3];
 
         /** Layout {@code slot}, built from {@code cb} when this entry does not hold it yet. */
-        float[] layout(int slot, float[] cb, int cbOff, Layout builder) {
+        float[] layout(int slot, float[] cb, int cbOff, RecyclingLayout builder) {
             float[] a;
+            float[] spare = null;
             synchronized (this) {
                 a = (float[]) layouts[slot];
+                if (a == null && spares != null && slot < spares.length) {
+                    spare = spares[slot];
+                    spares[slot] = null;
+                }
             }
             if (a != null) {
                 return a;
             }
-            a = builder.build(cb, cbOff, k, d);
+            a = builder.build(cb, cbOff, k, d, spare);
             synchronized (this) {
                 if (layouts[slot] == null) {
                     layouts[slot] = a;
@@ -101,6 +121,19 @@ final class PackedCodebooks {
                 }
                 return (float[]) layouts[slot];
             }
+        }
+
+        /**
+         * Hands this replaced version's large layouts to its successor and forgets them: a call
+         * still holding this entry would be reading a codebook that is being changed under it.
+         */
+        synchronized float[][] handOver() {
+            float[][] out = new float[RECYCLED_SLOTS][];
+            for (int slot = 0; slot < RECYCLED_SLOTS; slot++) {
+                out[slot] = (float[]) layouts[slot];
+                layouts[slot] = null;
+            }
+            return out;
         }
     }
 
@@ -203,13 +236,17 @@ final class PackedCodebooks {
             return null;
         }
         Key key = new Key(cb, cbOff, k, d);
+        float[][] spares = null;
         synchronized (CACHE) {
             Entry e = CACHE.get(key);
             if (e != null && e.version == version) {
                 return e;
             }
+            if (e != null && e.version < version) {
+                spares = e.handOver();
+            }
         }
-        Entry e = new Entry(version, k, d, squares.build(cb, cbOff, k, d));
+        Entry e = new Entry(version, k, d, squares.build(cb, cbOff, k, d), spares);
         synchronized (CACHE) {
             Entry old = CACHE.put(key, e);
             if (old != null) {

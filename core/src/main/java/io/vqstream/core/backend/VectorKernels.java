@@ -754,9 +754,12 @@ final class VectorKernels implements FloatKernels {
         return out;
     }
 
-    /** The 5-code panels of a whole codebook (codes past the last full panel are read in place). */
-    private static float[] panels(float[] cb, int cbOff, int k, int d) {
-        float[] pk = new float[k * d];
+    /**
+     * The 5-code panels of a whole codebook (codes past the last full panel are read in place),
+     * into {@code spare} when it has the length.
+     */
+    private static float[] panels(float[] cb, int cbOff, int k, int d, float[] spare) {
+        float[] pk = spare != null && spare.length == k * d ? spare : new float[k * d];
         pack(cb, cbOff, 0, k - k % P, d, pk);
         return pk;
     }
@@ -765,9 +768,17 @@ final class VectorKernels implements FloatKernels {
      * The codebook with codes in the lanes, for the small-batch kernel: panels of L codes,
      * {@code pl[(p·d + e)·L + l] = c_{p·L+l}[e]}, zero past the last code.
      */
-    private static float[] lanePanels(float[] cb, int cbOff, int k, int d) {
+    private static float[] lanePanels(float[] cb, int cbOff, int k, int d, float[] spare) {
         int np = (k + L - 1) / L;
-        float[] pl = new float[np * d * L];
+        float[] pl;
+        if (spare != null && spare.length == np * d * L) {
+            pl = spare;
+            for (int p = (k / L) * d * L; p < pl.length; p++) {
+                pl[p] = 0f; // the lanes past the last code of the last panel
+            }
+        } else {
+            pl = new float[np * d * L];
+        }
         for (int j = 0; j < k; j++) {
             int p = j / L;
             int l = j % L;

@@ -252,8 +252,28 @@ final class VectorRounding implements BoundedRounding.Kernels {
      * Indices from the sign masks without {@code VectorMask.toLong} (a lane loop on JDK 17): the
      * positive lanes' weights {@code 2^(bits below)} summed in float, exact below 2²⁴.
      */
+    /** Rows per call of {@link #lfqSignsRows}: a multiple of every {@code L/d}. */
+    private static final int LFQ_BLOCK_ROWS = 1024;
+
+    /** Block by block, for the reason given at {@link #copyFinite}. */
     @Override
     public boolean lfqSigns(float[] u, int rows, int d, float scale, float[] q, long[] indices) {
+        if (!(d % L == 0 && d <= 63) && L % d != 0) {
+            return BoundedRounding.lfqSignsScalar(u, 0, rows, d, scale, q, indices);
+        }
+        boolean finite = true;
+        int r = 0;
+        for (; r + LFQ_BLOCK_ROWS <= rows; r += LFQ_BLOCK_ROWS) {
+            finite &= lfqSignsRows(u, r, r + LFQ_BLOCK_ROWS, d, scale, q, indices);
+        }
+        if (r < rows) {
+            finite &= lfqSignsRows(u, r, rows, d, scale, q, indices);
+        }
+        return finite;
+    }
+
+    /** {@link #lfqSigns} of rows {@code [from, to)}, for {@code d} a multiple of L up to 63 or a divisor of L. */
+    private static boolean lfqSignsRows(float[] u, int from, int to, int d, float scale, float[] q, long[] indices) {
         FloatVector pos = FloatVector.broadcast(S, scale);
         FloatVector neg = FloatVector.broadcast(S, -scale);
         FloatVector zero = FloatVector.zero(S);
@@ -261,7 +281,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
         if (d % L == 0 && d <= 63) {
             int per = d / L;
             FloatVector weights = FloatVector.fromArray(S, SIGN_WEIGHTS[L], 0);
-            for (int r = 0; r < rows; r++) {
+            for (int r = from; r < to; r++) {
                 long index = 0;
                 int o = r * d;
                 for (int v = 0; v < per; v++) {
@@ -276,25 +296,22 @@ final class VectorRounding implements BoundedRounding.Kernels {
             }
             return finite(bad);
         }
-        if (L % d == 0) {
-            int perVector = L / d;
-            FloatVector weights = FloatVector.fromArray(S, SIGN_WEIGHTS[d], 0);
-            float[] sums = new float[L];
-            int r = 0;
-            for (; r + perVector <= rows; r += perVector) {
-                int o = r * d;
-                FloatVector uv = FloatVector.fromArray(S, u, o);
-                bad = nonFinite(bad, uv);
-                VectorMask<Float> m = uv.compare(VectorOperators.GT, 0f);
-                neg.blend(pos, m).intoArray(q, o);
-                rowSums(zero.blend(weights, m), d).intoArray(sums, 0);
-                for (int w = 0; w < perVector; w++) {
-                    indices[r + w] = (long) sums[w * d];
-                }
+        int perVector = L / d;
+        FloatVector weights = FloatVector.fromArray(S, SIGN_WEIGHTS[d], 0);
+        float[] sums = new float[L];
+        int r = from;
+        for (; r + perVector <= to; r += perVector) {
+            int o = r * d;
+            FloatVector uv = FloatVector.fromArray(S, u, o);
+            bad = nonFinite(bad, uv);
+            VectorMask<Float> m = uv.compare(VectorOperators.GT, 0f);
+            neg.blend(pos, m).intoArray(q, o);
+            rowSums(zero.blend(weights, m), d).intoArray(sums, 0);
+            for (int w = 0; w < perVector; w++) {
+                indices[r + w] = (long) sums[w * d];
             }
-            return finite(bad) && BoundedRounding.lfqSignsScalar(u, r, rows, d, scale, q, indices);
         }
-        return BoundedRounding.lfqSignsScalar(u, 0, rows, d, scale, q, indices);
+        return finite(bad) && BoundedRounding.lfqSignsScalar(u, r, to, d, scale, q, indices);
     }
 
     /**

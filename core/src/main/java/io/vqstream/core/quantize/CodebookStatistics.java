@@ -45,6 +45,27 @@ public final class CodebookStatistics {
         this.stillZero = new boolean[numCodebooks];
     }
 
+    /** Per thread, the statistics of the last step's shape, handed out again zeroed by {@link #scratch}. */
+    private static final ThreadLocal<CodebookStatistics> SCRATCH = new ThreadLocal<>();
+
+    /**
+     * Zeroed statistics of this shape for a step that uses them up before it returns (not kept,
+     * not handed to the caller): the calling thread's, reused from its last such step, so that a
+     * learning quantizer does not allocate its K×D sums anew at every batch.
+     */
+    static CodebookStatistics scratch(int numCodebooks, int size, int dim) {
+        CodebookStatistics s = SCRATCH.get();
+        if (s == null || s.numCodebooks != numCodebooks || s.size != size || s.dim != dim) {
+            s = new CodebookStatistics(numCodebooks, size, dim);
+            SCRATCH.set(s);
+            return s;
+        }
+        java.util.Arrays.fill(s.counts, 0f);
+        java.util.Arrays.fill(s.sums, 0f);
+        java.util.Arrays.fill(s.stillZero, true);
+        return s;
+    }
+
     public int numCodebooks() {
         return numCodebooks;
     }

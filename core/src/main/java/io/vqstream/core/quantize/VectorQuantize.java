@@ -409,6 +409,7 @@ public final class VectorQuantize implements Quantizer {
             }
         }
         boolean updates = train && !freeze && !options.freezeCodebook();
+        EmaStatistics deferred = options.emaStatistics();
         boolean collects = updates && (emaUpdate || codebook.threshold > 0);
         boolean squaredError = train && commitmentWeight > 0 && !commitCrossEntropy;
         float[][] quant = new float[numCb][rowsPer * codebookDim];
@@ -416,7 +417,10 @@ public final class VectorQuantize implements Quantizer {
         double fusedError = Double.NaN;
         if ((collects || squaredError) && rowMask == null && affine == null) {
             // the gather, this batch's statistics and the commitment's squared error of the same rows in one pass
-            stats = collects ? new CodebookStatistics(numCb, codebookSize, codebookDim) : null;
+            // consumed by this step's EMA update, unless recorded for a later step
+            stats = !collects ? null
+                    : deferred == null ? CodebookStatistics.scratch(numCb, codebookSize, codebookDim)
+                    : new CodebookStatistics(numCb, codebookSize, codebookDim);
             double err = 0;
             for (int k = 0; k < numCb; k++) {
                 int cbOff = k * codebookSize * codebookDim;
@@ -433,7 +437,6 @@ public final class VectorQuantize implements Quantizer {
 
         // 6. EMA update (or accumulation), then dead-code expiry
         int replaced = 0;
-        EmaStatistics deferred = options.emaStatistics();
         if (collects) {
             if (stats == null) {
                 stats = collect(params, rows, idx, rowMask, rowsPer, be);

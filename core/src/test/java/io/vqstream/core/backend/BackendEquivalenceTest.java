@@ -112,6 +112,26 @@ class BackendEquivalenceTest {
         backend.assign(x, n, d, cb, cbOff, k, metric, cached, gotScore);
         assertArrayEquals(want, cached, backend.name() + " indices, second call after the change");
         assertArrayEquals(wantScore, gotScore, backend.name() + " winning scores, second call after the change");
+
+        // the small-batch layout of this version too, then a third version built into both arrays of the second
+        int few = Math.min(n, 3);
+        int[] wantFew = new int[few];
+        int[] gotFew = new int[few];
+        ScalarBackend.INSTANCE.assign(x, few, d, cb, cbOff, k, metric, wantFew, null);
+        backend.assign(x, few, d, cb, cbOff, k, metric, gotFew, null);
+        assertArrayEquals(wantFew, gotFew, backend.name() + " first rows after the change");
+        for (int j = 1; j < k; j += 3) {
+            for (int e = 0; e < d; e++) {
+                cb[cbOff + j * d + e] = 0.5f * cb[cbOff + j * d + e] - 0.125f * e / d;
+            }
+        }
+        CodebookVersions.modified(cb);
+        ScalarBackend.INSTANCE.assign(x, few, d, cb, cbOff, k, metric, wantFew, null);
+        backend.assign(x, few, d, cb, cbOff, k, metric, gotFew, null);
+        assertArrayEquals(wantFew, gotFew, backend.name() + " first rows after a second change");
+        ScalarBackend.INSTANCE.assign(x, n, d, cb, cbOff, k, metric, want, null);
+        backend.assign(x, n, d, cb, cbOff, k, metric, cached, null);
+        assertArrayEquals(want, cached, backend.name() + " indices after a second change");
     }
 
     @ParameterizedTest(name = "{0} n={1} d={2} k={3} {4}")

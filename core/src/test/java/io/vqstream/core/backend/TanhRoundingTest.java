@@ -82,7 +82,8 @@ class TanhRoundingTest {
     void lfqSignsMatchScalar() {
         for (int d : new int[] {1, 3, 4, 8, 10, 16, 32, 48, 63}) {
             SplittableRandom rnd = new SplittableRandom(d);
-            int rows = 1000 + d;
+            // more than two of the vector path's row blocks, and a partial one
+            int rows = 2100 + d;
             float[] u = new float[rows * d];
             for (int i = 0; i < u.length; i++) {
                 int kind = rnd.nextInt(10);
@@ -197,7 +198,8 @@ class TanhRoundingTest {
     @Test
     void lfqSignsReportNonFiniteInput() {
         for (int d : new int[] {3, 4, 16, 32, 10}) {
-            int rows = 67;
+            // past the vector path's first row block
+            int rows = 1100;
             float[] u = new float[rows * d];
             SplittableRandom rnd = new SplittableRandom(d);
             for (int i = 0; i < u.length; i++) {
