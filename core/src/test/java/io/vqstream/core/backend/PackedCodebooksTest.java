@@ -33,7 +33,7 @@ class PackedCodebooksTest {
         assertFalse(e.wantsLayout(1), "first asker: not worth building");
         assertTrue(e.wantsLayout(1), "second asker");
         assertFalse(e.wantsLayout(0), "per slot");
-        e.layout(0, cb, 0, (c, o, k, d) -> new float[k * d]);
+        e.layout(0, cb, 0, (c, o, k, d, spare) -> new float[k * d]);
         assertTrue(e.wantsLayout(0), "a built layout is always wanted");
         CodebookVersions.modified(cb);
         assertNull(PackedCodebooks.peek(cb, 0, 4, 3), "a new version has no entry until built");
