@@ -24,7 +24,7 @@ class EndToEndOptionsTest {
             "operator", Set.of("quantizer", "dim", "codebook-size", "quantizers", "learn", "batch", "keys", "parallelism", "records", "reps",
                     "backend", "seed", "publish-every", "warmup-records", "scope"),
             "kafka-quantize", Set.of("vectors", "keys", "dim", "codebook-size", "delivery", "reps", "batch", "max-delay", "parallelism",
-                    "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook", "peer", "rate"),
+                    "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook", "peer", "rate", "publish-every"),
             "demo", Set.of("reps", "mode"),
             "soak", Set.of("minutes", "rate", "keys", "dim", "codebook-size", "quantizer", "quantizers", "batch", "max-delay", "backend", "seed",
                     "checkpoint-interval", "report-every", "warmup-seconds", "parallelism", "learn", "publish-every"),
