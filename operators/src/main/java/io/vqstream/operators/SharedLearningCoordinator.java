@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>One subtask</h2>
  * At parallelism 1 a round's combined statistics are the lone subtask's own, so that subtask
- * applies the step itself ({@link EmaStatistics#applyTo} with the same randomness) and does not
+ * closes the round itself ({@link SharedScope#closeRound}, as this coordinator does) and does not
  * wait for this coordinator; its checkpointed codebook is then the truth. After a restore every
  * subtask first sends the codebook it restored ({@link SharedEvents.Restored}); a newer one than
  * this coordinator's replaces it, so rounds continue from there at any parallelism.
