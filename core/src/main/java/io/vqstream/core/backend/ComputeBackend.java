@@ -76,35 +76,8 @@ public interface ComputeBackend {
      */
     default double gatherStatistics(float[] codebook, int cbOff, int k, int d, int[] idx, float[] x, int n, float[] out,
                                     float[] counts, int cOff, float[] sums, int sOff) {
-        double err = 0;
-        for (int i = 0; i < n; i++) {
-            int j = idx[i];
-            int o = i * d;
-            if (j < 0) {
-                java.util.Arrays.fill(out, o, o + d, 0f);
-                continue;
-            }
-            if (j >= k) {
-                throw new IndexOutOfBoundsException("code " + j + " of a codebook of size " + k);
-            }
-            int c = cbOff + j * d;
-            float rowErr = 0f;
-            for (int e = 0; e < d; e++) {
-                float v = codebook[c + e];
-                out[o + e] = v;
-                float diff = x[o + e] - v;
-                rowErr += diff * diff;
-            }
-            err += rowErr;
-            if (counts != null) {
-                counts[cOff + j] += 1f;
-                int so = sOff + j * d;
-                for (int e = 0; e < d; e++) {
-                    sums[so + e] += x[o + e];
-                }
-            }
-        }
-        return err;
+        PlainKernels.checkCodes(idx, n, k);
+        return PlainKernels.gatherScatterRows(codebook, cbOff, d, idx, x, n, out, counts, cOff, sums, sOff);
     }
 
     /** Dense projection {@code y = x·Wᵀ + b}, W of shape (out, in) as torch stores it; bias may be null. */

@@ -304,11 +304,7 @@ public final class JvmBackend implements ComputeBackend {
     @Override
     public double gatherStatistics(float[] codebook, int cbOff, int k, int d, int[] idx, float[] x, int n, float[] out,
                                    float[] counts, int cOff, float[] sums, int sOff) {
-        for (int i = 0; i < n; i++) {
-            if (idx[i] >= k) {
-                throw new IndexOutOfBoundsException("code " + idx[i] + " of a codebook of size " + k);
-            }
-        }
+        PlainKernels.checkCodes(idx, n, k);
         return kernels.gatherScatter(codebook, cbOff, d, idx, x, n, out, counts, cOff, sums, sOff);
     }
 

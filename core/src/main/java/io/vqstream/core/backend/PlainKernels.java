@@ -117,6 +117,12 @@ final class PlainKernels implements FloatKernels {
     @Override
     public double gatherScatter(float[] cb, int cbOff, int d, int[] idx, float[] x, int n, float[] out, float[] counts, int cOff,
                                 float[] sums, int sOff) {
+        return gatherScatterRows(cb, cbOff, d, idx, x, n, out, counts, cOff, sums, sOff);
+    }
+
+    /** {@link FloatKernels#gatherScatter} in plain loops: the default of {@link ComputeBackend#gatherStatistics} too. */
+    static double gatherScatterRows(float[] cb, int cbOff, int d, int[] idx, float[] x, int n, float[] out, float[] counts, int cOff,
+                                    float[] sums, int sOff) {
         double err = 0;
         for (int i = 0; i < n; i++) {
             int j = idx[i];
@@ -143,5 +149,14 @@ final class PlainKernels implements FloatKernels {
             }
         }
         return err;
+    }
+
+    /** Refuses a code outside a codebook of {@code k} codes before anything is written. */
+    static void checkCodes(int[] idx, int n, int k) {
+        for (int i = 0; i < n; i++) {
+            if (idx[i] >= k) {
+                throw new IndexOutOfBoundsException("code " + idx[i] + " of a codebook of size " + k);
+            }
+        }
     }
 }
