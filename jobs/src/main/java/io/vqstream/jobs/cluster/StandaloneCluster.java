@@ -391,14 +391,19 @@ public final class StandaloneCluster {
             throw new ConfigException("job " + jobId + " is " + state + ", not RUNNING: only a running job can be stopped with a savepoint");
         }
         Files.createDirectories(target);
-        JsonNode trigger = rest().post("/jobs/" + jobId + "/stop",
-                Map.of("targetDirectory", target.toAbsolutePath().toUri().toString(), "drain", false, "formatType", "CANONICAL"));
-        String requestId = trigger.path("request-id").asText();
         long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+        String requestId = triggerStop(jobId, target);
         while (System.nanoTime() < deadline) {
             JsonNode r = rest().get("/jobs/" + jobId + "/savepoints/" + requestId);
             if ("COMPLETED".equals(r.path("status").path("id").asText())) {
                 JsonNode op = r.path("operation");
+                if (op.has("failure-cause") && op.path("failure-cause").path("stack-trace").asText().contains(NOT_ALL_TASKS_RUNNING)) {
+                    // a task was (re)starting, e.g. just after a recovery: the savepoint was aborted
+                    // before it was triggered, so nothing stopped; ask again once it runs
+                    Thread.sleep(500);
+                    requestId = triggerStop(jobId, target);
+                    continue;
+                }
                 if (op.has("failure-cause")) {
                     // the first line and the innermost cause of Flink's stack trace
                     List<String> trace = op.path("failure-cause").path("stack-trace").asText().lines()
@@ -413,6 +418,15 @@ public final class StandaloneCluster {
             Thread.sleep(200);
         }
         throw new IOException("stop with savepoint of job " + jobId + " did not complete within 5 min");
+    }
+
+    /** Flink's reason for aborting a checkpoint or savepoint before triggering it while a task is not running. */
+    static final String NOT_ALL_TASKS_RUNNING = "Not all required tasks are currently running";
+
+    private String triggerStop(String jobId, Path target) throws IOException {
+        JsonNode trigger = rest().post("/jobs/" + jobId + "/stop",
+                Map.of("targetDirectory", target.toAbsolutePath().toUri().toString(), "drain", false, "formatType", "CANONICAL"));
+        return trigger.path("request-id").asText();
     }
 
     /**
