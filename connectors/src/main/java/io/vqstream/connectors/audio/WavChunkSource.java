@@ -18,8 +18,9 @@ import org.apache.flink.connector.datagen.source.GeneratorFunction;
 /**
  * A bounded, checkpointable source of {@link AudioChunk}s read from WAV files: one stream per
  * file (key = file name without extension), chunks of {@code chunkSamples} mono samples at the
- * file's own rate, as 32-bit float PCM. Files are validated when the source is built, so a
- * broken file fails before the job starts, with a one-line message. Run it at parallelism 1 to
+ * file's own rate, as 32-bit float PCM. Files are checked when the source is built (header and
+ * chunks; float samples for non-finite values), so a broken file fails before the job starts,
+ * with a one-line message. Run it at parallelism 1 to
  * keep each stream's chunks in order (the front end also reorders within its bound).
  */
 @Internal
@@ -78,8 +79,8 @@ public final class WavChunkSource {
         List<Entry> plan = new ArrayList<>();
         long next = 0;
         for (Path f : files) {
-            WavAudio a = WavReader.read(f, WavReader.Truncation.REJECT);
-            String name = f.getFileName().toString();
+            // checked as the reader will read it, without decoding it here: the source decodes it again
+            WavReader.WavInfo a = WavReader.inspect(f, WavReader.Truncation.REJECT);
             String key = streamKey(f);
             long chunks = (a.frames() + chunkSamples - 1) / chunkSamples;
             plan.add(new Entry(key, f.toAbsolutePath().toString(), a.sampleRate(), a.frames(), next, chunks));

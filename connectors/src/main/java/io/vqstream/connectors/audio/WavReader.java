@@ -77,9 +77,43 @@ public final class WavReader {
         }
     }
 
+    /**
+     * Checks a WAV file as {@link #read(Path, Truncation)} would and returns what it holds, without
+     * keeping its samples: the header and chunk walk always, and for float encodings a scan for
+     * non-finite samples (integer PCM has none). Cheaper than a read for a job client that only
+     * plans chunks: an 86 MB file costs a few header reads instead of a full decode.
+     */
+    public static WavInfo inspect(Path path, Truncation truncation) throws IOException {
+        Objects.requireNonNull(path, "path");
+        String source = path.toString();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            Input in = new ChannelInput(ch);
+            Layout l = layout(in, source, truncation);
+            if (l.format.encoding.isFloatingPoint()) {
+                decode(in, l.dataOffset, l.frames, l.format, source, false);
+            }
+            return new WavInfo(source, l.format.sampleRate, l.format.channels, l.format.encoding, l.frames,
+                    l.declaredData / l.format.blockAlign, l.truncated);
+        }
+    }
+
+    /** What a WAV file holds, as {@link #inspect} finds it (the samples left unread). */
+    public record WavInfo(String source, int sampleRate, int channels, SampleEncoding encoding, int frames,
+            long declaredFrames, boolean truncated) {}
+
     private record Format(SampleEncoding encoding, boolean extensible, int channels, int sampleRate, int blockAlign) {}
 
+    /** Where the samples lie and how they are stored. */
+    private record Layout(Format format, long dataOffset, long declaredData, int frames, boolean truncated) {}
+
     private static WavAudio parse(Input in, String source, Truncation truncation) throws IOException {
+        Layout l = layout(in, source, truncation);
+        float[] mono = decode(in, l.dataOffset, l.frames, l.format, source, true);
+        return new WavAudio(source, l.format.sampleRate, l.format.channels, l.format.encoding, l.format.extensible, mono,
+                l.declaredData / l.format.blockAlign, l.truncated);
+    }
+
+    private static Layout layout(Input in, String source, Truncation truncation) throws IOException {
         long size = in.size();
         if (size < 12) {
             throw fail(source, "not a WAV file: " + size + " bytes, shorter than the 12-byte RIFF header");
@@ -157,9 +191,7 @@ public final class WavReader {
         if (frames > MAX_FRAMES) {
             throw fail(source, "too long to read at once: " + frames + " frames (limit " + MAX_FRAMES + ")");
         }
-        float[] mono = decode(in, dataOffset, (int) frames, format, source);
-        return new WavAudio(source, format.sampleRate, format.channels, format.encoding, format.extensible, mono,
-                declaredData / format.blockAlign, truncated);
+        return new Layout(format, dataOffset, declaredData, (int) frames, truncated);
     }
 
     private static Format parseFormat(ByteBuffer b, long chunkSize, String source) {
@@ -215,38 +247,106 @@ public final class WavReader {
         return new Format(encoding, extensible, channels, (int) sampleRate, blockAlign);
     }
 
-    private static float[] decode(Input in, long offset, int frames, Format f, String source) throws IOException {
-        float[] mono = new float[frames];
+    /**
+     * Decodes {@code frames} frames from {@code offset} into mono floats (into a new array when
+     * {@code keep}, else through one block-sized buffer, only to find non-finite samples). One loop
+     * per encoding, the channel loop inside: a per-sample switch kept a cold JVM decoding an
+     * 86 MB file for 1.7 s.
+     */
+    private static float[] decode(Input in, long offset, int frames, Format f, String source, boolean keep) throws IOException {
         int framesPerBlock = Math.max(1, READ_BLOCK_BYTES / f.blockAlign);
-        int channels = f.channels;
-        int bytes = f.encoding.bytesPerSample();
-        double scale = f.encoding.isFloatingPoint() ? 1.0 : f.encoding.integerScale();
+        float[] mono = new float[keep ? frames : Math.min(frames, framesPerBlock)];
         int frame = 0;
         while (frame < frames) {
             int n = Math.min(framesPerBlock, frames - frame);
             ByteBuffer b = in.read(offset + (long) frame * f.blockAlign, n * f.blockAlign);
-            int p = 0;
-            for (int i = 0; i < n; i++) {
-                double sum = 0;
-                for (int c = 0; c < channels; c++, p += bytes) {
-                    double v = switch (f.encoding) {
-                        case PCM_U8 -> Byte.toUnsignedInt(b.get(p)) - 128;
-                        case PCM_S16 -> b.getShort(p);
-                        case PCM_S24 -> (b.get(p) & 0xFF) | ((b.get(p + 1) & 0xFF) << 8) | (b.get(p + 2) << 16);
-                        case PCM_S32 -> b.getInt(p);
-                        case FLOAT32 -> b.getFloat(p);
-                        case FLOAT64 -> b.getDouble(p);
-                    };
-                    if (!Double.isFinite(v)) {
-                        throw fail(source, "non-finite sample " + v + " at frame " + (frame + i) + ", channel " + c);
-                    }
-                    sum += v;
-                }
-                mono[frame + i] = (float) (sum / (scale * channels));
+            int at = keep ? frame : 0;
+            int bad = decodeBlock(b, n, f, mono, at);
+            if (bad >= 0) {
+                int badFrame = bad / f.channels;
+                double v = f.encoding == SampleEncoding.FLOAT32 ? b.getFloat(bad * 4) : b.getDouble(bad * 8);
+                throw fail(source, "non-finite sample " + v + " at frame " + (frame + badFrame) + ", channel " + (bad % f.channels));
             }
             frame += n;
         }
         return mono;
+    }
+
+    /**
+     * Mixes {@code n} frames of {@code b} down to {@code out[at..]}:
+     * {@code (float) (sum_c x[c] / (scale * C))} in double, as the reference's mixdown. Returns the
+     * sample index (frame × channels + channel) of the first non-finite float sample, or -1.
+     */
+    private static int decodeBlock(ByteBuffer b, int n, Format f, float[] out, int at) {
+        int channels = f.channels;
+        double scale = f.encoding.isFloatingPoint() ? 1.0 : f.encoding.integerScale();
+        double div = scale * channels;
+        int p = 0;
+        switch (f.encoding) {
+            case PCM_U8 -> {
+                for (int i = 0; i < n; i++) {
+                    double sum = 0;
+                    for (int c = 0; c < channels; c++, p++) {
+                        sum += Byte.toUnsignedInt(b.get(p)) - 128;
+                    }
+                    out[at + i] = (float) (sum / div);
+                }
+            }
+            case PCM_S16 -> {
+                for (int i = 0; i < n; i++) {
+                    double sum = 0;
+                    for (int c = 0; c < channels; c++, p += 2) {
+                        sum += b.getShort(p);
+                    }
+                    out[at + i] = (float) (sum / div);
+                }
+            }
+            case PCM_S24 -> {
+                for (int i = 0; i < n; i++) {
+                    double sum = 0;
+                    for (int c = 0; c < channels; c++, p += 3) {
+                        sum += (b.get(p) & 0xFF) | ((b.get(p + 1) & 0xFF) << 8) | (b.get(p + 2) << 16);
+                    }
+                    out[at + i] = (float) (sum / div);
+                }
+            }
+            case PCM_S32 -> {
+                for (int i = 0; i < n; i++) {
+                    double sum = 0;
+                    for (int c = 0; c < channels; c++, p += 4) {
+                        sum += b.getInt(p);
+                    }
+                    out[at + i] = (float) (sum / div);
+                }
+            }
+            case FLOAT32 -> {
+                for (int i = 0; i < n; i++) {
+                    double sum = 0;
+                    for (int c = 0; c < channels; c++, p += 4) {
+                        float v = b.getFloat(p);
+                        if (!Float.isFinite(v)) {
+                            return p / 4;
+                        }
+                        sum += v;
+                    }
+                    out[at + i] = (float) (sum / div);
+                }
+            }
+            case FLOAT64 -> {
+                for (int i = 0; i < n; i++) {
+                    double sum = 0;
+                    for (int c = 0; c < channels; c++, p += 8) {
+                        double v = b.getDouble(p);
+                        if (!Double.isFinite(v)) {
+                            return p / 8;
+                        }
+                        sum += v;
+                    }
+                    out[at + i] = (float) (sum / div);
+                }
+            }
+        }
+        return -1;
     }
 
     private static AudioFormatException fail(String source, String what) {

@@ -179,6 +179,42 @@ class WavReaderErrorTest {
         assertThrows(NoSuchFileException.class, () -> WavReader.read(dir.resolve("absent.wav")));
     }
 
+    @Test
+    void inspectFindsWhatReadFindsAndRejectsWhatReadRejects(@TempDir Path dir) throws Exception {
+        float[] x = Signals.noise(11, 3 * 40_000, 0.9); // more than one 64 KiB read block in every encoding
+        for (SampleEncoding e : SampleEncoding.values()) {
+            for (int channels : new int[] {1, 3}) {
+                byte[] bytes = WavWriter.toBytes(e, 24_000, channels, Arrays.copyOf(x, channels * 40_000), false);
+                Path p = dir.resolve(e + "-" + channels + ".wav");
+                Files.write(p, bytes);
+                WavAudio read = WavReader.read(p, WavReader.Truncation.REJECT);
+                WavReader.WavInfo info = WavReader.inspect(p, WavReader.Truncation.REJECT);
+                assertEquals(new WavReader.WavInfo(p.toString(), 24_000, channels, e, 40_000, 40_000, false), info);
+                assertEquals(read.frames(), info.frames());
+                // a cut-off file: rejected alike, or read alike as its whole frames
+                Path cut = dir.resolve("cut-" + e + "-" + channels + ".wav");
+                Files.write(cut, Arrays.copyOf(bytes, bytes.length - 1));
+                AudioFormatException byRead = assertThrows(AudioFormatException.class, () -> WavReader.read(cut, WavReader.Truncation.REJECT));
+                AudioFormatException byInspect = assertThrows(AudioFormatException.class, () -> WavReader.inspect(cut, WavReader.Truncation.REJECT));
+                assertEquals(byRead.getMessage(), byInspect.getMessage());
+                WavReader.WavInfo partial = WavReader.inspect(cut, WavReader.Truncation.READ_AVAILABLE);
+                assertEquals(WavReader.read(cut).frames(), partial.frames());
+                assertTrue(partial.truncated() && partial.frames() == 39_999, e + " " + partial);
+            }
+        }
+        // a non-finite float far into the file, past the first read block: the same frame and channel named
+        float[] y = Signals.noise(12, 2 * 30_000, 0.5);
+        y[2 * 21_345 + 1] = Float.POSITIVE_INFINITY;
+        for (SampleEncoding e : new SampleEncoding[] {SampleEncoding.FLOAT32, SampleEncoding.FLOAT64}) {
+            Path p = dir.resolve("inf-" + e + ".wav");
+            Files.write(p, WavWriter.toBytes(e, 16_000, 2, y, false));
+            AudioFormatException byRead = assertThrows(AudioFormatException.class, () -> WavReader.read(p));
+            AudioFormatException byInspect = assertThrows(AudioFormatException.class, () -> WavReader.inspect(p, WavReader.Truncation.REJECT));
+            assertEquals(p + ": non-finite sample Infinity at frame 21345, channel 1", byRead.getMessage());
+            assertEquals(byRead.getMessage(), byInspect.getMessage());
+        }
+    }
+
     private static void assertArrayEqualsPrefix(float[] whole, float[] prefix) {
         for (int i = 0; i < prefix.length; i++) {
             assertEquals(whole[i], prefix[i], "sample " + i);
