@@ -9,13 +9,10 @@ import io.vqstream.core.quantize.ForwardOptions;
 import io.vqstream.core.quantize.Params;
 import io.vqstream.core.quantize.Quantizer;
 import io.vqstream.core.tensor.Tensor;
-import java.lang.management.CompilationMXBean;
-import java.lang.management.ManagementFactory;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.flink.annotation.Internal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,10 +30,13 @@ import org.slf4j.LoggerFactory;
  * waits (bounded) instead, on a separate {@link WarmUpThread} so that referee counts and
  * per-thread scratch of the task thread are untouched.
  *
- * <p>When to stop: the JIT has nothing left to do for the shape when the call time has settled
- * (the median of the last calls within 1.25× the fastest) and no compilation finished for
- * {@value #QUIET_MS} ms; or the budget ({@code -Dvqstream.operator.warmup.ms}, default
- * {@value #DEFAULT_BUDGET_MS}, 0 turns it off) is spent. Each shape is warmed once per JVM.
+ * <p>When to stop: the JIT has nothing left to do for the shape when the time of a round of calls
+ * (a full batch, each small row count, a few exact ties) has settled: for {@value #WINDOW} rounds
+ * the median of the last {@value #WINDOW} has not come 10 % below the lowest such median before
+ * (medians, not single rounds, so that a busy machine's noise neither stops nor prolongs it); or when the budget
+ * ({@code -Dvqstream.operator.warmup.ms}, default {@value #DEFAULT_BUDGET_MS}, 0 turns it off) is
+ * spent. The JIT's own activity is no guide: in a job it never falls quiet, because Flink's
+ * threads keep it compiling. Each shape is warmed once per JVM.
  */
 @Internal
 public final class KernelWarmUp {
@@ -44,15 +44,16 @@ public final class KernelWarmUp {
     /** System property: the most milliseconds one warm-up may take; 0 disables it. */
     public static final String BUDGET_PROPERTY = "vqstream.operator.warmup.ms";
     static final long DEFAULT_BUDGET_MS = 6000;
-    static final long QUIET_MS = 300;
-    private static final int WINDOW = 8;
+    /** A window median this fraction below the lowest one before means the JIT is still improving the path. */
+    static final double PLATEAU = 0.10;
+    static final int WINDOW = 8;
     private static final ConcurrentHashMap<String, CompletableFuture<Report>> DONE = new ConcurrentHashMap<>();
 
-    /** What one warm-up did: calls made, milliseconds spent, first and settled call times (µs). */
-    public record Report(String shape, int calls, long millis, long firstMicros, long settledMicros, boolean settled) {
+    /** What one warm-up did: rounds of calls made, milliseconds spent, first and settled round times (µs). */
+    public record Report(String shape, int rounds, long millis, long firstMicros, long settledMicros, boolean settled) {
         @Override
         public String toString() {
-            return shape + ": " + calls + " calls in " + millis + " ms, full batch " + firstMicros + " µs at first, "
+            return shape + ": " + rounds + " rounds in " + millis + " ms, a round " + firstMicros + " µs at first, "
                     + settledMicros + " µs " + (settled ? "settled" : "when the budget ran out");
         }
     }
@@ -81,8 +82,7 @@ public final class KernelWarmUp {
         if (budgetMillis <= 0) {
             return null;
         }
-        String shape = quantizer.getClass().getSimpleName() + " dim " + quantizer.dim() + " codebooks " + Arrays.toString(quantizer.codebookSizes())
-                + " batch " + batchSize + " backend " + backend.name();
+        String shape = shape(quantizer, batchSize, backend);
         // one warm-up per shape and JVM: subtasks of the same operator that open together wait for
         // the first one's (they need the same compiled code), later opens (a restore) skip it
         CompletableFuture<Report> mine = new CompletableFuture<>();
@@ -91,31 +91,35 @@ public final class KernelWarmUp {
             first.join(); // always completes normally: a failed warm-up completes with null
             return null;
         }
+        Thread t = start(shape, quantizer, batchSize, backend, budgetMillis, mine);
+        t.join();
+        return mine.join();
+    }
+
+    private static String shape(Quantizer quantizer, int batchSize, ComputeBackend backend) {
+        return quantizer.getClass().getSimpleName() + " dim " + quantizer.dim() + " codebooks " + Arrays.toString(quantizer.codebookSizes())
+                + " batch " + Math.max(1, batchSize) + " backend " + backend.name();
+    }
+
+    /** Runs the warm-up on a {@link WarmUpThread}; {@code done} completes with its report, or null if it failed. */
+    private static Thread start(String shape, Quantizer quantizer, int batchSize, ComputeBackend backend, long budgetMillis,
+                                CompletableFuture<Report> done) {
         JvmBackend.endBackgroundWarmUp();
-        AtomicReference<Object> outcome = new AtomicReference<>();
         Thread t = new WarmUpThread(() -> {
+            Report report = null;
             try {
-                outcome.set(run(shape, quantizer, Math.max(1, batchSize), backend, budgetMillis));
+                report = run(shape, quantizer, Math.max(1, batchSize), backend, budgetMillis);
+                LOG.info("kernel warm-up: {}", report);
             } catch (Throwable e) {
-                outcome.set(e);
+                // the warm-up only ever makes things faster: a failure in it is the real call's to report
+                LOG.warn("kernel warm-up for {} failed: {}", shape, e.toString());
             } finally {
                 backend.releaseThreadResources();
+                done.complete(report);
             }
         }, "vqstream-operator-warmup");
         t.start();
-        try {
-            t.join();
-        } finally {
-            mine.complete(outcome.get() instanceof Report r ? r : null);
-        }
-        if (outcome.get() instanceof Throwable e) {
-            // the warm-up only ever makes things faster: a failure in it is the real call's to report
-            LOG.warn("kernel warm-up for {} failed: {}", shape, e.toString());
-            return null;
-        }
-        Report r = (Report) outcome.get();
-        LOG.info("kernel warm-up: {}", r);
-        return r;
+        return t;
     }
 
     /**
@@ -209,26 +213,20 @@ public final class KernelWarmUp {
         // met a timer, the tail of a batch): each must be compiled before records meet it
         int[] smallRows = {1, 2, 3, 4, 5, 6, 7, 8, 12, 16};
         ForwardOptions eval = ForwardOptions.builder().backend(backend).build();
-        CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
-        boolean jitTimed = jit != null && jit.isCompilationTimeMonitoringSupported();
         long start = System.nanoTime();
         long deadline = start + budgetMillis * 1_000_000L;
-        long[] recent = new long[WINDOW];
+        Plateau plateau = new Plateau();
         long first = -1;
-        long fastest = Long.MAX_VALUE;
-        int calls = 0;
-        long lastJit = jitTimed ? jit.getTotalCompilationTime() : 0;
-        long lastJitChange = System.nanoTime();
         boolean settled = false;
         Ties ties = new Ties(dim, (int) Math.min(4096, Math.max(2, quantizer.codebookSizes()[0])));
         while (System.nanoTime() < deadline) {
-            ties.assign(backend);
+            // a round: every path records will take, timed as one (any of them may still be compiling)
             long t0 = System.nanoTime();
+            ties.assign(backend);
             quantizer.forwardTokens(params, new Tensor(big, batchSize, 1, dim), eval);
-            long took = System.nanoTime() - t0;
             for (int rows : smallRows) {
                 if (rows < batchSize) {
-                    if ((calls & 1) == 1) {
+                    if ((plateau.rounds & 1) == 1) {
                         // as after an EMA step: a few rows against a codebook version seen for the
                         // first time take the unpacked path, which learning with small batches lives on
                         for (String name : params.names()) {
@@ -240,32 +238,46 @@ public final class KernelWarmUp {
                     quantizer.forwardTokens(params, new Tensor(Arrays.copyOf(big, rows * dim), rows, 1, dim), eval);
                 }
             }
+            long took = System.nanoTime() - t0;
             if (first < 0) {
                 first = took;
             }
-            fastest = Math.min(fastest, took);
-            recent[calls % WINDOW] = took;
-            calls++;
-            long now = System.nanoTime();
-            if (jitTimed) {
-                long j = jit.getTotalCompilationTime();
-                if (j != lastJit) {
-                    lastJit = j;
-                    lastJitChange = now;
-                }
-            }
-            if (calls >= WINDOW && (now - lastJitChange) >= QUIET_MS * 1_000_000L) {
-                long[] sorted = recent.clone();
-                Arrays.sort(sorted);
-                if (sorted[WINDOW / 2] <= fastest * 1.25) {
-                    settled = true;
-                    break;
-                }
+            if (plateau.add(took)) {
+                settled = true;
+                break;
             }
         }
-        long[] sorted = Arrays.copyOf(recent, Math.min(calls, WINDOW));
-        Arrays.sort(sorted);
-        long median = sorted.length == 0 ? 0 : sorted[sorted.length / 2];
-        return new Report(shape, calls, (System.nanoTime() - start) / 1_000_000, Math.max(first, 0) / 1000, median / 1000, settled);
+        return new Report(shape, plateau.rounds, (System.nanoTime() - start) / 1_000_000, Math.max(first, 0) / 1000,
+                plateau.median() / 1000, settled);
+    }
+
+    /** The stop rule over the times of successive rounds (see the class comment). */
+    static final class Plateau {
+        private final long[] recent = new long[WINDOW];
+        private long best = Long.MAX_VALUE; // the lowest median of {@value #WINDOW} successive rounds
+        private int rounds;
+        private int lastGain; // the round whose window median beat the best by a clear margin
+
+        /** Adds one round's time; true once the times have settled. */
+        boolean add(long nanos) {
+            recent[rounds % WINDOW] = nanos;
+            rounds++;
+            if (rounds < WINDOW) {
+                return false;
+            }
+            long m = median();
+            if (m < best * (1 - PLATEAU)) {
+                lastGain = rounds;
+            }
+            best = Math.min(best, m);
+            return rounds >= 2 * WINDOW && rounds - lastGain >= WINDOW;
+        }
+
+        /** The median of the last {@value #WINDOW} rounds (0 before any). */
+        long median() {
+            long[] sorted = Arrays.copyOf(recent, Math.min(rounds, WINDOW));
+            Arrays.sort(sorted);
+            return sorted.length == 0 ? 0 : sorted[sorted.length / 2];
+        }
     }
 }

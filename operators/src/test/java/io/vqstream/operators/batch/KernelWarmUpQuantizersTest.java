@@ -38,7 +38,7 @@ class KernelWarmUpQuantizersTest {
                 Quantizer q = Quantizers.create(f.metadata("class"), kw);
                 try {
                     KernelWarmUp.Report r = KernelWarmUp.runHere(q, 4, JvmBackend.get(), 30);
-                    assertTrue(r.calls() > 0, p.getFileName().toString());
+                    assertTrue(r.rounds() > 0, p.getFileName().toString());
                 } catch (RuntimeException e) {
                     failed.add(p.getFileName() + ": " + e);
                 }

@@ -1,6 +1,7 @@
 package io.vqstream.operators.batch;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -23,12 +24,54 @@ class KernelWarmUpTest {
         long[] before = jvm.refereeCounts();
         KernelWarmUp.Report r = KernelWarmUp.warm(vq(24, 96), 32, jvm, 3000);
         assertNotNull(r);
-        assertTrue(r.calls() > 0, r.toString());
+        assertTrue(r.rounds() > 0, r.toString());
         assertTrue(r.millis() < 3000 + 1000, "the budget bounds the warm-up: " + r);
-        assertTrue(!r.settled() || r.calls() >= 8, "settling needs a full window of calls: " + r);
+        assertTrue(!r.settled() || r.rounds() >= 2 * KernelWarmUp.WINDOW, "settling needs two full windows of rounds: " + r);
         assertArrayEquals(before, jvm.refereeCounts(), "rows of the warm-up are not the job's rows");
         assertNull(KernelWarmUp.warm(vq(24, 96), 32, jvm, 3000), "the same shape is warmed once per JVM");
         assertNotNull(KernelWarmUp.warm(vq(24, 96), 8, jvm, 200), "another batch size is another shape");
+    }
+
+    /** The round (1-based) at which the rule first says settled, or 0. */
+    private static int settlesAt(long... rounds) {
+        KernelWarmUp.Plateau p = new KernelWarmUp.Plateau();
+        for (int i = 0; i < rounds.length; i++) {
+            if (p.add(rounds[i])) {
+                return i + 1;
+            }
+        }
+        return 0;
+    }
+
+    private static long[] repeat(long[] cycle, int times, long[] before) {
+        long[] r = java.util.Arrays.copyOf(before, before.length + cycle.length * times);
+        for (int i = 0; i < cycle.length * times; i++) {
+            r[before.length + i] = cycle[i % cycle.length];
+        }
+        return r;
+    }
+
+    @Test
+    void settlesOneWindowAfterTheLastClearGainOfTheMedian() {
+        // noisy rounds (±30 %) around a steady median: settled after two windows, not stopped or prolonged by noise
+        long[] noisy = {7_000, 13_000, 9_000, 11_000, 10_000, 10_000, 8_000, 12_000};
+        assertEquals(2 * KernelWarmUp.WINDOW, settlesAt(repeat(noisy, 6, new long[0])));
+        // ten slow rounds, then compiled code 100× faster: the median drops once five of eight rounds are fast
+        // (round 15) and once more by over 10 % at round 16; the rule waits a whole window after that
+        long[] slow = new long[10];
+        java.util.Arrays.fill(slow, 1_000_000);
+        long[] fast = java.util.Arrays.stream(noisy).map(t -> t / 100).toArray();
+        assertEquals(16 + KernelWarmUp.WINDOW, settlesAt(repeat(fast, 6, slow)));
+        // still gaining 12 % every fourth round: never settled
+        long[] gaining = new long[80];
+        double t = 1e6;
+        for (int i = 0; i < gaining.length; i++) {
+            if (i % 4 == 0) {
+                t *= 0.88;
+            }
+            gaining[i] = (long) t;
+        }
+        assertEquals(0, settlesAt(gaining));
     }
 
     @Test
