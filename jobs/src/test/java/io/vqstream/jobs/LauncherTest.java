@@ -56,6 +56,11 @@ class LauncherTest {
         Files.writeString(fakeBin.resolve("java"), """
                 #!/usr/bin/env bash
                 echo "java $*" >> "$CALLS"
+                for a in "$@"; do
+                  case "$a" in
+                    -XX:ArchiveClassesAtExit=*) [ -n "${FAIL_CDS:-}" ] || echo archive > "${a#*=}" ;;
+                  esac
+                done
                 """);
         executable(fakeBin.resolve("mvn"));
         executable(fakeBin.resolve("java"));
@@ -70,6 +75,7 @@ class LauncherTest {
         pb.environment().put("PATH", fakeBin + ":" + System.getenv("PATH"));
         pb.environment().put("CALLS", calls.toString());
         pb.environment().remove("VQSTREAM_MAVEN_ARGS");
+        pb.environment().put("VQSTREAM_CDS", "off"); // the class-data archive has a test of its own
         pb.environment().putAll(env);
         Path out = dir.resolve("out.txt");
         Path err = dir.resolve("err.txt");
@@ -115,5 +121,36 @@ class LauncherTest {
         assertEquals(2, calls().stream().filter(c -> c.startsWith("mvn")).count(), "same args, no rebuild: " + calls());
         assertEquals(0, run(script, Map.of()).exit());
         assertEquals(3, calls().stream().filter(c -> c.startsWith("mvn")).count(), "back to the default build: " + calls());
+    }
+
+    @Test
+    void makesTheClassDataArchiveOncePerBuildAndStartsWithIt() throws Exception {
+        Path script = project.resolve("bin/vqstream");
+        Path archive = project.resolve("jobs/target/vqstream-classes.jsa");
+        Run first = run(script, Map.of("VQSTREAM_CDS", "on"));
+        assertEquals(0, first.exit(), first.toString());
+        List<String> javaCalls = calls().stream().filter(c -> c.startsWith("java ")).toList();
+        assertEquals(2, javaCalls.size(), calls().toString());
+        assertTrue(javaCalls.get(0).contains(" -XX:ArchiveClassesAtExit=") && javaCalls.get(0).contains(" tokenize-audio "), javaCalls.get(0));
+        assertTrue(Files.isRegularFile(archive));
+        assertTrue(javaCalls.get(1).startsWith("java -XX:SharedArchiveFile=" + project.toRealPath().resolve("jobs/target/vqstream-classes.jsa")
+                + " -Xlog:cds=off") && javaCalls.get(1).endsWith(" demo"), javaCalls.get(1));
+
+        assertEquals(0, run(script, Map.of("VQSTREAM_CDS", "on")).exit());
+        assertEquals(1, calls().stream().filter(c -> c.contains("ArchiveClassesAtExit")).count(), "made once: " + calls());
+        assertTrue(calls().get(calls().size() - 1).contains("-XX:SharedArchiveFile="), calls().toString());
+
+        // a new build makes a new archive; a failed attempt runs without one and is not repeated until the next build
+        Thread.sleep(1100); // file times of one second
+        Files.setLastModifiedTime(project.resolve("jobs/target/vqstream-jobs.jar"), java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis()));
+        Run failed = run(script, Map.of("VQSTREAM_CDS", "on", "FAIL_CDS", "1"));
+        assertEquals(0, failed.exit(), failed.toString());
+        assertTrue(failed.err().contains("no class-data archive; running without it"), failed.err());
+        assertFalse(Files.exists(archive), "the stale archive is gone");
+        assertFalse(calls().get(calls().size() - 1).contains("SharedArchiveFile"), calls().toString());
+        assertEquals(0, run(script, Map.of("VQSTREAM_CDS", "on")).exit());
+        assertEquals(2, calls().stream().filter(c -> c.contains("ArchiveClassesAtExit")).count(), "not retried: " + calls());
+        assertEquals(0, run(script, Map.of("VQSTREAM_CDS", "off")).exit());
+        assertFalse(calls().get(calls().size() - 1).contains("SharedArchiveFile"), calls().toString());
     }
 }
