@@ -5,6 +5,7 @@ import io.vqstream.connectors.serde.Decoded;
 import io.vqstream.connectors.serde.Origin;
 import io.vqstream.connectors.serde.PayloadDecoder;
 import java.util.Objects;
+import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
@@ -17,6 +18,11 @@ public final class DecodingDeserializationSchema<T> implements KafkaRecordDeseri
 
     public DecodingDeserializationSchema(PayloadDecoder<T> decoder) {
         this.decoder = Objects.requireNonNull(decoder, "decoder");
+    }
+
+    @Override
+    public void open(DeserializationSchema.InitializationContext context) {
+        decoder.warmUp();
     }
 
     @Override

@@ -23,4 +23,11 @@ public interface PayloadDecoder<T> extends Serializable {
 
     /** A decoder that rejects larger payloads, before parsing them, with a dead letter. */
     PayloadDecoder<T> withMaxPayloadBytes(int maxPayloadBytes);
+
+    /**
+     * Decodes synthetic payloads of this decoder's own shape, so that the JIT has compiled the
+     * path before the first real record; a source calls it once when it opens. Bounded in time;
+     * the default does nothing.
+     */
+    default void warmUp() {}
 }

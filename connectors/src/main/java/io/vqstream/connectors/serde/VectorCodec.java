@@ -105,6 +105,49 @@ public final class VectorCodec extends PayloadCodec<VectorRecord> {
         return VectorRecord.typeInfo();
     }
 
+    /** At most this many synthetic records per warm-up. */
+    static final int WARM_UP_RECORDS = 20_000;
+    /** At most this long per warm-up (an interpreted JSON parser takes tens of µs per record). */
+    static final long WARM_UP_MILLIS = 500;
+
+    /**
+     * Decodes up to {@value #WARM_UP_RECORDS} synthetic records of this format and expected
+     * dimension (128 without one), Gaussian values as a writer prints them, for at most
+     * {@value #WARM_UP_MILLIS} ms. Why: a source's first records otherwise meet the number parser
+     * still interpreted, and JSON parsing is about half of the task thread's time once compiled.
+     */
+    @Override
+    public void warmUp() {
+        if (io.vqstream.operators.batch.KernelWarmUp.budgetMillis() > 0) { // 0: warm-ups off (as in the test suites)
+            warmUpRecords();
+        }
+    }
+
+    /** The warm-up; returns how many records it decoded. */
+    int warmUpRecords() {
+        int dim = expectedDimension > 0 ? expectedDimension : 128;
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(11);
+        byte[][] payloads = new byte[16][];
+        for (int i = 0; i < payloads.length; i++) {
+            float[] v = new float[dim];
+            for (int e = 0; e < dim; e++) {
+                v[e] = (float) rnd.nextGaussian();
+            }
+            payloads[i] = encode(new VectorRecord("warm-up-" + i, i, 1_700_000_000_000L + i, v), format);
+        }
+        Origin origin = new Origin(null, 0, 0);
+        long deadline = System.nanoTime() + WARM_UP_MILLIS * 1_000_000L;
+        int n = 0;
+        while (n < WARM_UP_RECORDS && ((n & 63) != 0 || System.nanoTime() < deadline)) {
+            Decoded<VectorRecord> d = decode(payloads[n & 15], origin);
+            if (!d.ok()) {
+                return n; // real records of this size are refused too (a payload limit): nothing to warm
+            }
+            n++;
+        }
+        return n;
+    }
+
     @Override
     protected VectorRecord parse(byte[] payload, Origin origin, Partial partial) throws IOException {
         VectorRecord r = format == WireFormat.JSON ? parseJsonFast(payload, origin, partial, expectedDimension) : parseBinary(payload, partial);

@@ -35,6 +35,21 @@ class VectorCodecDimensionTest {
     }
 
     @Test
+    void theWarmUpDecodesRecordsOfTheExpectedShapeInEitherFormat() {
+        for (VectorCodec c : new VectorCodec[] {VectorCodec.json(), VectorCodec.json().withExpectedDimension(5),
+                VectorCodec.binary().withExpectedDimension(300)}) {
+            // each synthetic record must pass the codec's own checks (the dimension among them), or none is counted
+            assertTrue(c.warmUpRecords() > 0, c.format().toString());
+        }
+        // records this codec refuses anyway are not warmed, and refusing them is no error
+        assertEquals(0, VectorCodec.json().withExpectedDimension(64).withMaxPayloadBytes(100).warmUpRecords());
+        VectorCodec json = VectorCodec.json().withExpectedDimension(3);
+        json.warmUp();
+        Decoded<VectorRecord> after = json.decode("{\"key\":\"a\",\"seq\":1,\"ts\":2,\"vector\":[1.5,-2.25,3e-3]}".getBytes(StandardCharsets.UTF_8), ORIGIN);
+        assertArrayEquals(new float[] {1.5f, -2.25f, 3e-3f}, after.value().vector());
+    }
+
+    @Test
     void brokenJsonReasonsAreFreeOfParserInternals() {
         Decoded<VectorRecord> nan = VectorCodec.json().decode("{\"key\":\"a\",\"vector\":[NaN]}".getBytes(StandardCharsets.UTF_8), ORIGIN);
         assertFalse(nan.deadLetter().reason().contains("JsonReadFeature"), nan.deadLetter().reason());

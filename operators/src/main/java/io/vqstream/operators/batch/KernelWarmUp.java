@@ -41,7 +41,7 @@ import org.slf4j.LoggerFactory;
 @Internal
 public final class KernelWarmUp {
     private static final Logger LOG = LoggerFactory.getLogger(KernelWarmUp.class);
-    /** System property: the most milliseconds one warm-up may take; 0 disables it. */
+    /** System property: the most milliseconds one warm-up may take; 0 disables it (and the sources' decoder warm-up). */
     public static final String BUDGET_PROPERTY = "vqstream.operator.warmup.ms";
     static final long DEFAULT_BUDGET_MS = 6000;
     /** A window median this fraction below the lowest one before means the JIT is still improving the path. */
