@@ -144,6 +144,11 @@ final class PackedCodebooks {
      */
     static float[] withoutCopies(float[] cb, int cbOff, int k, int d, float[] bias, float[] norms) {
         float[] out = java.util.Arrays.copyOf(bias, k);
+        if (distinctNormBits(norms, k)) {
+            // no two codes share a norm, so none copies another: the usual case of a learnt
+            // codebook, found by a hash pass instead of the sort (once per codebook version)
+            return out;
+        }
         long[] keyed = new long[k];
         for (int j = 0; j < k; j++) {
             // norm bits high, index low: equal norms sort together, in index order
@@ -171,6 +176,25 @@ final class PackedCodebooks {
             a = b;
         }
         return out;
+    }
+
+    /** Whether the first {@code k} norms all differ bit for bit (open addressing over their bits). */
+    static boolean distinctNormBits(float[] norms, int k) {
+        int cap = Integer.highestOneBit(Math.max(2, 2 * k - 1)) << 1;
+        int mask = cap - 1;
+        int[] slots = new int[cap]; // code + 1, or 0 for an empty slot
+        for (int j = 0; j < k; j++) {
+            int bits = Float.floatToRawIntBits(norms[j]);
+            int h = (bits * 0x9E3779B9) >>> 7 & mask;
+            while (slots[h] != 0) {
+                if (Float.floatToRawIntBits(norms[slots[h] - 1]) == bits) {
+                    return false;
+                }
+                h = (h + 1) & mask;
+            }
+            slots[h] = j + 1;
+        }
+        return true;
     }
 
     private static boolean sameBits(float[] cb, int a, int b, int d) {

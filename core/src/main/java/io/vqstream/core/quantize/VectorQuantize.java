@@ -921,6 +921,15 @@ public final class VectorQuantize implements Quantizer {
     /** Per-codebook indices to token-major (b, n, heads). */
     long[] mergeIndices(int[][] idx, int b, int n) {
         long[] out = new long[b * n * heads];
+        if (heads == 1) {
+            // one codebook block already in token order: a plain widening copy (the loop below
+            // runs once per step and, never compiled but on stack replacement, took ~0.08 ms at n = 4096)
+            int[] only = idx[0];
+            for (int t = 0; t < out.length; t++) {
+                out[t] = only[t];
+            }
+            return out;
+        }
         for (int beta = 0; beta < b; beta++) {
             for (int i = 0; i < n; i++) {
                 for (int h = 0; h < heads; h++) {

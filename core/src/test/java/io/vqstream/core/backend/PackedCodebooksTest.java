@@ -1,5 +1,7 @@
 package io.vqstream.core.backend;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
@@ -37,5 +39,64 @@ class PackedCodebooksTest {
         assertTrue(e.wantsLayout(0), "a built layout is always wanted");
         CodebookVersions.modified(cb);
         assertNull(PackedCodebooks.peek(cb, 0, 4, 3), "a new version has no entry until built");
+    }
+
+    /** {@code withoutCopies} by brute force: −∞ where a lower code has the same bits. */
+    private static float[] copiesByPairs(float[] cb, int off, int k, int d, float[] bias) {
+        float[] out = bias.clone();
+        for (int j = 0; j < k; j++) {
+            for (int i = 0; i < j; i++) {
+                boolean same = true;
+                for (int e = 0; e < d && same; e++) {
+                    same = Float.floatToRawIntBits(cb[off + i * d + e]) == Float.floatToRawIntBits(cb[off + j * d + e]);
+                }
+                if (same) {
+                    out[j] = Float.NEGATIVE_INFINITY;
+                    break;
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void copiesAreFoundWhetherOrNotNormsRepeat() {
+        int k = 300;
+        int d = 7;
+        int off = 5;
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(3);
+        float[] cb = new float[off + k * d];
+        for (int i = 0; i < cb.length; i++) {
+            cb[i] = (float) rnd.nextGaussian();
+        }
+        float[] bias = new float[k];
+        for (int j = 0; j < k; j++) {
+            bias[j] = -j;
+        }
+        float[] n = norms(cb, off, k, d);
+        assertTrue(PackedCodebooks.distinctNormBits(n, k));
+        assertArrayEquals(bias, PackedCodebooks.withoutCopies(cb, off, k, d, bias, n), "distinct codes");
+
+        // code 40 negated into 41: the same norm bits, different codes; 200 a copy of 7, 250 of 200
+        for (int e = 0; e < d; e++) {
+            cb[off + 41 * d + e] = -cb[off + 40 * d + e];
+            cb[off + 200 * d + e] = cb[off + 7 * d + e];
+            cb[off + 250 * d + e] = cb[off + 7 * d + e];
+        }
+        n = norms(cb, off, k, d);
+        assertFalse(PackedCodebooks.distinctNormBits(n, k));
+        float[] got = PackedCodebooks.withoutCopies(cb, off, k, d, bias, n);
+        assertArrayEquals(copiesByPairs(cb, off, k, d, bias), got);
+        assertEquals(-41f, got[41], "a negated code is no copy");
+        assertEquals(Float.NEGATIVE_INFINITY, got[200]);
+        assertEquals(Float.NEGATIVE_INFINITY, got[250]);
+        assertEquals(-7f, got[7], "the original keeps its bias");
+
+        // the equal-norm pair alone: the hash pass sees a repeat, the codes differ
+        float[] only = {1f, 2f, -1f, -2f, 0f, 0f};
+        float[] n2 = norms(only, 0, 3, 2);
+        assertFalse(PackedCodebooks.distinctNormBits(n2, 3));
+        assertArrayEquals(new float[] {0f, -1f, -2f}, PackedCodebooks.withoutCopies(only, 0, 3, 2, new float[] {0f, -1f, -2f}, n2));
+        assertTrue(PackedCodebooks.distinctNormBits(new float[] {0f, -0f, 1f}, 3), "+0 and -0 differ bit for bit");
     }
 }
