@@ -68,6 +68,14 @@ import org.apache.flink.util.OutputTag;
  * rows) is seeded from (job seed, key, step). Replays after a restore therefore produce the
  * same codes and codebooks.
  *
+ * <p>Keys that do not learn and use the shared default codebook (a file, or one installed for
+ * all keys) are batched across keys instead: their records join one in-memory lane per subtask,
+ * coded in one backend call when it holds {@code batch.size} records or its oldest has waited
+ * {@code batch.max-delay}. With a thousand keys a key's own batch would hold about one record
+ * per flush, one backend call each. The lane is coded before every checkpoint barrier, every
+ * control message and the end of input, so it is never state, and codes do not depend on how
+ * records were grouped.
+ *
  * <h2>Control messages</h2>
  * Each subtask receives every control message; a message for one key is applied by the
  * subtask that owns the key, a message for all keys by every subtask to each of its keys (and
@@ -106,6 +114,13 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     private transient BroadcastState<String, ControlMessage> globalControl;
     private transient InternalTimerService<VoidNamespace> timers;
     private transient QuantizerMetrics metrics;
+    /** Records of keys that are coded with the shared default codebook and do not learn, across keys (see class comment). */
+    private transient List<VectorRecord> lane;
+    /** The codebook version each record of {@link #lane} names. */
+    private transient long[] laneVersions;
+    private transient long laneOpenedAt;
+    /** Counts lane batches, so that the timer of a lane already flushed leaves the next one alone. */
+    private transient long laneGeneration;
 
     public QuantizeOperator(QuantizeOperatorConfig config) {
         this.config = config;
@@ -135,6 +150,8 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         metrics = new QuantizerMetrics(getMetricGroup(), config.metricsWindow(), quantizer.codebookSizes());
         coder = BatchCoder.open(quantizer, config.backend(), config.batchSize(), config.topk(), config.emitQuantized(), config.emitError(),
                 metrics);
+        lane = new ArrayList<>();
+        laneVersions = new long[Math.max(16, Math.min(config.batchSize(), 1 << 16))];
     }
 
     @Override
@@ -158,8 +175,9 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         }
         KeyMeta m = metaOf();
         boolean initialized;
+        boolean known = m.hasCodebook;
         try {
-            initialized = m.hasCodebook || initializeKey(r.key(), m);
+            initialized = known || initializeKey(r.key(), m);
         } catch (KeyCodebookException e) {
             // the key's own codebook file is unreadable: that key's records are dead letters, the job goes on
             deadLetter(r, e.getMessage());
@@ -173,6 +191,17 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
                     + "; install one through the control stream)");
             return;
         }
+        if (!learning(m) && !m.initPending && m.buffered == 0) {
+            CodebookState cs = codebook.value();
+            if (cs.params() == null) {
+                // the shared default codebook, frozen for this key: batched with the other keys that use it
+                if (!known) {
+                    meta.update(m);
+                }
+                toLane(r, cs.version());
+                return;
+            }
+        }
         buffer.add(r);
         m.buffered++;
         if (m.oldestUnemittedAt < 0) {
@@ -181,6 +210,66 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         flushIfDue(m);
         armTimer(m);
         meta.update(m);
+    }
+
+    private void toLane(VectorRecord r, long version) {
+        int i = lane.size();
+        if (i == laneVersions.length) {
+            laneVersions = java.util.Arrays.copyOf(laneVersions, 2 * i);
+        }
+        lane.add(r);
+        laneVersions[i] = version;
+        if (i == 0) {
+            laneOpenedAt = now();
+            if (config.maxDelayMillis() > 0) {
+                long generation = laneGeneration;
+                getProcessingTimeService().registerTimer(laneOpenedAt + config.maxDelayMillis(), t -> {
+                    if (generation == laneGeneration && !lane.isEmpty()) {
+                        metrics.batchLatencyMs.update(now() - laneOpenedAt);
+                        flushLane();
+                    }
+                });
+            }
+        }
+        if (lane.size() >= config.batchSize()) {
+            flushLane();
+        }
+    }
+
+    /**
+     * Codes the lane in one backend call per codebook version it holds (keys count their versions
+     * apart, but with the shared default every version of a lane is the same codebook; almost
+     * always one call), records of one key in the order they came.
+     */
+    private void flushLane() {
+        if (lane.isEmpty()) {
+            return;
+        }
+        laneGeneration++;
+        Params shared = sharedDefault();
+        int n = lane.size();
+        long v0 = laneVersions[0];
+        boolean oneVersion = true;
+        for (int i = 1; i < n && oneVersion; i++) {
+            oneVersion = laneVersions[i] == v0;
+        }
+        if (oneVersion) {
+            coder.codeAndEmit(output, lane, shared, v0, this::deadLetter);
+        } else {
+            java.util.Map<Long, List<VectorRecord>> byVersion = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < n; i++) {
+                byVersion.computeIfAbsent(laneVersions[i], v -> new ArrayList<>()).add(lane.get(i));
+            }
+            byVersion.forEach((v, records) -> coder.codeAndEmit(output, records, shared, v, this::deadLetter));
+        }
+        lane.clear();
+    }
+
+    @Override
+    public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
+        // the lane is never part of a checkpoint: its codes leave before the barrier
+        flushLane();
+        super.prepareSnapshotPreBarrier(checkpointId);
     }
 
     private String validate(VectorRecord r) {
@@ -432,6 +521,8 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
             metrics.deadLetters.inc();
             return;
         }
+        // records that came before the message are coded before it changes anything
+        flushLane();
         if (normalized.allKeys()) {
             switch (normalized.kind()) {
                 case INSTALL -> {
@@ -575,6 +666,7 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
         if (inputId != 1) {
             return;
         }
+        flushLane();
         List<Object> keys;
         try (Stream<Object> s = getKeyedStateBackend().getKeys(META_STATE, VoidNamespace.INSTANCE)) {
             keys = s.toList();

@@ -111,7 +111,7 @@ class QuantizeOperatorControlTest {
             h.open();
             feed(h, "a", 0, early);
             feed(h, "b", 0, early);
-            assertEquals(0, codes(h).size(), "batches of 4 not full yet");
+            assertEquals(4, codes(h).size(), "keys on the shared default codebook make one batch of 4 between them");
             h.processElement2(ControlMessage.install("a", P1), 0);
             List<CodeRecord> retired = codesOf(h, "a", 0, 3);
             assertEquals(3, retired.size(), "a's buffered records are coded before the switch");

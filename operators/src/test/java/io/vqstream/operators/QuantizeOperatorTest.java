@@ -76,6 +76,28 @@ class QuantizeOperatorTest {
     }
 
     @Test
+    void theMaxDelayCountsFromTheOldestRecordOfTheCurrentCrossKeyBatch() throws Exception {
+        SplittableRandom rng = new SplittableRandom(21);
+        try (var h = harness(frozen(2, Duration.ofMillis(50)).build())) {
+            h.open();
+            h.setProcessingTime(0);
+            h.processElement1(rec("a", 0, randomVector(rng, 8)), 0);
+            h.processElement1(rec("b", 0, randomVector(rng, 8)), 0);
+            assertEquals(2, codes(h).size(), "a and b fill a batch of 2 at once");
+            h.setProcessingTime(30);
+            h.processElement1(rec("c", 0, randomVector(rng, 8)), 0);
+            h.setProcessingTime(50);
+            assertEquals(2, codes(h).size(), "the full batch's timer leaves c's batch alone (c has waited 20 ms)");
+            h.setProcessingTime(79);
+            assertEquals(2, codes(h).size());
+            h.setProcessingTime(80);
+            List<CodeRecord> out = codes(h);
+            assertEquals(3, out.size(), "c flushed 50 ms after it came");
+            assertEquals("c", out.get(2).key());
+        }
+    }
+
+    @Test
     void timerFlushesAPartialBatchAfterMaxDelay() throws Exception {
         SplittableRandom rng = new SplittableRandom(2);
         try (var h = harness(frozen(100, Duration.ofMillis(50)).build())) {
@@ -97,7 +119,7 @@ class QuantizeOperatorTest {
     }
 
     @Test
-    void snapshotMidBufferRestoresTheBufferedRecords() throws Exception {
+    void aCheckpointCodesTheWaitingRecordsSoARestoreNeitherLosesNorRepeatsThem() throws Exception {
         SplittableRandom rng = new SplittableRandom(3);
         QuantizeOperatorConfig config = frozen(4, Duration.ZERO).build();
         List<float[]> vs = new ArrayList<>();
@@ -105,44 +127,60 @@ class QuantizeOperatorTest {
             vs.add(randomVector(rng, 8));
         }
         OperatorSubtaskState snapshot;
+        List<CodeRecord> before;
         try (var h = harness(config)) {
             h.open();
             for (int i = 0; i < 3; i++) {
                 h.processElement1(rec("a", i, vs.get(i)), i);
             }
+            assertEquals(0, codes(h).size(), "a batch of 4 is not full with 3");
+            h.prepareSnapshotPreBarrier(1); // as the task does before it takes the snapshot
             snapshot = h.snapshot(1, 1);
+            before = codes(h);
+            assertEquals(3, before.size(), "the three waiting records are coded before the barrier");
         }
         try (var h = harness(config)) {
             h.initializeState(snapshot);
             h.open();
-            assertEquals(0, codes(h).size());
             h.processElement1(rec("a", 3, vs.get(3)), 3);
-            List<CodeRecord> out = codes(h);
-            assertEquals(4, out.size(), "the three records buffered before the snapshot come back");
+            h.endInput1();
+            List<CodeRecord> after = codes(h);
+            assertEquals(1, after.size(), "only the record after the checkpoint, once");
+            List<CodeRecord> all = new ArrayList<>(before);
+            all.addAll(after);
             for (int i = 0; i < 4; i++) {
-                assertEquals(i, out.get(i).seq());
-                assertEquals(expectedCode(vs.get(i)), out.get(i).codes()[0]);
+                assertEquals(i, all.get(i).seq());
+                assertEquals(expectedCode(vs.get(i)), all.get(i).codes()[0]);
             }
         }
     }
 
     @Test
-    void interleavedKeysKeepTheirOwnOrderAndBatches() throws Exception {
+    void keysOnTheSharedCodebookAreBatchedTogetherEachInItsOwnOrder() throws Exception {
         SplittableRandom rng = new SplittableRandom(4);
         try (var h = harness(frozen(3, Duration.ZERO).build())) {
             h.open();
             String[] keys = {"b", "a", "a", "c", "b", "a", "b", "c"};
             long[] seq = new long[128];
+            List<float[]> vs = new ArrayList<>();
             for (String k : keys) {
-                h.processElement1(rec(k, seq[k.charAt(0)]++, randomVector(rng, 8)), 0);
+                float[] v = randomVector(rng, 8);
+                vs.add(v);
+                h.processElement1(rec(k, seq[k.charAt(0)]++, v), 0);
             }
             List<CodeRecord> out = codes(h);
-            assertEquals(6, out.size(), "keys a and b filled their batch of 3; c has 2 buffered");
+            assertEquals(6, out.size(), "two batches of 3 across the keys; b and c wait with one record each");
             assertEquals(List.of(0L, 1L, 2L), out.stream().filter(c -> c.key().equals("a")).map(CodeRecord::seq).toList());
-            assertEquals(List.of(0L, 1L, 2L), out.stream().filter(c -> c.key().equals("b")).map(CodeRecord::seq).toList());
+            assertEquals(List.of(0L, 1L), out.stream().filter(c -> c.key().equals("b")).map(CodeRecord::seq).toList());
+            assertEquals(List.of(0L), out.stream().filter(c -> c.key().equals("c")).map(CodeRecord::seq).toList());
             h.endInput1();
-            assertEquals(List.of(0L, 1L), codes(h).stream().filter(c -> c.key().equals("c")).map(CodeRecord::seq).toList(),
-                    "end of input flushes the partial batch");
+            List<CodeRecord> all = codes(h);
+            assertEquals(List.of(0L, 1L, 2L), all.stream().filter(c -> c.key().equals("b")).map(CodeRecord::seq).toList());
+            assertEquals(List.of(0L, 1L), all.stream().filter(c -> c.key().equals("c")).map(CodeRecord::seq).toList(),
+                    "end of input codes the waiting records");
+            for (int i = 0; i < keys.length; i++) {
+                assertEquals(expectedCode(vs.get(i)), all.get(i).codes()[0], "record " + i + ": the same code whatever its batch");
+            }
         }
     }
 
