@@ -388,9 +388,10 @@ final class VectorRounding implements BoundedRounding.Kernels {
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
         boolean finite = true;
         int block = fsqBlock(d);
+        float[] sums = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
             finite &= standardIndexedBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, shift, halfL, offset, halfWidth,
-                    hardClamp, basis, indices, keep, prod, carry, one);
+                    hardClamp, basis, indices, keep, prod, carry, one, sums);
         }
         return finite && BoundedRounding.fsqStandardIndexedScalar(src, dst, vecEnd / d, count, d, shift, halfL, offset, halfWidth,
                 hardClamp, basis, indices);
@@ -406,7 +407,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
     }
 
     /** About the elements per FSQ block call: small enough for short calls, large enough to amortise one. */
-    private static final int FSQ_BLOCK_FLOATS = 8192;
+    private static final int FSQ_BLOCK_FLOATS = 2048;
 
     /**
      * {@link #fsqStandardIndexed}'s vector loop over elements {@code [from, to)}, {@code from}
@@ -415,7 +416,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
      */
     private static boolean standardIndexedBlock(float[] src, float[] dst, int from, int to, int d, Patterns p, float[] shift,
                                                 float[] halfL, float[] offset, float[] halfWidth, boolean hardClamp, float[] basis,
-                                                long[] indices, float[] keep, float[] prod, float[] carry, float[] one) {
+                                                long[] indices, float[] keep, float[] prod, float[] carry, float[] one, float[] sums) {
         FloatVector bad = FloatVector.zero(S);
         boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
         carry[0] = 0f;
@@ -456,11 +457,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 prodV = FloatVector.fromArray(S, prod, 0);
             }
             if (wholeRows) {
-                // inlined here: a call per vector was the loop's largest cost
-                rowSums(prodV, d).intoArray(prod, 0);
-                for (int g = 0; g < L; g += d) {
-                    indices[row++] = (long) prod[g];
-                }
+                rowSums(prodV, d).intoArray(sums, f - from);
             } else {
                 prodV.intoArray(prod, 0);
                 row = sumRows(prod, d, row, carry, indices);
@@ -468,6 +465,12 @@ final class VectorRounding implements BoundedRounding.Kernels {
             ph += L;
             if (ph >= d) {
                 ph %= d;
+            }
+        }
+        if (wholeRows) {
+            // read after the loop, as in thresholdsBlock
+            for (int o = 0; o < to - from; o += d) {
+                indices[row++] = (long) sums[o];
             }
         }
         return finite(bad);
@@ -494,8 +497,9 @@ final class VectorRounding implements BoundedRounding.Kernels {
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
         boolean finite = true;
         int block = fsqBlock(d);
+        float[] sums = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
-            finite &= thresholdsBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, indices, prod, carry);
+            finite &= thresholdsBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, indices, prod, carry, sums);
         }
         return finite && BoundedRounding.fsqStandardIndexedScalar(src, dst, vecEnd / d, count, d, shift, halfL, offset, halfWidth,
                 hardClamp, basis, indices);
@@ -503,7 +507,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
 
     /** {@link #standardByThresholds}'s vector loop over elements {@code [from, to)}, as {@link #standardIndexedBlock}. */
     private static boolean thresholdsBlock(float[] src, float[] dst, int from, int to, int d, Patterns p, long[] indices,
-                                           float[] prod, float[] carry) {
+                                           float[] prod, float[] carry, float[] sums) {
         FloatVector bad = FloatVector.zero(S);
         FloatVector oneV = FloatVector.broadcast(S, 1f);
         FloatVector negZero = FloatVector.broadcast(S, -0f);
@@ -530,10 +534,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
             code.blend(negZero, negativeZero).intoArray(dst, f);
             FloatVector prodV = digit.mul(FloatVector.fromArray(S, p.basis, ph));
             if (wholeRows) {
-                rowSums(prodV, d).intoArray(prod, 0);
-                for (int g = 0; g < L; g += d) {
-                    indices[row++] = (long) prod[g];
-                }
+                rowSums(prodV, d).intoArray(sums, f - from);
             } else {
                 prodV.intoArray(prod, 0);
                 row = sumRows(prod, d, row, carry, indices);
@@ -541,6 +542,13 @@ final class VectorRounding implements BoundedRounding.Kernels {
             ph += L;
             if (ph >= d) {
                 ph %= d;
+            }
+        }
+        if (wholeRows) {
+            // the row sums sit at every d-th float; read after the loop, not right behind each
+            // vector store (a store-to-load round trip per vector, slow when the store splits a cache line)
+            for (int o = 0; o < to - from; o += d) {
+                indices[row++] = (long) sums[o];
             }
         }
         return finite(bad);
@@ -600,9 +608,10 @@ final class VectorRounding implements BoundedRounding.Kernels {
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
         boolean finite = true;
         int block = fsqBlock(d);
+        float[] sums = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
             finite &= symmetricIndexedBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, levelsMinus1, symStep, hardClamp,
-                    basis, indices, keep, prod, carry, one);
+                    basis, indices, keep, prod, carry, one, sums);
         }
         return finite && BoundedRounding.fsqSymmetricIndexedScalar(src, dst, vecEnd / d, count, d, levelsMinus1, symStep, hardClamp,
                 basis, indices);
@@ -611,7 +620,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
     /** {@link #fsqSymmetricIndexed}'s vector loop over elements {@code [from, to)}, as {@link #standardIndexedBlock}. */
     private static boolean symmetricIndexedBlock(float[] src, float[] dst, int from, int to, int d, Patterns p, float[] levelsMinus1,
                                                  float[] symStep, boolean hardClamp, float[] basis, long[] indices, float[] keep,
-                                                 float[] prod, float[] carry, float[] one) {
+                                                 float[] prod, float[] carry, float[] one, float[] sums) {
         FloatVector bad = FloatVector.zero(S);
         boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
         carry[0] = 0f;
@@ -651,10 +660,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 prodV = FloatVector.fromArray(S, prod, 0);
             }
             if (wholeRows) {
-                rowSums(prodV, d).intoArray(prod, 0);
-                for (int g = 0; g < L; g += d) {
-                    indices[row++] = (long) prod[g];
-                }
+                rowSums(prodV, d).intoArray(sums, f - from);
             } else {
                 prodV.intoArray(prod, 0);
                 row = sumRows(prod, d, row, carry, indices);
@@ -662,6 +668,12 @@ final class VectorRounding implements BoundedRounding.Kernels {
             ph += L;
             if (ph >= d) {
                 ph %= d;
+            }
+        }
+        if (wholeRows) {
+            // read after the loop, as in thresholdsBlock
+            for (int o = 0; o < to - from; o += d) {
+                indices[row++] = (long) sums[o];
             }
         }
         return finite(bad);
