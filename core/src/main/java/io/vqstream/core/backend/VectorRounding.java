@@ -21,8 +21,10 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  * of a rounding boundary (about 2⁻¹⁸ relative, 2⁶ times the tanh error allowed for) is
  * recomputed on the scalar path, so every code and every output float equals the scalar one.
- * Digits leave through a small float buffer and a scalar int cast: JDK 17's F2I
- * {@code convertShape} is not intrinsified and ran the whole loop 4× slower.
+ * Digits and row indices leave through a per-block float buffer and a scalar cast after each
+ * block's vector loop: JDK 17's F2I {@code convertShape} is not intrinsified and ran the whole
+ * loop 4× slower, and reading lanes right behind each vector store cost a store-to-load round
+ * trip per vector (slow when the store split a cache line: FSQ calls 1.4× slower in some runs).
  */
 final class VectorRounding implements BoundedRounding.Kernels {
     private static final VectorSpecies<Float> S = species();
@@ -95,9 +97,9 @@ final class VectorRounding implements BoundedRounding.Kernels {
             }
         }
         float[] keep = new float[L];
-        float[] fd = new float[L];
         int vecEnd = total / L * L;
         int block = fsqBlock(d);
+        float[] fd = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
             standardBlock(z, f0, Math.min(vecEnd, f0 + block), d, shift, halfL, offset, halfWidth, hardClamp, digits, pShift, pHalfL,
                     pOffset, pWidth, pDelta, keep, fd);
@@ -129,20 +131,22 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 }
             }
             r.div(width).intoArray(z, f);
-            r.add(width).intoArray(fd, 0);
-            for (int l = 0; l < L; l++) {
-                digits[f + l] = (int) fd[l];
-            }
+            r.add(width).intoArray(fd, f - from);
             if (close != null) {
                 for (int l = 0; l < L; l++) {
                     if (close.laneIsSet(l)) {
                         z[f + l] = keep[l];
                         BoundedRounding.fsqStandardScalar(z, f + l, f + l + 1, d, shift, halfL, offset, halfWidth, false, digits);
+                        fd[f - from + l] = digits[f + l];
                     }
                 }
             }
             ph += L;
             ph %= d;
+        }
+        // the digits leave after the loop, as the indices in thresholdsBlock
+        for (int i = 0; i < to - from; i++) {
+            digits[from + i] = (int) fd[i];
         }
     }
 
@@ -159,9 +163,9 @@ final class VectorRounding implements BoundedRounding.Kernels {
             }
         }
         float[] keep = new float[L];
-        float[] fd = new float[L];
         int vecEnd = total / L * L;
         int block = fsqBlock(d);
+        float[] fd = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
             symmetricBlock(z, f0, Math.min(vecEnd, f0 + block), d, levelsMinus1, symStep, hardClamp, digits, pLm1, pStep, pDelta,
                     keep, fd);
@@ -191,20 +195,21 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 }
             }
             FloatVector.fromArray(S, pStep, ph).mul(k).sub(1f).intoArray(z, f);
-            k.intoArray(fd, 0);
-            for (int l = 0; l < L; l++) {
-                digits[f + l] = (int) fd[l];
-            }
+            k.intoArray(fd, f - from);
             if (close != null) {
                 for (int l = 0; l < L; l++) {
                     if (close.laneIsSet(l)) {
                         z[f + l] = keep[l];
                         BoundedRounding.fsqSymmetricScalar(z, f + l, f + l + 1, d, levelsMinus1, symStep, false, digits);
+                        fd[f - from + l] = digits[f + l];
                     }
                 }
             }
             ph += L;
             ph %= d;
+        }
+        for (int i = 0; i < to - from; i++) {
+            digits[from + i] = (int) fd[i];
         }
     }
 
