@@ -140,61 +140,41 @@ final class PackedCodebooks {
     /**
      * {@code bias} with −∞ at the codes that repeat a lower code bit for bit. Copies have the
      * same float norm (the same computation on the same bits), so only codes of equal norm
-     * bits are compared: a sort of k keys and, for distinct codes, almost no comparisons.
+     * bits are compared: codes are grouped by norm bits in a hash table, and each code is
+     * compared with the originals of its group only, lowest first. For distinct codes that is
+     * one hash pass and almost no comparisons; for many copies of one code (codes the EMA let
+     * decay to zero) one comparison each.
      */
     static float[] withoutCopies(float[] cb, int cbOff, int k, int d, float[] bias, float[] norms) {
         float[] out = java.util.Arrays.copyOf(bias, k);
-        if (distinctNormBits(norms, k)) {
-            // no two codes share a norm, so none copies another: the usual case of a learnt
-            // codebook, found by a hash pass instead of the sort (once per codebook version)
-            return out;
-        }
-        long[] keyed = new long[k];
-        for (int j = 0; j < k; j++) {
-            // norm bits high, index low: equal norms sort together, in index order
-            keyed[j] = ((long) Float.floatToRawIntBits(norms[j]) << 32) | j;
-        }
-        java.util.Arrays.sort(keyed);
-        int[] originals = new int[k];
-        for (int a = 0; a < k; ) {
-            long group = keyed[a] >>> 32;
-            int b = a;
-            int found = 0;
-            // each code is a copy of an earlier original of its group, or an original itself
-            for (; b < k && (keyed[b] >>> 32) == group; b++) {
-                int j = (int) keyed[b];
-                boolean copy = false;
-                for (int r = 0; r < found && !copy; r++) {
-                    copy = sameBits(cb, cbOff + originals[r] * d, cbOff + j * d, d);
-                }
-                if (copy) {
-                    out[j] = Float.NEGATIVE_INFINITY;
-                } else {
-                    originals[found++] = j;
-                }
-            }
-            a = b;
-        }
-        return out;
-    }
-
-    /** Whether the first {@code k} norms all differ bit for bit (open addressing over their bits). */
-    static boolean distinctNormBits(float[] norms, int k) {
         int cap = Integer.highestOneBit(Math.max(2, 2 * k - 1)) << 1;
         int mask = cap - 1;
-        int[] slots = new int[cap]; // code + 1, or 0 for an empty slot
+        int[] groups = new int[cap]; // lowest code of a norm group + 1, or 0 for an empty slot
+        int[] nextOriginal = new int[k]; // the next original of the same group, −1 after the last
         for (int j = 0; j < k; j++) {
             int bits = Float.floatToRawIntBits(norms[j]);
             int h = (bits * 0x9E3779B9) >>> 7 & mask;
-            while (slots[h] != 0) {
-                if (Float.floatToRawIntBits(norms[slots[h] - 1]) == bits) {
-                    return false;
-                }
+            while (groups[h] != 0 && Float.floatToRawIntBits(norms[groups[h] - 1]) != bits) {
                 h = (h + 1) & mask;
             }
-            slots[h] = j + 1;
+            nextOriginal[j] = -1;
+            if (groups[h] == 0) {
+                groups[h] = j + 1;
+                continue;
+            }
+            int last = -1;
+            boolean copy = false;
+            for (int o = groups[h] - 1; o >= 0 && !copy; o = nextOriginal[o]) {
+                copy = sameBits(cb, cbOff + o * d, cbOff + j * d, d);
+                last = o;
+            }
+            if (copy) {
+                out[j] = Float.NEGATIVE_INFINITY;
+            } else {
+                nextOriginal[last] = j;
+            }
         }
-        return true;
+        return out;
     }
 
     private static boolean sameBits(float[] cb, int a, int b, int d) {

@@ -21,8 +21,10 @@ import jdk.incubator.vector.VectorSpecies;
  * </pre>
  * of a rounding boundary (about 2⁻¹⁸ relative, 2⁶ times the tanh error allowed for) is
  * recomputed on the scalar path, so every code and every output float equals the scalar one.
- * Digits leave through a small float buffer and a scalar int cast: JDK 17's F2I
- * {@code convertShape} is not intrinsified and ran the whole loop 4× slower.
+ * Digits and row indices leave through a per-block float buffer and a scalar cast after each
+ * block's vector loop: JDK 17's F2I {@code convertShape} is not intrinsified and ran the whole
+ * loop 4× slower, and reading lanes right behind each vector store cost a store-to-load round
+ * trip per vector (slow when the store split a cache line: FSQ calls 1.4× slower in some runs).
  */
 final class VectorRounding implements BoundedRounding.Kernels {
     private static final VectorSpecies<Float> S = species();
@@ -95,9 +97,9 @@ final class VectorRounding implements BoundedRounding.Kernels {
             }
         }
         float[] keep = new float[L];
-        float[] fd = new float[L];
         int vecEnd = total / L * L;
         int block = fsqBlock(d);
+        float[] fd = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
             standardBlock(z, f0, Math.min(vecEnd, f0 + block), d, shift, halfL, offset, halfWidth, hardClamp, digits, pShift, pHalfL,
                     pOffset, pWidth, pDelta, keep, fd);
@@ -129,20 +131,22 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 }
             }
             r.div(width).intoArray(z, f);
-            r.add(width).intoArray(fd, 0);
-            for (int l = 0; l < L; l++) {
-                digits[f + l] = (int) fd[l];
-            }
+            r.add(width).intoArray(fd, f - from);
             if (close != null) {
                 for (int l = 0; l < L; l++) {
                     if (close.laneIsSet(l)) {
                         z[f + l] = keep[l];
                         BoundedRounding.fsqStandardScalar(z, f + l, f + l + 1, d, shift, halfL, offset, halfWidth, false, digits);
+                        fd[f - from + l] = digits[f + l];
                     }
                 }
             }
             ph += L;
             ph %= d;
+        }
+        // the digits leave after the loop, as the indices in thresholdsBlock
+        for (int i = 0; i < to - from; i++) {
+            digits[from + i] = (int) fd[i];
         }
     }
 
@@ -159,9 +163,9 @@ final class VectorRounding implements BoundedRounding.Kernels {
             }
         }
         float[] keep = new float[L];
-        float[] fd = new float[L];
         int vecEnd = total / L * L;
         int block = fsqBlock(d);
+        float[] fd = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
             symmetricBlock(z, f0, Math.min(vecEnd, f0 + block), d, levelsMinus1, symStep, hardClamp, digits, pLm1, pStep, pDelta,
                     keep, fd);
@@ -191,20 +195,21 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 }
             }
             FloatVector.fromArray(S, pStep, ph).mul(k).sub(1f).intoArray(z, f);
-            k.intoArray(fd, 0);
-            for (int l = 0; l < L; l++) {
-                digits[f + l] = (int) fd[l];
-            }
+            k.intoArray(fd, f - from);
             if (close != null) {
                 for (int l = 0; l < L; l++) {
                     if (close.laneIsSet(l)) {
                         z[f + l] = keep[l];
                         BoundedRounding.fsqSymmetricScalar(z, f + l, f + l + 1, d, levelsMinus1, symStep, false, digits);
+                        fd[f - from + l] = digits[f + l];
                     }
                 }
             }
             ph += L;
             ph %= d;
+        }
+        for (int i = 0; i < to - from; i++) {
+            digits[from + i] = (int) fd[i];
         }
     }
 
@@ -388,9 +393,10 @@ final class VectorRounding implements BoundedRounding.Kernels {
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
         boolean finite = true;
         int block = fsqBlock(d);
+        float[] sums = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
             finite &= standardIndexedBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, shift, halfL, offset, halfWidth,
-                    hardClamp, basis, indices, keep, prod, carry, one);
+                    hardClamp, basis, indices, keep, prod, carry, one, sums);
         }
         return finite && BoundedRounding.fsqStandardIndexedScalar(src, dst, vecEnd / d, count, d, shift, halfL, offset, halfWidth,
                 hardClamp, basis, indices);
@@ -406,7 +412,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
     }
 
     /** About the elements per FSQ block call: small enough for short calls, large enough to amortise one. */
-    private static final int FSQ_BLOCK_FLOATS = 8192;
+    private static final int FSQ_BLOCK_FLOATS = 2048;
 
     /**
      * {@link #fsqStandardIndexed}'s vector loop over elements {@code [from, to)}, {@code from}
@@ -415,7 +421,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
      */
     private static boolean standardIndexedBlock(float[] src, float[] dst, int from, int to, int d, Patterns p, float[] shift,
                                                 float[] halfL, float[] offset, float[] halfWidth, boolean hardClamp, float[] basis,
-                                                long[] indices, float[] keep, float[] prod, float[] carry, float[] one) {
+                                                long[] indices, float[] keep, float[] prod, float[] carry, float[] one, float[] sums) {
         FloatVector bad = FloatVector.zero(S);
         boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
         carry[0] = 0f;
@@ -456,11 +462,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 prodV = FloatVector.fromArray(S, prod, 0);
             }
             if (wholeRows) {
-                // inlined here: a call per vector was the loop's largest cost
-                rowSums(prodV, d).intoArray(prod, 0);
-                for (int g = 0; g < L; g += d) {
-                    indices[row++] = (long) prod[g];
-                }
+                rowSums(prodV, d).intoArray(sums, f - from);
             } else {
                 prodV.intoArray(prod, 0);
                 row = sumRows(prod, d, row, carry, indices);
@@ -468,6 +470,12 @@ final class VectorRounding implements BoundedRounding.Kernels {
             ph += L;
             if (ph >= d) {
                 ph %= d;
+            }
+        }
+        if (wholeRows) {
+            // read after the loop, as in thresholdsBlock
+            for (int o = 0; o < to - from; o += d) {
+                indices[row++] = (long) sums[o];
             }
         }
         return finite(bad);
@@ -494,8 +502,9 @@ final class VectorRounding implements BoundedRounding.Kernels {
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
         boolean finite = true;
         int block = fsqBlock(d);
+        float[] sums = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
-            finite &= thresholdsBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, indices, prod, carry);
+            finite &= thresholdsBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, indices, prod, carry, sums);
         }
         return finite && BoundedRounding.fsqStandardIndexedScalar(src, dst, vecEnd / d, count, d, shift, halfL, offset, halfWidth,
                 hardClamp, basis, indices);
@@ -503,7 +512,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
 
     /** {@link #standardByThresholds}'s vector loop over elements {@code [from, to)}, as {@link #standardIndexedBlock}. */
     private static boolean thresholdsBlock(float[] src, float[] dst, int from, int to, int d, Patterns p, long[] indices,
-                                           float[] prod, float[] carry) {
+                                           float[] prod, float[] carry, float[] sums) {
         FloatVector bad = FloatVector.zero(S);
         FloatVector oneV = FloatVector.broadcast(S, 1f);
         FloatVector negZero = FloatVector.broadcast(S, -0f);
@@ -530,10 +539,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
             code.blend(negZero, negativeZero).intoArray(dst, f);
             FloatVector prodV = digit.mul(FloatVector.fromArray(S, p.basis, ph));
             if (wholeRows) {
-                rowSums(prodV, d).intoArray(prod, 0);
-                for (int g = 0; g < L; g += d) {
-                    indices[row++] = (long) prod[g];
-                }
+                rowSums(prodV, d).intoArray(sums, f - from);
             } else {
                 prodV.intoArray(prod, 0);
                 row = sumRows(prod, d, row, carry, indices);
@@ -541,6 +547,13 @@ final class VectorRounding implements BoundedRounding.Kernels {
             ph += L;
             if (ph >= d) {
                 ph %= d;
+            }
+        }
+        if (wholeRows) {
+            // the row sums sit at every d-th float; read after the loop, not right behind each
+            // vector store (a store-to-load round trip per vector, slow when the store splits a cache line)
+            for (int o = 0; o < to - from; o += d) {
+                indices[row++] = (long) sums[o];
             }
         }
         return finite(bad);
@@ -600,9 +613,10 @@ final class VectorRounding implements BoundedRounding.Kernels {
         int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
         boolean finite = true;
         int block = fsqBlock(d);
+        float[] sums = new float[Math.min(block, vecEnd)];
         for (int f0 = 0; f0 < vecEnd; f0 += block) {
             finite &= symmetricIndexedBlock(src, dst, f0, Math.min(vecEnd, f0 + block), d, p, levelsMinus1, symStep, hardClamp,
-                    basis, indices, keep, prod, carry, one);
+                    basis, indices, keep, prod, carry, one, sums);
         }
         return finite && BoundedRounding.fsqSymmetricIndexedScalar(src, dst, vecEnd / d, count, d, levelsMinus1, symStep, hardClamp,
                 basis, indices);
@@ -611,7 +625,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
     /** {@link #fsqSymmetricIndexed}'s vector loop over elements {@code [from, to)}, as {@link #standardIndexedBlock}. */
     private static boolean symmetricIndexedBlock(float[] src, float[] dst, int from, int to, int d, Patterns p, float[] levelsMinus1,
                                                  float[] symStep, boolean hardClamp, float[] basis, long[] indices, float[] keep,
-                                                 float[] prod, float[] carry, float[] one) {
+                                                 float[] prod, float[] carry, float[] one, float[] sums) {
         FloatVector bad = FloatVector.zero(S);
         boolean wholeRows = L % d == 0 && Integer.bitCount(d) == 1 && d <= 16;
         carry[0] = 0f;
@@ -651,10 +665,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
                 prodV = FloatVector.fromArray(S, prod, 0);
             }
             if (wholeRows) {
-                rowSums(prodV, d).intoArray(prod, 0);
-                for (int g = 0; g < L; g += d) {
-                    indices[row++] = (long) prod[g];
-                }
+                rowSums(prodV, d).intoArray(sums, f - from);
             } else {
                 prodV.intoArray(prod, 0);
                 row = sumRows(prod, d, row, carry, indices);
@@ -662,6 +673,12 @@ final class VectorRounding implements BoundedRounding.Kernels {
             ph += L;
             if (ph >= d) {
                 ph %= d;
+            }
+        }
+        if (wholeRows) {
+            // read after the loop, as in thresholdsBlock
+            for (int o = 0; o < to - from; o += d) {
+                indices[row++] = (long) sums[o];
             }
         }
         return finite(bad);

@@ -74,7 +74,6 @@ class PackedCodebooksTest {
             bias[j] = -j;
         }
         float[] n = norms(cb, off, k, d);
-        assertTrue(PackedCodebooks.distinctNormBits(n, k));
         assertArrayEquals(bias, PackedCodebooks.withoutCopies(cb, off, k, d, bias, n), "distinct codes");
 
         // code 40 negated into 41: the same norm bits, different codes; 200 a copy of 7, 250 of 200
@@ -84,7 +83,6 @@ class PackedCodebooksTest {
             cb[off + 250 * d + e] = cb[off + 7 * d + e];
         }
         n = norms(cb, off, k, d);
-        assertFalse(PackedCodebooks.distinctNormBits(n, k));
         float[] got = PackedCodebooks.withoutCopies(cb, off, k, d, bias, n);
         assertArrayEquals(copiesByPairs(cb, off, k, d, bias), got);
         assertEquals(-41f, got[41], "a negated code is no copy");
@@ -92,11 +90,20 @@ class PackedCodebooksTest {
         assertEquals(Float.NEGATIVE_INFINITY, got[250]);
         assertEquals(-7f, got[7], "the original keeps its bias");
 
-        // the equal-norm pair alone: the hash pass sees a repeat, the codes differ
+        // an equal-norm pair that differs, and then many copies of one code next to other codes of its norm
         float[] only = {1f, 2f, -1f, -2f, 0f, 0f};
         float[] n2 = norms(only, 0, 3, 2);
-        assertFalse(PackedCodebooks.distinctNormBits(n2, 3));
         assertArrayEquals(new float[] {0f, -1f, -2f}, PackedCodebooks.withoutCopies(only, 0, 3, 2, new float[] {0f, -1f, -2f}, n2));
-        assertTrue(PackedCodebooks.distinctNormBits(new float[] {0f, -0f, 1f}, 3), "+0 and -0 differ bit for bit");
+        float[] many = new float[60 * 2];
+        for (int j = 0; j < 60; j++) {
+            // codes (±1, ±2) in a repeating pattern of four: every norm is 5, codes 4.. copy codes 0..3
+            many[2 * j] = (j & 1) == 0 ? 1f : -1f;
+            many[2 * j + 1] = (j & 2) == 0 ? 2f : -2f;
+        }
+        float[] bias60 = new float[60];
+        float[] got60 = PackedCodebooks.withoutCopies(many, 0, 60, 2, bias60, norms(many, 0, 60, 2));
+        assertArrayEquals(copiesByPairs(many, 0, 60, 2, bias60), got60);
+        assertEquals(0f, got60[3]);
+        assertEquals(Float.NEGATIVE_INFINITY, got60[4]);
     }
 }

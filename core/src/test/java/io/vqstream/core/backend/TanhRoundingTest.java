@@ -181,6 +181,13 @@ class TanhRoundingTest {
                                 assertEquals(false, indexed(k, symmetric, b, new float[b.length], few, d, shift, halfL, offset, halfWidth,
                                         lm1, step, hard, basis, new long[few]), bad + " at " + at + ", " + what);
                             }
+                            // in a later block of the vector loop than the first, and in the scalar rest
+                            for (int at : new int[] {z.length * 3 / 4, z.length - 1}) {
+                                float[] b = z.clone();
+                                b[at] = bad;
+                                assertEquals(false, indexed(k, symmetric, b, new float[b.length], rows, d, shift, halfL, offset, halfWidth,
+                                        lm1, step, hard, basis, new long[rows]), bad + " at " + at + " of " + z.length + ", " + what);
+                            }
                         }
                     }
                 }
