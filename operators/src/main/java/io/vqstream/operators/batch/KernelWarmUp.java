@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>When to stop: the JIT has nothing left to do for the shape when the time of a round of calls
  * (a full batch, each small row count, a few exact ties) has settled: for {@value #WINDOW} rounds
- * the median of the last {@value #WINDOW} has not come 10 % below the lowest such median before
+ * and at least {@value #MIN_PLATEAU_MS} ms the median of the last {@value #WINDOW} has not come
+ * 10 % below the lowest such median before
  * (medians, not single rounds, so that a busy machine's noise neither stops nor prolongs it); or when the budget
  * ({@code -Dvqstream.operator.warmup.ms}, default {@value #DEFAULT_BUDGET_MS}, 0 turns it off) is
  * spent. The JIT's own activity is no guide: in a job it never falls quiet, because Flink's
@@ -47,6 +48,12 @@ public final class KernelWarmUp {
     /** A window median this fraction below the lowest one before means the JIT is still improving the path. */
     static final double PLATEAU = 0.10;
     static final int WINDOW = 8;
+    /**
+     * The shortest plateau that counts: C2 takes a few hundred milliseconds to compile a kernel, and
+     * code that C1 compiled first (the Vector API not yet intrinsified) settles for that long at
+     * several times the final round time.
+     */
+    static final long MIN_PLATEAU_MS = 500;
     private static final ConcurrentHashMap<String, CompletableFuture<Report>> DONE = new ConcurrentHashMap<>();
 
     /** What one warm-up did: rounds of calls made, milliseconds spent, first and settled round times (µs). */
@@ -259,18 +266,22 @@ public final class KernelWarmUp {
         private int lastGain; // the round whose window median beat the best by a clear margin
 
         /** Adds one round's time; true once the times have settled. */
+        private long sinceGain; // nanoseconds of rounds since that gain
+
         boolean add(long nanos) {
             recent[rounds % WINDOW] = nanos;
             rounds++;
+            sinceGain += nanos;
             if (rounds < WINDOW) {
                 return false;
             }
             long m = median();
             if (m < best * (1 - PLATEAU)) {
                 lastGain = rounds;
+                sinceGain = 0;
             }
             best = Math.min(best, m);
-            return rounds >= 2 * WINDOW && rounds - lastGain >= WINDOW;
+            return rounds >= 2 * WINDOW && rounds - lastGain >= WINDOW && sinceGain >= MIN_PLATEAU_MS * 1_000_000L;
         }
 
         /** The median of the last {@value #WINDOW} rounds (0 before any). */

@@ -52,19 +52,22 @@ class KernelWarmUpTest {
     }
 
     @Test
-    void settlesOneWindowAfterTheLastClearGainOfTheMedian() {
-        // noisy rounds (±30 %) around a steady median: settled after two windows, not stopped or prolonged by noise
-        long[] noisy = {7_000, 13_000, 9_000, 11_000, 10_000, 10_000, 8_000, 12_000};
+    void settlesOneWindowAndHalfASecondAfterTheLastClearGainOfTheMedian() {
+        long ms = 1_000_000;
+        // noisy rounds (±30 %) around a steady 100 ms median: settled after two windows, not stopped or prolonged by noise
+        long[] noisy = {70 * ms, 130 * ms, 90 * ms, 110 * ms, 100 * ms, 100 * ms, 80 * ms, 120 * ms};
         assertEquals(2 * KernelWarmUp.WINDOW, settlesAt(repeat(noisy, 6, new long[0])));
         // ten slow rounds, then compiled code 100× faster: the median drops once five of eight rounds are fast
-        // (round 15) and once more by over 10 % at round 16; the rule waits a whole window after that
+        // (round 15) and once more by over 10 % at round 16; then 500 ms of ~10 ms rounds (50) must pass
         long[] slow = new long[10];
-        java.util.Arrays.fill(slow, 1_000_000);
-        long[] fast = java.util.Arrays.stream(noisy).map(t -> t / 100).toArray();
-        assertEquals(16 + KernelWarmUp.WINDOW, settlesAt(repeat(fast, 6, slow)));
+        java.util.Arrays.fill(slow, 1000 * ms);
+        long[] fast = java.util.Arrays.stream(noisy).map(t -> t / 10).toArray();
+        assertEquals(16 + 50, settlesAt(repeat(fast, 20, slow)));
+        // a short plateau is no plateau: 1 ms rounds settle only after 500 ms without a gain
+        assertEquals(8 + KernelWarmUp.MIN_PLATEAU_MS, settlesAt(repeat(new long[] {ms}, 2000, new long[0])));
         // still gaining 12 % every fourth round: never settled
         long[] gaining = new long[80];
-        double t = 1e6;
+        double t = 1e9;
         for (int i = 0; i < gaining.length; i++) {
             if (i % 4 == 0) {
                 t *= 0.88;
