@@ -54,7 +54,9 @@ public final class QuantizeOptions {
 
     public static final ConfigOption<Integer> BATCH_SIZE = ConfigOption.key("batch.size", OptionType.INT)
             .defaultValue(256).check(Check.atLeast(1))
-            .description("Records per micro-batch of one key (with learning, one EMA step per micro-batch).");
+            .description("Records per micro-batch of one key (with learning, one EMA step per micro-batch). Keys that do not learn"
+                    + " and use the shared default codebook (`codebook.source: file`, or one installed for all keys) share their"
+                    + " micro-batches across keys, coded before each checkpoint barrier and control message.");
 
     public static final ConfigOption<Duration> BATCH_MAX_DELAY = ConfigOption.key("batch.max-delay", OptionType.DURATION)
             .defaultValue(Duration.ofMillis(100)).check(Check.notNegative())
