@@ -28,7 +28,8 @@ final class AudioPipeline {
         }
     }
 
-    static Built build(JobConfig c, DataStream<AudioChunk> chunks) {
+    /** @param codebooksRead whether the job reads {@code quantized().codebooks()} (see {@link OperatorConfigs#quantize(JobConfig, boolean)}) */
+    static Built build(JobConfig c, DataStream<AudioChunk> chunks, boolean codebooksRead) {
         AudioFrontEndConfig fe = frontEnd(c);
         int featureDim = fe.featureDimension();
         int quantizerDim = c.createQuantizer().dim();
@@ -36,7 +37,7 @@ final class AudioPipeline {
             throw new ConfigException("quantizer.dim is " + quantizerDim + " but the audio front end makes " + featureDim
                     + "-dimensional features (" + (c.features == JobConfig.Features.RAW ? "audio.win-length" : "audio.n-mels") + ")");
         }
-        QuantizeOperatorConfig qc = OperatorConfigs.quantize(c);
+        QuantizeOperatorConfig qc = OperatorConfigs.quantize(c, codebooksRead);
         SingleOutputStreamOperator<VectorRecord> features = chunks
                 .keyBy(AudioChunk::key)
                 .transform("vq-audio-features", VectorRecord.typeInfo(), new AudioFeaturesOperator(fe, c.gateDb))

@@ -99,7 +99,7 @@ final class DemoCommand {
         StreamExecutionEnvironment env = JobEnvironment.create(c, false, true);
         DataStream<AudioChunk> chunks = env.fromSource(WavChunkSource.create(List.of(wav), c.chunkSamples, 0L),
                 WatermarkStrategy.noWatermarks(), "wav-chunks").setParallelism(1).uid("vq-wav-source");
-        AudioPipeline.Built p = AudioPipeline.build(c, chunks);
+        AudioPipeline.Built p = AudioPipeline.build(c, chunks, true);
         // decode inside the job, each code with the codebook version that produced it
         VqStreams.Decoded decoded = VqStreams.decode(p.quantized().codes(), p.quantized().codebooks(), Integer.MAX_VALUE, 1 << 20,
                 "vq-decode");

@@ -68,7 +68,7 @@ final class FileJobs {
             vectors = split.values();
             inputDead = split.deadLetters();
         }
-        VqStreams.Quantized q = VqStreams.quantize(vectors, null, OperatorConfigs.quantize(c), "vq-quantize");
+        VqStreams.Quantized q = VqStreams.quantize(vectors, null, OperatorConfigs.quantize(c, codebooksOut != null), "vq-quantize");
         DataStream<DeadLetter> dead = inputDead == null ? q.deadLetters() : q.deadLetters().union(inputDead);
 
         StagedFileSink.Staged staged = new StagedFileSink.Staged(output, deadLettersOut, codebooksOut);

@@ -13,6 +13,15 @@ final class OperatorConfigs {
     private OperatorConfigs() {}
 
     static QuantizeOperatorConfig quantize(JobConfig c) {
+        return quantize(c, true);
+    }
+
+    /**
+     * @param codebooksRead whether the job reads the operator's codebooks stream (a codebook
+     *                      topic, {@code --codebooks-out}, an in-job decoder); without a reader
+     *                      the operator makes no snapshots
+     */
+    static QuantizeOperatorConfig quantize(JobConfig c, boolean codebooksRead) {
         Quantizer q = c.createQuantizer();
         QuantizeOperatorConfig.Builder b = QuantizeOperatorConfig.builder(c.quantizerType, c.quantizerArgs)
                 .learn(c.learn)
@@ -23,6 +32,7 @@ final class OperatorConfigs {
                 .roundTimeout(c.roundTimeout)
                 .seed(c.seed)
                 .publishEvery(c.publishEvery)
+                .codebookSnapshots(codebooksRead)
                 .emitQuantized(c.emitQuantized)
                 .emitError(c.emitError)
                 .accumulate(c.accumulate)

@@ -102,7 +102,7 @@ final class StreamingJobs {
 
     /** Vectors topic → quantizer → codes topic (+ codebook snapshots, + dead letters). */
     static void quantize(StreamExecutionEnvironment env, JobConfig c) {
-        QuantizeOperatorConfig qc = OperatorConfigs.quantize(c);
+        QuantizeOperatorConfig qc = OperatorConfigs.quantize(c, c.codebookTopic != null);
         var src = VqKafka.vectorSource(c.bootstrapServers, c.inputTopic, c.groupId, format(c.inputFormat), c.createQuantizer().dim())
                 .unbounded();
         c.kafkaProperties.forEach(src::property);
@@ -150,7 +150,7 @@ final class StreamingJobs {
         DecodedStreams.Split<AudioChunk> chunks = DecodedStreams.split(
                 env.fromSource(src.build(), WatermarkStrategy.noWatermarks(), "kafka-audio").uid("vq-kafka-audio"),
                 "vq-kafka-audio-decode");
-        AudioPipeline.Built p = AudioPipeline.build(c, chunks.values());
+        AudioPipeline.Built p = AudioPipeline.build(c, chunks.values(), c.codebookTopic != null);
         List<DataStream<DeadLetter>> dead = new ArrayList<>();
         dead.add(chunks.deadLetters());
         dead.add(p.deadLetters());

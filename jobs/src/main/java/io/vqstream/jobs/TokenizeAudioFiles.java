@@ -31,7 +31,7 @@ final class TokenizeAudioFiles {
         StreamExecutionEnvironment env = JobEnvironment.create(c, false, true);
         DataStream<AudioChunk> chunks = env.fromSource(WavChunkSource.create(files, c.chunkSamples, 0L),
                 WatermarkStrategy.noWatermarks(), "wav-chunks").setParallelism(1).uid("vq-wav-source");
-        AudioPipeline.Built p = AudioPipeline.build(c, chunks);
+        AudioPipeline.Built p = AudioPipeline.build(c, chunks, codebooksOut != null);
         StagedFileSink.Staged staged = new StagedFileSink.Staged(output, null, codebooksOut);
         staged.clearFiles();
         DataStream<org.apache.flink.api.java.tuple.Tuple3<Integer, String, byte[]>> items = p.quantized().codes()

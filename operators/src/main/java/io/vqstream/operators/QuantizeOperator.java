@@ -498,6 +498,9 @@ public class QuantizeOperator extends AbstractStreamOperator<CodeRecord>
     }
 
     private void publish(long version, long step, Params p) {
+        if (!config.codebookSnapshots()) {
+            return;
+        }
         Params snapshot = p.copy();
         // statistics pending under learn.accumulate are operator state, not part of a codebook
         List.copyOf(snapshot.names()).stream().filter(n -> n.contains("_codebook.accum.")).forEach(snapshot::remove);

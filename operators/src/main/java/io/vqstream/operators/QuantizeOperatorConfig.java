@@ -36,6 +36,7 @@ public final class QuantizeOperatorConfig implements Serializable {
     private final int initMinVectors;
     private final long seed;
     private final int publishEvery;
+    private final boolean codebookSnapshots;
     private final boolean emitQuantized;
     private final boolean emitError;
     private final int accumulate;
@@ -60,6 +61,7 @@ public final class QuantizeOperatorConfig implements Serializable {
         this.initMinVectors = b.initMinVectors;
         this.seed = b.seed;
         this.publishEvery = b.publishEvery;
+        this.codebookSnapshots = b.codebookSnapshots;
         this.emitQuantized = b.emitQuantized;
         this.emitError = b.emitError;
         this.backend = b.backend;
@@ -148,6 +150,11 @@ public final class QuantizeOperatorConfig implements Serializable {
         return publishEvery;
     }
 
+    /** Whether the operator makes {@code CodebookSnapshot}s at all (false: nothing reads its codebooks stream). */
+    public boolean codebookSnapshots() {
+        return codebookSnapshots;
+    }
+
     public boolean emitQuantized() {
         return emitQuantized;
     }
@@ -196,6 +203,7 @@ public final class QuantizeOperatorConfig implements Serializable {
         private int initMinVectors = -1;
         private long seed = QuantizeOptions.SEED.defaultValue();
         private int publishEvery = QuantizeOptions.CODEBOOK_PUBLISH_EVERY.defaultValue();
+        private boolean codebookSnapshots = true;
         private boolean emitQuantized = QuantizeOptions.OUTPUT_QUANTIZED.defaultValue();
         private boolean emitError = QuantizeOptions.OUTPUT_ERROR.defaultValue();
         private int accumulate = QuantizeOptions.LEARN_ACCUMULATE.defaultValue();
@@ -282,6 +290,18 @@ public final class QuantizeOperatorConfig implements Serializable {
         /** {@code codebook.publish-every}: a codebook snapshot every N EMA steps (1: every version; 0: only on control changes). */
         public Builder publishEvery(int n) {
             this.publishEvery = n;
+            return this;
+        }
+
+        /**
+         * False when nothing reads the codebooks stream ({@code VqStreams.Quantized#codebooks}):
+         * the operator then makes no snapshot, neither every {@link #publishEvery} steps nor on
+         * control changes. A snapshot copies every tensor of the codebook (an immutable record may
+         * not share the arrays the next EMA step changes in place), so with one EMA step per record
+         * an unread snapshot per record was a copy of the key's whole state per record. Default true.
+         */
+        public Builder codebookSnapshots(boolean read) {
+            this.codebookSnapshots = read;
             return this;
         }
 

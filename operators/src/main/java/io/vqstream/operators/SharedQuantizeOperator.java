@@ -505,7 +505,7 @@ public class SharedQuantizeOperator extends AbstractStreamOperator<CodeRecord>
 
     /** Subtask 0 speaks for the scope: every subtask holds the same codebook. */
     private void publish() {
-        if (subtask() == 0) {
+        if (subtask() == 0 && config.codebookSnapshots()) {
             output.collect(QuantizeOperator.CODEBOOKS, new StreamRecord<>(new CodebookSnapshot(SharedScope.SCOPE_KEY, codebook.version(),
                     codebook.step(), quantizer.type(), config.quantizerArgsJson(), codebook.params().copy())));
         }

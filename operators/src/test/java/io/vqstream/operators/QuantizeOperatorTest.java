@@ -297,4 +297,47 @@ class QuantizeOperatorTest {
                     root.getMessage());
         }
     }
+
+    /**
+     * Without a reader of the codebooks stream the operator makes no snapshots, neither per EMA
+     * step nor on a control install, and codes, versions and learning stay what they are with
+     * snapshots (the snapshot was the only thing skipped).
+     */
+    @Test
+    void withoutACodebookReaderNoSnapshotIsMadeAndTheCodesAreTheSame() throws Exception {
+        List<List<CodeRecord>> runs = new ArrayList<>();
+        List<Integer> snapshotCounts = new ArrayList<>();
+        for (boolean read : new boolean[] {true, false}) {
+            QuantizeOperatorConfig config = QuantizeOperatorConfig.builder("VectorQuantize", VQ).source(CodebookSource.INIT)
+                    .learn(true).batchSize(1).maxDelay(Duration.ZERO).publishEvery(1).codebookSnapshots(read).build();
+            SplittableRandom rng = new SplittableRandom(5);
+            try (var h = harness(config)) {
+                h.open();
+                for (int i = 0; i < 60; i++) {
+                    h.processElement1(rec("k" + (i % 3), i, randomVector(rng, 8)), 1000 + i);
+                    if (i == 30) {
+                        h.processElement2(ControlMessage.install("k1", fixedParams()), 1000 + i);
+                    }
+                }
+                assertEquals(List.of(), deadLetters(h));
+                runs.add(codes(h));
+                snapshotCounts.add(snapshots(h).size());
+            }
+        }
+        // 60 one-record EMA steps plus the install, plus each key's first version
+        assertTrue(snapshotCounts.get(0) >= 61, "with a reader every version is published: " + snapshotCounts.get(0));
+        assertEquals(0, snapshotCounts.get(1), "without a reader no snapshot is made");
+        assertEquals(60, runs.get(0).size());
+        for (int i = 0; i < 60; i++) {
+            CodeRecord a = runs.get(0).get(i);
+            CodeRecord b = runs.get(1).get(i);
+            assertEquals(a.key(), b.key());
+            assertEquals(a.seq(), b.seq());
+            assertArrayEquals(a.codes(), b.codes(), "record " + i);
+            assertEquals(a.codebookVersion(), b.codebookVersion(), "record " + i);
+            assertEquals(Float.floatToIntBits(a.error()), Float.floatToIntBits(b.error()), "record " + i);
+        }
+        // the learning went on: later codes of a key come from later versions
+        assertTrue(runs.get(1).get(57).codebookVersion() > runs.get(1).get(0).codebookVersion());
+    }
 }

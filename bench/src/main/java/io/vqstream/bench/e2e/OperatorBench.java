@@ -68,6 +68,11 @@ public final class OperatorBench extends E2eOptions.Op {
     @Option(names = "--publish-every", paramLabel = "STEPS", defaultValue = "1", description = "Codebook snapshot every N learning steps, 0 for none (default ${DEFAULT-VALUE}).")
     int publishEvery;
 
+    @Option(names = "--codebook-sink", paramLabel = "true|false", defaultValue = "false",
+            description = "true: a discarding sink reads the codebooks stream, so the operator makes its snapshots (a job with a codebook"
+                    + " topic or --codebooks-out); false: nothing reads it and the operator makes none (a job without) (default ${DEFAULT-VALUE}).")
+    boolean codebookSink;
+
     @Option(names = "--warmup-records", paramLabel = "N", defaultValue = "100_000", description = "Records of the warm-up job per learn mode, 0 for none (default ${DEFAULT-VALUE}).")
     long warmupRecords;
 
@@ -108,7 +113,7 @@ public final class OperatorBench extends E2eOptions.Op {
         if (warm > 0) {
             for (boolean l : learns) {
                 long t0 = System.nanoTime();
-                Run r = runOnce(type, args, l, 16, keys, pars.get(0), warm, backend, seed, publishEvery, scope);
+                Run r = runOnce(type, args, l, 16, keys, pars.get(0), warm, backend, seed, publishEvery, scope, codebookSink);
                 System.err.printf("warm-up (learn=%s, batch 16, %d records): %.0f records/s, job %.1f s%n", l, warm, r.recordsPerSecond(),
                         (System.nanoTime() - t0) / 1e9);
             }
@@ -124,7 +129,7 @@ public final class OperatorBench extends E2eOptions.Op {
                     for (int rep = 0; rep < reps; rep++) {
                         loads.add(E2e.loadAverage());
                         long t0 = System.nanoTime();
-                        Run r = runOnce(type, args, l, b, keys, p, records, backend, seed, publishEvery, scope);
+                        Run r = runOnce(type, args, l, b, keys, p, records, backend, seed, publishEvery, scope, codebookSink);
                         jobs.add((System.nanoTime() - t0) / 1e9);
                         rates.add(r.recordsPerSecond());
                         secondHalf.add(r.secondHalfPerSecond());
@@ -149,6 +154,7 @@ public final class OperatorBench extends E2eOptions.Op {
                     json.put("job_s_median", E2e.round(E2e.median(jobs), 2));
                     json.put("backend", backend);
                     json.put("publish_every", publishEvery);
+                    json.put("codebook_sink", codebookSink);
                     json.put("load_1m", loads);
                     E2e.print(json);
                 }
@@ -181,7 +187,7 @@ public final class OperatorBench extends E2eOptions.Op {
     }
 
     static Run runOnce(String type, Map<String, Object> args, boolean learn, int batch, int keys, int parallelism, long records,
-                       String backend, long seed, int publishEvery, CodebookScope scope) throws Exception {
+                       String backend, long seed, int publishEvery, CodebookScope scope, boolean codebookSink) throws Exception {
         FIRST.set(Long.MAX_VALUE);
         LAST.set(Long.MIN_VALUE);
         COUNT.set(0);
@@ -195,10 +201,14 @@ public final class OperatorBench extends E2eOptions.Op {
         int dim = (Integer) args.get("dim");
         DataGeneratorSource<VectorRecord> source = new DataGeneratorSource<>(new Generator(keys, dim, seed), records, VectorRecord.typeInfo());
         QuantizeOperatorConfig config = QuantizeOperatorConfig.builder(type, args).learn(learn).batchSize(batch).maxDelay(Duration.ZERO)
-                .source(CodebookSource.INIT).backend(backend).seed(seed).publishEvery(publishEvery).scope(scope).build();
+                .source(CodebookSource.INIT).backend(backend).seed(seed).publishEvery(publishEvery).scope(scope)
+                .codebookSnapshots(codebookSink).build();
         VqStreams.Quantized q = VqStreams.quantize(env.fromSource(source, WatermarkStrategy.noWatermarks(), "vectors"), null, config,
                 "vq-quantize");
         q.codes().sinkTo(new CountingSink()).name("count");
+        if (codebookSink) {
+            q.codebooks().sinkTo(new org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink<>()).name("codebooks");
+        }
         env.execute("bench operator " + type + " learn=" + learn + " batch=" + batch + " p=" + parallelism);
         if (COUNT.get() != records) {
             throw new IllegalStateException("expected " + records + " codes at the sink, counted " + COUNT.get());
