@@ -68,7 +68,7 @@ public final class OperatorBench extends E2eOptions.Op {
     @Option(names = "--publish-every", paramLabel = "STEPS", defaultValue = "1", description = "Codebook snapshot every N learning steps, 0 for none (default ${DEFAULT-VALUE}).")
     int publishEvery;
 
-    @Option(names = "--codebook-sink", paramLabel = "true|false", defaultValue = "false",
+    @Option(names = "--codebook-sink", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "false",
             description = "true: a discarding sink reads the codebooks stream, so the operator makes its snapshots (a job with a codebook"
                     + " topic or --codebooks-out); false: nothing reads it and the operator makes none (a job without) (default ${DEFAULT-VALUE}).")
     boolean codebookSink;
