@@ -90,6 +90,11 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
             description = "file: one frozen K×D codebook from a .npy, as a trained codebook is deployed; init: seeded per key or scope (default ${DEFAULT-VALUE}).")
     String codebook;
 
+    @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
+            description = "A Kafka client property for the job's sources and sinks (the config's kafka.properties), repeatable; e.g."
+                    + " linger.ms=20 or max.partition.fetch.bytes=8388608.")
+    java.util.Map<String, String> kafkaProperties = new java.util.LinkedHashMap<>();
+
     @Option(names = "--peer", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "true",
             description = "After each run, the Python peer (bench/peer_kafka_quantize.py) on the same topic; only with --codebook file, --format json and no learning (default ${DEFAULT-VALUE}).")
     boolean runPeer;
@@ -180,7 +185,7 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                         }
                         KafkaIo.createTopic(bs, out, p, true);
                         Path cfg = work.resolve("quantize-" + run + ".yaml");
-                        Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval)
+                        Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval, kafkaProperties)
                                 + "codebook:\n  scope: " + scope + "\n" + (npy != null ? "  file: " + npy + "\n" : "")
                                 + (learn ? "  publish-every: " + publishEvery + "\n" : "")
                                 + "input:\n  format: " + format + "\noutput:\n  format: " + format + "\n");
@@ -280,6 +285,9 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                     }
                     json.put("scope", scope);
                     json.put("format", format);
+                    if (!kafkaProperties.isEmpty()) {
+                        json.put("kafka_properties", kafkaProperties);
+                    }
                     json.put("codebook", codebook);
                     json.put("delivery", delivery);
                     json.put("vectors", n);
@@ -323,7 +331,18 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
         return 0;
     }
 
-    static String config(int dim, int k, boolean learn, int batch, String maxDelay, String backend, long seed, int run, String cpInterval) {
+    /** {@code kafka.properties} as the lines of the YAML's {@code kafka} section. */
+    static String kafkaPropertiesYaml(java.util.Map<String, String> props) {
+        if (props.isEmpty()) {
+            return "";
+        }
+        StringBuilder b = new StringBuilder("  properties:\n");
+        props.forEach((k, v) -> b.append("    \"").append(k).append("\": \"").append(v).append("\"\n"));
+        return b.toString();
+    }
+
+    static String config(int dim, int k, boolean learn, int batch, String maxDelay, String backend, long seed, int run, String cpInterval,
+                         java.util.Map<String, String> kafkaProperties) {
         return "quantizer:\n"
                 + "  type: VectorQuantize\n"
                 + "  dim: " + dim + "\n"
@@ -337,6 +356,7 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                 + "kafka:\n"
                 + "  group-id: bench-" + run + "\n"
                 + "  transactional-id-prefix: bench-" + run + "\n"
+                + kafkaPropertiesYaml(kafkaProperties)
                 + "job:\n"
                 + "  name: bench-kafka-quantize-" + run + "\n"
                 + (cpInterval != null ? "  checkpoint-interval: " + cpInterval + "\n" : "");
