@@ -91,7 +91,8 @@ public final class QuantizeOptions {
 
     public static final ConfigOption<Integer> CODEBOOK_PUBLISH_EVERY = ConfigOption.key("codebook.publish-every", OptionType.INT)
             .defaultValue(1).check(Check.atLeast(0))
-            .description("A codebook snapshot every N EMA steps (0: only on control changes).");
+            .description("A codebook snapshot every N EMA steps (0: only on control changes). Snapshots are made only when the job"
+                    + " writes them somewhere (a codebook topic, --codebooks-out, the demo's decoder): each copies the whole codebook state.");
 
     public static final ConfigOption<Boolean> OUTPUT_QUANTIZED = ConfigOption.key("output.quantized", OptionType.BOOLEAN)
             .defaultValue(false)

@@ -39,6 +39,9 @@ class VqKafkaBuildersTest {
         assertEquals("read_committed", p.getProperty("isolation.level"));
         assertEquals("30000", p.getProperty("request.timeout.ms"));
         assertEquals("30000", p.getProperty("default.api.timeout.ms"));
+        assertEquals("8388608", p.getProperty("max.partition.fetch.bytes"), "8 MiB fetches, not the client's 1 MiB");
+        assertEquals("1048576", VqKafka.vectorSource(BOOT, "vectors", "g", WireFormat.JSON).property("max.partition.fetch.bytes", "1048576")
+                .properties().getProperty("max.partition.fetch.bytes"), "a job's kafka.properties win");
         KafkaSource<Decoded<VectorRecord>> unbounded = b.build();
         assertEquals(Boundedness.CONTINUOUS_UNBOUNDED, unbounded.getBoundedness());
         assertEquals(Decoded.typeInfo(VectorRecord.typeInfo()), unbounded.getProducedType());
@@ -58,6 +61,9 @@ class VqKafkaBuildersTest {
         assertEquals("30000", alo.getProperty("request.timeout.ms"));
         assertEquals("60000", alo.getProperty("delivery.timeout.ms"));
         assertNull(alo.getProperty("transaction.timeout.ms"));
+        assertEquals("262144", alo.getProperty("batch.size"), "256 KiB batches, not the client's 16 KiB");
+        assertNull(alo.getProperty("linger.ms"), "the client's linger: a slow stream waits no longer");
+        assertEquals("16384", VqKafka.codeSink(BOOT, "codes", WireFormat.BINARY).property("batch.size", "16384").properties().getProperty("batch.size"));
         VqKafka.codeSink(BOOT, "codes", WireFormat.BINARY).build();
 
         VqSinkBuilder<DeadLetter> eo = VqKafka.deadLetterSink(BOOT, "dlq").exactlyOnce("vq-dlq");
