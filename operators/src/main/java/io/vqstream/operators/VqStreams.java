@@ -19,6 +19,8 @@ import org.apache.flink.util.OutputTag;
  * VqStreams.Quantized q = VqStreams.quantize(vectors, control, config, "vq-quantize");
  * q.codes().sinkTo(...); q.codebooks().sinkTo(...); q.deadLetters().sinkTo(...);
  * }</pre>
+ * A pipeline that does not read {@code q.codebooks()} should build its config with
+ * {@code codebookSnapshots(false)}: every snapshot copies the whole codebook state.
  * Records without a key are dead-lettered before the key-by. The operator's uid (and the
  * key-check's, {@code uid + "-keys"}, and without a control stream {@code uid + "-no-control"} and
  * {@code uid + "-no-control-messages"}) must stay stable for savepoints to restore.
