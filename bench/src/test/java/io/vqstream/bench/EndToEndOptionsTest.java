@@ -22,9 +22,10 @@ class EndToEndOptionsTest {
     /** Every op's option names, as bench/README.md and earlier runs use them. */
     static final Map<String, Set<String>> OPTIONS = Map.of(
             "operator", Set.of("quantizer", "dim", "codebook-size", "quantizers", "learn", "batch", "keys", "parallelism", "records", "reps",
-                    "backend", "seed", "publish-every", "warmup-records", "scope"),
+                    "backend", "seed", "publish-every", "warmup-records", "scope", "codebook-sink"),
             "kafka-quantize", Set.of("vectors", "keys", "dim", "codebook-size", "delivery", "reps", "batch", "max-delay", "parallelism",
-                    "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook", "peer", "rate", "publish-every"),
+                    "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook", "peer", "rate", "publish-every",
+                    "kafka-property"),
             "demo", Set.of("reps", "mode"),
             "soak", Set.of("minutes", "rate", "keys", "dim", "codebook-size", "quantizer", "quantizers", "batch", "max-delay", "backend", "seed",
                     "checkpoint-interval", "report-every", "warmup-seconds", "parallelism", "learn", "publish-every"),
@@ -84,6 +85,9 @@ class EndToEndOptionsTest {
         assertNull(value(operator, "--quantizers"));
         assertEquals("auto", value(operator, "--backend"));
         assertEquals(7L, value(operator, "--seed"));
+        assertEquals(false, value(operator, "--codebook-sink"), "no reader of the codebooks, as a job without a codebook topic");
+        assertEquals(true, value(parse("operator", "--codebook-sink"), "--codebook-sink"));
+        assertEquals(false, value(parse("operator", "--codebook-sink", "false"), "--codebook-sink"));
 
         CommandSpec kafka = parse("kafka-quantize");
         assertEquals(200_000L, value(kafka, "--vectors"));
@@ -95,6 +99,7 @@ class EndToEndOptionsTest {
         assertEquals(true, value(kafka, "--peer"));
         assertEquals("file", value(kafka, "--codebook"));
         assertEquals(900L, value(kafka, "--timeout"));
+        assertEquals(Map.of(), value(kafka, "--kafka-property"));
 
         CommandSpec demo = parse("demo");
         assertEquals(5, value(demo, "--reps"));
@@ -126,6 +131,8 @@ class EndToEndOptionsTest {
         assertEquals(CodebookScope.SHARED, value(kafka, "--scope"));
         assertEquals(List.of(1, 2), value(kafka, "--parallelism"));
         assertEquals(Duration.ofMinutes(2), ((DurationArg) value(kafka, "--checkpoint-interval")).value());
+        assertEquals(Map.of("linger.ms", "20", "batch.size", "262144"), value(parse("kafka-quantize", "--kafka-property", "linger.ms=20",
+                "--kafka-property", "batch.size=262144"), "--kafka-property"));
 
         assertEquals(List.of(100, 250), value(parse("audio-streams", "--streams", "100,250"), "--streams"));
         CommandSpec operator = parse("operator", "--learn", "true", "--batch", "16", "--keys=10", "--quantizers", "4", "--records", "2_000");

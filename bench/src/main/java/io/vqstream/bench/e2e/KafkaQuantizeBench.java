@@ -92,7 +92,7 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
 
     @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
             description = "A Kafka client property for the job's sources and sinks (the config's kafka.properties), repeatable; e.g."
-                    + " linger.ms=20 or max.partition.fetch.bytes=8388608.")
+                    + " linger.ms=20 or max.partition.fetch.bytes=8388608 (default: none, the job's own defaults).")
     java.util.Map<String, String> kafkaProperties = new java.util.LinkedHashMap<>();
 
     @Option(names = "--peer", paramLabel = "true|false", arity = "0..1", fallbackValue = "true", defaultValue = "true",
