@@ -108,6 +108,20 @@ public final class EmbeddedKafka implements AutoCloseable {
     /** Creates a topic (replication factor 1) with topic configs, e.g. {@code cleanup.policy=compact}. */
     public void createTopic(String name, int partitions, Map<String, String> configs) throws Exception {
         admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs))).all().get(30, TimeUnit.SECONDS);
+        // the controller has the topic; wait until every partition has a leader, so that a produce
+        // right after does not start on metadata without one (a test's first batch into a fresh
+        // partition was once retried and refused as out of order, and its produce timed out)
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            var desc = admin.describeTopics(List.of(name)).allTopicNames().get(30, TimeUnit.SECONDS).get(name);
+            if (desc.partitions().size() == partitions && desc.partitions().stream().allMatch(t -> t.leader() != null && t.leader().id() >= 0)) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("topic " + name + " has partitions without a leader after 30 s: " + desc);
+            }
+            Thread.sleep(20);
+        }
     }
 
     /** Produces one record (acks=all) and waits for it. */
