@@ -112,13 +112,22 @@ public final class EmbeddedKafka implements AutoCloseable {
         // right after does not start on metadata without one (a test's first batch into a fresh
         // partition was once retried and refused as out of order, and its produce timed out)
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        String seen = "unknown to the broker";
         while (true) {
-            var desc = admin.describeTopics(List.of(name)).allTopicNames().get(30, TimeUnit.SECONDS).get(name);
-            if (desc.partitions().size() == partitions && desc.partitions().stream().allMatch(t -> t.leader() != null && t.leader().id() >= 0)) {
-                return;
+            try {
+                var desc = admin.describeTopics(List.of(name)).allTopicNames().get(30, TimeUnit.SECONDS).get(name);
+                if (desc.partitions().size() == partitions && desc.partitions().stream().allMatch(t -> t.leader() != null && t.leader().id() >= 0)) {
+                    return;
+                }
+                seen = desc.toString();
+            } catch (java.util.concurrent.ExecutionException e) {
+                // right after creation the broker may not know the topic yet: the very race waited out here
+                if (!(e.getCause() instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException)) {
+                    throw e;
+                }
             }
             if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("topic " + name + " has partitions without a leader after 30 s: " + desc);
+                throw new IllegalStateException("topic " + name + " has partitions without a leader after 30 s: " + seen);
             }
             Thread.sleep(20);
         }
