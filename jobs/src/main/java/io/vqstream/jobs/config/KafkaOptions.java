@@ -57,7 +57,8 @@ public final class KafkaOptions {
 
     public static final ConfigOption<Map<String, String>> PROPERTIES = ConfigOption.key("kafka.properties", OptionType.STRING_MAP)
             .defaultValue(Map.of())
-            .description("Extra Kafka client properties, handed to the clients as they are.");
+            .description("Extra Kafka client properties, handed to the clients as they are; they win over vqstream's defaults (sinks:"
+                    + " batch.size 262144; sources: max.partition.fetch.bytes 8388608, isolation.level read_committed).");
 
     public static final List<ConfigOption<?>> ALL = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, OUTPUT_TOPIC, DEAD_LETTER_TOPIC,
             CODEBOOK_TOPIC, CONTROL_TOPIC, GROUP_ID, DELIVERY, TRANSACTIONAL_ID_PREFIX, PROPERTIES);
