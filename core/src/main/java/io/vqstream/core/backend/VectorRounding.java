@@ -389,8 +389,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
         float[] carry = new float[2];
         float[] one = new float[1];
         int total = count * d;
-        // whole rows only, so that the scalar rest starts at a row
-        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        int vecEnd = wholeRowsVectorEnd(total, d);
         boolean finite = true;
         int block = fsqBlock(d);
         float[] sums = new float[Math.min(block, vecEnd)];
@@ -406,6 +405,14 @@ final class VectorRounding implements BoundedRounding.Kernels {
      * Elements per call of the FSQ block methods: whole groups of L rows (L·d elements, a
      * multiple of L), so that every block starts a row at phase 0 with an empty carry.
      */
+    /**
+     * Where the vector loops of an indexed kernel stop among {@code total} floats of rows of
+     * {@code d}: a multiple of L that is also whole rows, so that the scalar rest starts at a row.
+     */
+    private static int wholeRowsVectorEnd(int total, int d) {
+        return L % d == 0 ? total / L * L : (total / L / d) * L * d;
+    }
+
     private static int fsqBlock(int d) {
         int group = L * d;
         return Math.max(1, FSQ_BLOCK_FLOATS / group) * group;
@@ -499,7 +506,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
         float[] prod = new float[L];
         float[] carry = new float[2];
         int total = count * d;
-        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        int vecEnd = wholeRowsVectorEnd(total, d);
         boolean finite = true;
         int block = fsqBlock(d);
         float[] sums = new float[Math.min(block, vecEnd)];
@@ -610,7 +617,7 @@ final class VectorRounding implements BoundedRounding.Kernels {
         float[] carry = new float[2];
         float[] one = new float[1];
         int total = count * d;
-        int vecEnd = L % d == 0 ? total / L * L : (total / L / d) * L * d;
+        int vecEnd = wholeRowsVectorEnd(total, d);
         boolean finite = true;
         int block = fsqBlock(d);
         float[] sums = new float[Math.min(block, vecEnd)];
