@@ -144,6 +144,7 @@ public final class AutoBackend implements ComputeBackend {
 
     @Override
     public void releaseThreadResources() {
+        jvm.releaseThreadResources();
         ComputeBackend b = nd4j;
         if (b != null) {
             b.releaseThreadResources();

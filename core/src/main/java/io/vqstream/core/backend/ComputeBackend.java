@@ -127,7 +127,8 @@ public interface ComputeBackend {
     }
 
     /**
-     * Frees what this backend holds for the calling thread (ND4J's per-thread workspace). An
+     * Frees what this backend holds for the calling thread (ND4J's per-thread workspace, the JVM
+     * kernels' scratch buffers). An
      * operator calls it when it closes, so a cancelled or rescaled task returns its native memory
      * at once instead of when the thread dies. Further calls simply allocate again.
      */

@@ -18,6 +18,9 @@ interface FloatKernels {
         return null;
     }
 
+    /** Drops the calling thread's scratch buffers (they grow again on the next call). */
+    default void releaseThreadScratch() {}
+
     /** {@code out[outOff + j] = ‖a_j‖²} in float for the {@code rows} rows of {@code a} from {@code off}. */
     void sumSquares(float[] a, int off, int rows, int d, float[] out, int outOff);
 

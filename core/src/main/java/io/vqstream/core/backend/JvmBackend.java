@@ -27,7 +27,7 @@ public final class JvmBackend implements ComputeBackend {
     private final FloatKernels kernels;
     private final java.util.concurrent.atomic.LongAdder rowsAssigned = new java.util.concurrent.atomic.LongAdder();
     private final java.util.concurrent.atomic.LongAdder rowsRescored = new java.util.concurrent.atomic.LongAdder();
-    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+    private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(this::newScratch);
 
     JvmBackend(FloatKernels kernels) {
         this.kernels = kernels;
@@ -207,6 +207,29 @@ public final class JvmBackend implements ComputeBackend {
         float[] best = s.get(2, n);
         float[] second = s.get(3, n);
         kernels.argmax(x, n, d, codebook, cbOff, k, metric == Metric.L2, norms, best, second, outIdx);
+        float maxNorm = maxFiniteNorm(norms, k);
+        if (Float.isNaN(maxNorm)) {
+            // a non-finite codebook: the reference's own comparisons decide
+            ScalarBackend.INSTANCE.assign(x, n, d, codebook, cbOff, k, metric, outIdx, outScore);
+            return;
+        }
+        float[] xx = s.get(4, n);
+        kernels.sumSquares(x, 0, n, d, xx, 0);
+        int rescored = referee(s, x, n, d, codebook, cbOff, k, metric, norms, maxNorm, xx, best, second, outIdx);
+        s.rowsAssigned.add(n);
+        s.rowsRescored.add(rescored);
+        if (outScore != null) {
+            exactScores(x, n, d, codebook, cbOff, metric, outIdx, outScore);
+        }
+    }
+
+    // The loops of assign sit in methods of their own. A loop in assign itself is what C2 compiles
+    // on stack replacement whenever assign runs uncompiled (at first, or after a deoptimisation):
+    // in a job's first seconds those compilations of assign took 0.7–1.3 s of C2 each (JFR), with
+    // the task thread on slower code meanwhile. Here they are small methods, compiled in a blink.
+
+    /** The largest code norm, or NaN when a norm is not finite. */
+    private static float maxFiniteNorm(float[] norms, int k) {
         float maxNorm = 0f;
         boolean finite = true;
         for (int j = 0; j < k; j++) {
@@ -214,13 +237,12 @@ public final class JvmBackend implements ComputeBackend {
             finite &= Float.isFinite(v);
             maxNorm = Math.max(maxNorm, v);
         }
-        if (!finite) {
-            // a non-finite codebook: the reference's own comparisons decide
-            ScalarBackend.INSTANCE.assign(x, n, d, codebook, cbOff, k, metric, outIdx, outScore);
-            return;
-        }
-        float[] xx = s.get(4, n);
-        kernels.sumSquares(x, 0, n, d, xx, 0);
+        return finite ? maxNorm : Float.NaN;
+    }
+
+    /** Settles the rows whose runner-up lies inside the float error window; returns how many it rescored. */
+    private int referee(Scratch s, float[] x, int n, int d, float[] codebook, int cbOff, int k, Metric metric, float[] norms,
+                        float maxNorm, float[] xx, float[] best, float[] second, int[] outIdx) {
         Referee referee = new Referee(metric, d, maxNorm);
         float[] bias = null;
         int rescored = 0;
@@ -228,9 +250,7 @@ public final class JvmBackend implements ComputeBackend {
             if (!referee.certain(xx[i], best[i], second[i])) {
                 if (bias == null) {
                     bias = s.get(1, k);
-                    for (int j = 0; j < k; j++) {
-                        bias[j] = metric == Metric.L2 ? -0.5f * norms[j] : 0f;
-                    }
+                    biases(norms, k, metric, bias);
                 }
                 float[] row = s.get(5, k);
                 kernels.rowScores(x, i * d, d, codebook, cbOff, k, bias, row);
@@ -238,16 +258,18 @@ public final class JvmBackend implements ComputeBackend {
                 rescored++;
             }
         }
-        if (Thread.currentThread() != warmUp && !WarmUpThread.isCurrent()) {
-            rowsAssigned.add(n);
-            if (rescored > 0) {
-                rowsRescored.add(rescored);
-            }
+        return rescored;
+    }
+
+    private static void biases(float[] norms, int k, Metric metric, float[] bias) {
+        for (int j = 0; j < k; j++) {
+            bias[j] = metric == Metric.L2 ? -0.5f * norms[j] : 0f;
         }
-        if (outScore != null) {
-            for (int i = 0; i < n; i++) {
-                outScore[i] = ScalarBackend.score(x, i * d, d, codebook, cbOff + outIdx[i] * d, metric);
-            }
+    }
+
+    private static void exactScores(float[] x, int n, int d, float[] codebook, int cbOff, Metric metric, int[] idx, float[] out) {
+        for (int i = 0; i < n; i++) {
+            out[i] = ScalarBackend.score(x, i * d, d, codebook, cbOff + idx[i] * d, metric);
         }
     }
 
@@ -327,9 +349,36 @@ public final class JvmBackend implements ComputeBackend {
         }
     }
 
-    /** Per-thread buffers, grown on demand and reused across micro-batches. */
+    /** Drops the calling thread's buffers (its scratch here and the kernels'); they grow again on the next call. */
+    @Override
+    public void releaseThreadResources() {
+        scratch.remove();
+        kernels.releaseThreadScratch();
+    }
+
+    /**
+     * A thread's scratch. A warm-up thread's counts go to adders nobody reads, chosen here once
+     * per thread: a test of the thread inside {@link #assign} is a branch the warm-up only ever
+     * takes one way, so C2 would compile it as an uncommon trap and throw the warmed code away at
+     * the first real call (a JFR profile showed exactly that deoptimisation, and the recompiles
+     * of {@code assign} took 0.6–0.9 s of C2 each, with records waiting).
+     */
+    private Scratch newScratch() {
+        boolean warm = Thread.currentThread() == warmUp || WarmUpThread.isCurrent();
+        return warm ? new Scratch(new java.util.concurrent.atomic.LongAdder(), new java.util.concurrent.atomic.LongAdder())
+                : new Scratch(rowsAssigned, rowsRescored);
+    }
+
+    /** Per-thread buffers, grown on demand and reused across micro-batches, and where the thread counts rows. */
     static final class Scratch {
         private final float[][] slots = new float[8][0];
+        final java.util.concurrent.atomic.LongAdder rowsAssigned;
+        final java.util.concurrent.atomic.LongAdder rowsRescored;
+
+        Scratch(java.util.concurrent.atomic.LongAdder rowsAssigned, java.util.concurrent.atomic.LongAdder rowsRescored) {
+            this.rowsAssigned = rowsAssigned;
+            this.rowsRescored = rowsRescored;
+        }
 
         float[] get(int slot, int size) {
             if (slots[slot].length < size) {

@@ -8,6 +8,11 @@ final class PlainKernels implements FloatKernels {
     private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
     @Override
+    public void releaseThreadScratch() {
+        ROW.remove();
+    }
+
+    @Override
     public String describe() {
         return "plain loops";
     }

@@ -79,6 +79,11 @@ final class VectorKernels implements FloatKernels {
         return Integer.getInteger("vqstream.jvm.registers", def);
     }
 
+    @Override
+    public void releaseThreadScratch() {
+        SCRATCH.remove();
+    }
+
     private static float[] scratch(int slot, int size) {
         float[][] s = SCRATCH.get();
         if (s[slot].length < size) {

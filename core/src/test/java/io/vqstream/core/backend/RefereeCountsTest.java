@@ -27,6 +27,51 @@ class RefereeCountsTest {
     }
 
     @Test
+    void aWarmUpThreadsRowsAreNotCountedAndReleasedScratchRegrows() throws Exception {
+        JvmBackend b = new JvmBackend(JvmBackend.get().kernelsForTest());
+        int d = 16;
+        int k = 40;
+        int n = 24;
+        SplittableRandom rnd = new SplittableRandom(11);
+        float[] cb = new float[k * d];
+        for (int i = 0; i < cb.length; i++) {
+            cb[i] = (float) rnd.nextGaussian();
+        }
+        System.arraycopy(cb, 0, cb, d, d); // codes 0 and 1 equal
+        float[] x = new float[n * d];
+        for (int i = 0; i < x.length; i++) {
+            x[i] = (float) rnd.nextGaussian();
+        }
+        System.arraycopy(cb, 0, x, 0, d); // row 0 ties exactly: rescored
+        int[] want = new int[n];
+        ScalarBackend.INSTANCE.assign(x, n, d, cb, 0, k, Metric.L2, want, null);
+
+        int[][] warmGot = new int[2][n];
+        Thread warm = new WarmUpThread(() -> {
+            b.assign(x, n, d, cb, 0, k, Metric.L2, warmGot[0], null);
+            b.releaseThreadResources();
+            b.assign(x, n, d, cb, 0, k, Metric.L2, warmGot[1], null);
+        }, "test-warm-up");
+        warm.start();
+        warm.join();
+        assertArrayEquals(want, warmGot[0]);
+        assertArrayEquals(want, warmGot[1]);
+        assertArrayEquals(new long[] {0, 0}, b.refereeCounts(), "a warm-up thread's rows are not the job's");
+
+        int[] got = new int[n];
+        b.assign(x, n, d, cb, 0, k, Metric.L2, got, null);
+        assertArrayEquals(want, got);
+        long[] once = b.refereeCounts();
+        assertEquals(n, once[0]);
+        assertEquals(true, once[1] >= 1, "the tied row is rescored: " + once[1]);
+        // released buffers grow again; the counts keep going into the same totals
+        b.releaseThreadResources();
+        b.assign(x, n, d, cb, 0, k, Metric.L2, got, null);
+        assertArrayEquals(want, got);
+        assertArrayEquals(new long[] {2L * n, 2 * once[1]}, b.refereeCounts());
+    }
+
+    @Test
     void countsRowsAndTheTiedRowsItRescored() {
         JvmBackend b = new JvmBackend(JvmBackend.get().kernelsForTest());
         int d = 16;
