@@ -25,7 +25,7 @@ class EndToEndOptionsTest {
                     "backend", "seed", "publish-every", "warmup-records", "scope", "codebook-sink"),
             "kafka-quantize", Set.of("vectors", "keys", "dim", "codebook-size", "delivery", "reps", "batch", "max-delay", "parallelism",
                     "backend", "seed", "checkpoint-interval", "learn", "timeout", "scope", "format", "exactly-once", "codebook", "peer", "rate", "publish-every",
-                    "kafka-property"),
+                    "kafka-property", "warmup-vectors"),
             "demo", Set.of("reps", "mode"),
             "soak", Set.of("minutes", "rate", "keys", "dim", "codebook-size", "quantizer", "quantizers", "batch", "max-delay", "backend", "seed",
                     "checkpoint-interval", "report-every", "warmup-seconds", "parallelism", "learn", "publish-every"),
@@ -100,6 +100,7 @@ class EndToEndOptionsTest {
         assertEquals("file", value(kafka, "--codebook"));
         assertEquals(900L, value(kafka, "--timeout"));
         assertEquals(Map.of(), value(kafka, "--kafka-property"));
+        assertEquals(600_000L, value(kafka, "--warmup-vectors"));
 
         CommandSpec demo = parse("demo");
         assertEquals(5, value(demo, "--reps"));
@@ -131,6 +132,7 @@ class EndToEndOptionsTest {
         assertEquals(CodebookScope.SHARED, value(kafka, "--scope"));
         assertEquals(List.of(1, 2), value(kafka, "--parallelism"));
         assertEquals(Duration.ofMinutes(2), ((DurationArg) value(kafka, "--checkpoint-interval")).value());
+        assertEquals(0L, value(parse("kafka-quantize", "--warmup-vectors", "0"), "--warmup-vectors"));
         assertEquals(Map.of("linger.ms", "20", "batch.size", "262144"), value(parse("kafka-quantize", "--kafka-property", "linger.ms=20",
                 "--kafka-property", "batch.size=262144"), "--kafka-property"));
 

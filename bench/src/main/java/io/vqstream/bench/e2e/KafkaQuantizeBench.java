@@ -20,6 +20,9 @@ import picocli.CommandLine.Option;
  * reads it from the beginning with a fresh consumer group and writes a fresh output topic, whose
  * records the broker stamps with their append time. Reported per configuration (median of
  * {@code --reps}):
+ * Before the measured runs, one run of {@code --warmup-vectors} vectors on a topic of its own is
+ * left out (its rate is printed): the JVM's first job runs while the JIT compiles the Kafka
+ * clients and the job's paths.
  * <ul>
  *   <li>{@code vectors_per_s}: vectors ÷ (all codes readable on the output topic − job submitted),
  *       i.e. without JVM and mini-cluster start, with task deployment and the first checkpoint's
@@ -105,6 +108,12 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                     + " time) p50/p99/max; JSON only (default ${DEFAULT-VALUE}).")
     double rate;
 
+    @Option(names = "--warmup-vectors", paramLabel = "N", defaultValue = "600_000",
+            description = "Vectors of one job run before the measured ones, in the same JVM and against the same broker, not counted"
+                    + " (its rate is printed): a long-running job's rate is its rate once the JIT has compiled the Kafka clients and the"
+                    + " job's paths, which on two cores keeps the compiler busy through the JVM's first ~30 s. 0 for none (default ${DEFAULT-VALUE}).")
+    long warmupVectors;
+
     static final String PYTHON = "/usr/bin/python3";
 
     /** bench/peer_kafka_quantize.py, found from the working directory (the repository root, as bin/vqstream runs). */
@@ -152,6 +161,9 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                 io.vqstream.core.io.Npy.write(npy, new io.vqstream.core.tensor.Tensor(flat, k, dim));
             }
             int run = 0;
+            if (warmupVectors > 0) {
+                warmUpJob(work, bs, vectors, npy, scope, format, dim, k, backend, seed, cpInterval, pars.get(0), deliveries.get(0));
+            }
             for (int p : pars) {
                 String prefilled = "vectors-p" + p;
                 if (rate <= 0) {
@@ -296,6 +308,7 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                     json.put("max_delay", maxDelay);
                     json.put("parallelism", p);
                     json.put("checkpoint_interval", cpInterval != null ? cpInterval : (eo ? "10s (job default)" : "none"));
+                    json.put("warmup_job_vectors", warmupVectors);
                     json.put("vectors_per_s", E2e.round(E2e.median(total), 0));
                     json.put("vectors_per_s_flowing", E2e.round(E2e.median(flowing), 0));
                     json.put("runs_vectors_per_s", total.stream().map(x -> E2e.round(x, 0)).toList());
@@ -329,6 +342,50 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
             ChildBroker.deleteTree(work);
         }
         return 0;
+    }
+
+    /**
+     * One unmeasured run of the same job on a topic of its own ({@code --warmup-vectors} vectors),
+     * so that the measured runs meet compiled code, as a job that has been running for a while
+     * does. Its rate is printed, as the JVM's first job, and left out of every median.
+     */
+    private void warmUpJob(Path work, String bs, KafkaIo.Vectors vectors, Path npy, String scope, String format, int dim, int k, String backend, long seed,
+                           String cpInterval, int p, String delivery) throws Exception {
+        String input = "vectors-warm-up";
+        String out = "codes-warm-up";
+        KafkaIo.createTopic(bs, input, p, false);
+        KafkaIo.prefill(bs, input, warmupVectors, vectors);
+        KafkaIo.createTopic(bs, out, p, true);
+        boolean eo = delivery.equals("exactly-once");
+        Path cfg = work.resolve("quantize-warm-up.yaml");
+        Path checkpoints = eo ? work.resolve("checkpoints-warm-up") : null;
+        try {
+            Files.writeString(cfg, config(dim, k, learn, batch, maxDelay.text(), backend, seed, 0, cpInterval, kafkaProperties)
+                    + "codebook:\n  scope: " + scope + "\n" + (npy != null ? "  file: " + npy + "\n" : "")
+                    + (learn ? "  publish-every: " + publishEvery + "\n" : "")
+                    + "input:\n  format: " + format + "\noutput:\n  format: " + format + "\n");
+            List<String> args = new ArrayList<>(List.of("quantize", "--config", cfg.toString(), "--bootstrap-servers", bs,
+                    "--input-topic", input, "--output-topic", out, "--dead-letter-topic", "dead-letters-warm-up",
+                    "--parallelism", Integer.toString(p)));
+            if (eo) {
+                args.addAll(List.of("--exactly-once", "--checkpoint-dir", checkpoints.toString()));
+            }
+            try (KafkaIo.Counter counter = new KafkaIo.Counter(bs, out, eo);
+                 CliJob job = CliJob.start(args.toArray(String[]::new))) {
+                job.client(180);
+                if (counter.awaitCount(warmupVectors, Duration.ofSeconds(timeout)) < 0) {
+                    throw new IllegalStateException("the warm-up job wrote only " + counter.count() + " of " + warmupVectors + " codes");
+                }
+                double span = (counter.maxTimestamp() - counter.minTimestamp()) / 1000.0;
+                System.err.printf("kafka-quantize warm-up job (the JVM's first job, not counted): %d vectors, %.0f/s while flowing%n",
+                        warmupVectors, warmupVectors / span);
+            }
+        } finally {
+            Files.deleteIfExists(cfg);
+            if (checkpoints != null) {
+                ChildBroker.deleteTree(checkpoints);
+            }
+        }
     }
 
     /** {@code kafka.properties} as the lines of the YAML's {@code kafka} section. */
