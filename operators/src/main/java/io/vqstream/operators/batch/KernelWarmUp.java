@@ -154,14 +154,8 @@ public final class KernelWarmUp {
             for (int r = 0; r < rows; r++) {
                 int a = (2 * r) % k;
                 int b = (2 * r + 1) % k;
-                // odd rows lean towards b by 2⁻²⁰(b − a): still inside the float pass's error
-                // window, but the exact rescoring must then prefer a later code over an earlier
-                // one, a branch that exact midpoints (the earlier code keeps a tie) never take
-                float lean = (r & 1) == 1 ? 0x1p-20f : 0f;
                 for (int e = 0; e < d; e++) {
-                    float ca = codebook[a * d + e];
-                    float cb = codebook[b * d + e];
-                    x[r * d + e] = (ca + cb) / 2 + lean * (cb - ca);
+                    x[r * d + e] = (codebook[a * d + e] + codebook[b * d + e]) / 2;
                 }
             }
             idx = new int[rows];
@@ -225,8 +219,6 @@ public final class KernelWarmUp {
         // the small-batch kernels have one path per row count up to 16 (records of one key that
         // met a timer, the tail of a batch): each must be compiled before records meet it
         int[] smallRows = {1, 2, 3, 4, 5, 6, 7, 8, 12, 16};
-        // and batches that a time bound closed part-full: their last row tile is partly empty
-        int[] partRows = {batchSize / 2 + 3, batchSize - 1};
         ForwardOptions eval = ForwardOptions.builder().backend(backend).build();
         long start = System.nanoTime();
         long deadline = start + budgetMillis * 1_000_000L;
@@ -237,23 +229,8 @@ public final class KernelWarmUp {
         while (System.nanoTime() < deadline) {
             // a round: every path records will take, timed as one (any of them may still be compiling)
             long t0 = System.nanoTime();
-            if ((plateau.rounds & 7) == 5) {
-                // the task thread's buffers start empty and grow with its first batches: growing
-                // must be a path the JIT has seen too
-                backend.releaseThreadResources();
-            }
-            if ((plateau.rounds & 1) == 1) {
-                // a new version of the ties' codebook: its first rescoring scores the codes as they
-                // lie (no lane panels yet), as the first rescoring after a swap or an EMA step does
-                CodebookVersions.modified(ties.codebook);
-            }
             ties.assign(backend);
-            // every fourth round the full batch meets codebook arrays never seen before (as after a
-            // codebook swap, a restore or a new key): the packed-codebook cache then misses with no
-            // entry at all, a path the JIT must have seen, or its first real occurrence throws the
-            // compiled kernels away (a JFR profile of a job's first records showed that deoptimisation)
-            Params round = (plateau.rounds & 3) == 2 ? params.copy() : params;
-            quantizer.forwardTokens(round, new Tensor(big, batchSize, 1, dim), eval);
+            quantizer.forwardTokens(params, new Tensor(big, batchSize, 1, dim), eval);
             for (int rows : smallRows) {
                 if (rows < batchSize) {
                     if ((plateau.rounds & 1) == 1) {
@@ -261,15 +238,10 @@ public final class KernelWarmUp {
                         // first time take the unpacked path, which learning with small batches lives on
                         for (String name : params.names()) {
                             if (name.endsWith("embed")) {
-                                CodebookVersions.modified(params.get(name).data());
+                                io.vqstream.core.backend.CodebookVersions.modified(params.get(name).data());
                             }
                         }
                     }
-                    quantizer.forwardTokens(params, new Tensor(Arrays.copyOf(big, rows * dim), rows, 1, dim), eval);
-                }
-            }
-            for (int rows : partRows) {
-                if (rows > smallRows[smallRows.length - 1] && rows < batchSize) {
                     quantizer.forwardTokens(params, new Tensor(Arrays.copyOf(big, rows * dim), rows, 1, dim), eval);
                 }
             }
