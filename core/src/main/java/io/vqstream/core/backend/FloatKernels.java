@@ -18,6 +18,14 @@ interface FloatKernels {
         return null;
     }
 
+    /**
+     * From this many rows on, {@link #dots} passes over the codes once per block of rows (register
+     * tiles) instead of once per row; never, by default.
+     */
+    default int groupMinRows() {
+        return Integer.MAX_VALUE;
+    }
+
     /** Drops the calling thread's scratch buffers (they grow again on the next call). */
     default void releaseThreadScratch() {}
 

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -132,6 +133,54 @@ class BackendEquivalenceTest {
         ScalarBackend.INSTANCE.assign(x, n, d, cb, cbOff, k, metric, want, null);
         backend.assign(x, n, d, cb, cbOff, k, metric, cached, null);
         assertArrayEquals(want, cached, backend.name() + " indices after a second change");
+    }
+
+    /**
+     * A codebook of 4 MiB (k·d = 2²⁰ floats), at which the arg-max tile switches to its large row
+     * blocks (1,024 rows at d=256), with more rows than one block, many of them exact or near ties
+     * (so the referee scores them in groups): the reference's indices and scores, untracked and
+     * versioned.
+     */
+    @Test
+    void aCodebookLargerThanTheCachesGivesTheReferenceIndices() {
+        int n = 1100;
+        int d = 256;
+        int k = 4096;
+        SplittableRandom rnd = new SplittableRandom(2026);
+        float[] cb = new float[k * d];
+        for (int i = 0; i < cb.length; i++) {
+            cb[i] = (float) rnd.nextGaussian();
+        }
+        for (int j = 1; j < k; j += 5) {
+            System.arraycopy(cb, (j - 1) * d, cb, j * d, d); // exact ties
+        }
+        float[] x = new float[n * d];
+        for (int i = 0; i < n; i++) {
+            int a = rnd.nextInt(k);
+            int b = (a + 1) % k;
+            for (int e = 0; e < d; e++) {
+                float v = (float) rnd.nextGaussian();
+                x[i * d + e] = switch (i % 3) {
+                    case 0 -> v;
+                    case 1 -> cb[a * d + e] + 1e-4f * v;
+                    default -> 0.5f * (cb[a * d + e] + cb[b * d + e]);
+                };
+            }
+        }
+        int[] want = new int[n];
+        float[] wantScore = new float[n];
+        ScalarBackend.INSTANCE.assign(x, n, d, cb, 0, k, Metric.L2, want, wantScore);
+        JvmBackend jvm = new JvmBackend(JvmBackend.get().kernelsForTest());
+        int[] got = new int[n];
+        float[] gotScore = new float[n];
+        jvm.assign(x, n, d, cb, 0, k, Metric.L2, got, gotScore);
+        assertArrayEquals(want, got, "indices, untracked codebook");
+        assertArrayEquals(wantScore, gotScore, "winning scores, untracked codebook");
+        // most equidistant rows need the exact pass, scored in groups
+        assertEquals(true, jvm.refereeCounts()[1] >= 100, "rows rescored: " + jvm.refereeCounts()[1]);
+        CodebookVersions.track(cb);
+        jvm.assign(x, n, d, cb, 0, k, Metric.L2, got, null);
+        assertArrayEquals(want, got, "indices, versioned codebook");
     }
 
     @ParameterizedTest(name = "{0} n={1} d={2} k={3} {4}")
