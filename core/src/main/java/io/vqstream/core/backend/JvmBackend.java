@@ -249,9 +249,9 @@ public final class JvmBackend implements ComputeBackend {
     /**
      * Settles the rows whose runner-up lies inside the float error window; returns how many it
      * rescored. One such row is scored alone (against the codes-in-lanes panels of a versioned
-     * codebook); several are scored together, in one pass over the codebook per group: one pass
-     * per row streamed a codebook larger than the caches from memory once per row (at D=512,
-     * K=8192 about 1 % of the rows, 16 MiB each, an eighth of the call's time).
+     * codebook); several are scored together, in one pass over the codebook per group, where one
+     * pass per row streamed a codebook larger than the caches from memory once per row (at D=512,
+     * K=8192 about 1 % of the rows, a pass over 16 MiB each).
      */
     private int referee(Scratch s, float[] x, int n, int d, float[] codebook, int cbOff, int k, Metric metric, float[] norms,
                         float maxNorm, float[] xx, float[] best, float[] second, int[] outIdx) {
@@ -409,6 +409,7 @@ public final class JvmBackend implements ComputeBackend {
     /** Per-thread buffers, grown on demand and reused across micro-batches, and where the thread counts rows. */
     static final class Scratch {
         private final float[][] slots = new float[8][0];
+        private int[] rows = new int[0];
         final java.util.concurrent.atomic.LongAdder rowsAssigned;
         final java.util.concurrent.atomic.LongAdder rowsRescored;
 
@@ -416,8 +417,6 @@ public final class JvmBackend implements ComputeBackend {
             this.rowsAssigned = rowsAssigned;
             this.rowsRescored = rowsRescored;
         }
-
-        private int[] rows = new int[0];
 
         /** Row indices (the referee's uncertain rows). */
         int[] rows(int size) {

@@ -23,8 +23,9 @@ import jdk.incubator.vector.VectorSpecies;
  * one address; the copy is paid back over the row tiles. Smaller batches run 2 × 4 on the
  * codebook as it is, batches of {@link #TILE_MIN_ROWS}..L rows one vector of rows × 6 codes,
  * and batches below {@link #TILE_MIN_ROWS} rows vectorise along d, with the codebook norms in
- * the same pass. Codes are visited in cache blocks shared by several row tiles (eight times as many against a codebook larger than the caches); vectors longer
- * than {@link #DEPTH_CHUNK} are cut into chunks whose tile rows stay in L1.
+ * the same pass. Codes are visited in cache blocks shared by several row tiles (eight times as
+ * many against a codebook larger than the caches); vectors longer than {@link #DEPTH_CHUNK} are
+ * cut into chunks whose tile rows stay in L1.
  */
 final class VectorKernels implements FloatKernels {
     private static final VectorSpecies<Float> S = species();
