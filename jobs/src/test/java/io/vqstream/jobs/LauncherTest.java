@@ -51,7 +51,8 @@ class LauncherTest {
                   exit 1
                 fi
                 echo "[INFO] Building vqstream-jobs 0.1.0                                      [2/2]"
-                mkdir -p jobs/target && touch jobs/target/vqstream-jobs.jar && echo /flink.jar > jobs/target/provided-classpath.txt
+                mkdir -p jobs/target repo && touch jobs/target/vqstream-jobs.jar repo/flink.jar
+                echo "$PWD/repo/flink.jar" > jobs/target/provided-classpath.txt
                 """);
         Files.writeString(fakeBin.resolve("java"), """
                 #!/usr/bin/env bash
@@ -121,6 +122,21 @@ class LauncherTest {
         assertEquals(2, calls().stream().filter(c -> c.startsWith("mvn")).count(), "same args, no rebuild: " + calls());
         assertEquals(0, run(script, Map.of()).exit());
         assertEquals(3, calls().stream().filter(c -> c.startsWith("mvn")).count(), "back to the default build: " + calls());
+    }
+
+    @Test
+    void rebuildsWhenARuntimeJarOfTheRecordedClassPathIsGone() throws Exception {
+        Path script = project.resolve("bin/vqstream");
+        assertEquals(0, run(script, Map.of()).exit());
+        assertEquals(0, run(script, Map.of()).exit());
+        assertEquals(1, calls().stream().filter(c -> c.startsWith("mvn")).count(), "the jars are there, no rebuild: " + calls());
+        // a cleaned local Maven repository, or a build made with another user.home that is gone
+        Files.delete(project.resolve("repo/flink.jar"));
+        Run r = run(script, Map.of());
+        assertEquals(0, r.exit(), r.toString());
+        assertEquals(2, calls().stream().filter(c -> c.startsWith("mvn")).count(), "rebuilt: " + calls());
+        assertTrue(r.err().contains("the Maven repository changed"), r.err());
+        assertTrue(Files.isRegularFile(project.resolve("repo/flink.jar")));
     }
 
     @Test
