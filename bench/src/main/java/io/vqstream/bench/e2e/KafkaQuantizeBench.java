@@ -18,11 +18,10 @@ import picocli.CommandLine.Option;
  * against a one-node broker on 127.0.0.1 in a child JVM. The input topic is filled with
  * {@code --vectors} JSON vectors ({@code --keys} keys round-robin) before the job starts; each run
  * reads it from the beginning with a fresh consumer group and writes a fresh output topic, whose
- * records the broker stamps with their append time. Reported per configuration (median of
- * {@code --reps}):
- * Before the measured runs, one run of {@code --warmup-vectors} vectors on a topic of its own is
- * left out (its rate is printed): the JVM's first job runs while the JIT compiles the Kafka
- * clients and the job's paths.
+ * records the broker stamps with their append time. Before the measured runs, one run of
+ * {@code --warmup-vectors} vectors on a topic of its own is left out (its rate is printed): the
+ * JVM's first job runs while the JIT compiles the Kafka clients and the job's paths. Reported per
+ * configuration (median of {@code --reps}):
  * <ul>
  *   <li>{@code vectors_per_s}: vectors ÷ (all codes readable on the output topic − job submitted),
  *       i.e. without JVM and mini-cluster start, with task deployment and the first checkpoint's
@@ -197,21 +196,10 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                         }
                         KafkaIo.createTopic(bs, out, p, true);
                         Path cfg = work.resolve("quantize-" + run + ".yaml");
-                        Files.writeString(cfg, config(dim, k, learn, batch, maxDelay, backend, seed, run, cpInterval, kafkaProperties)
-                                + "codebook:\n  scope: " + scope + "\n" + (npy != null ? "  file: " + npy + "\n" : "")
-                                + (learn ? "  publish-every: " + publishEvery + "\n" : "")
-                                + "input:\n  format: " + format + "\noutput:\n  format: " + format + "\n");
+                        writeJobConfig(cfg, run, dim, k, backend, seed, cpInterval, scope, format, npy);
                         loads.add(E2e.loadAverage());
-                        List<String> args = new ArrayList<>(List.of("quantize", "--config", cfg.toString(), "--bootstrap-servers", bs,
-                                "--input-topic", input, "--output-topic", out, "--dead-letter-topic", "dead-letters-" + run,
-                                "--parallelism", Integer.toString(p)));
-                        if (eo) {
-                            // without a checkpoint directory the checkpoints go to the JobManager's memory, capped at 5 MiB:
-                            // 1 000 keys of K=1024, D=128 hold ~1 GB, so every checkpoint (and then the job) would fail
-                            args.add("--exactly-once");
-                            args.add("--checkpoint-dir");
-                            args.add(work.resolve("checkpoints-" + run).toString());
-                        }
+                        List<String> args = quantizeArgs(cfg, bs, input, out, "dead-letters-" + run, p,
+                                eo ? work.resolve("checkpoints-" + run) : null);
                         try (KafkaIo.Counter counter = new KafkaIo.Counter(bs, out, eo)) {
                             long t0 = System.nanoTime();
                             try (CliJob job = CliJob.start(args.toArray(String[]::new))) {
@@ -360,16 +348,8 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
         Path cfg = work.resolve("quantize-warm-up.yaml");
         Path checkpoints = eo ? work.resolve("checkpoints-warm-up") : null;
         try {
-            Files.writeString(cfg, config(dim, k, learn, batch, maxDelay.text(), backend, seed, 0, cpInterval, kafkaProperties)
-                    + "codebook:\n  scope: " + scope + "\n" + (npy != null ? "  file: " + npy + "\n" : "")
-                    + (learn ? "  publish-every: " + publishEvery + "\n" : "")
-                    + "input:\n  format: " + format + "\noutput:\n  format: " + format + "\n");
-            List<String> args = new ArrayList<>(List.of("quantize", "--config", cfg.toString(), "--bootstrap-servers", bs,
-                    "--input-topic", input, "--output-topic", out, "--dead-letter-topic", "dead-letters-warm-up",
-                    "--parallelism", Integer.toString(p)));
-            if (eo) {
-                args.addAll(List.of("--exactly-once", "--checkpoint-dir", checkpoints.toString()));
-            }
+            writeJobConfig(cfg, 0, dim, k, backend, seed, cpInterval, scope, format, npy);
+            List<String> args = quantizeArgs(cfg, bs, input, out, "dead-letters-warm-up", p, checkpoints);
             try (KafkaIo.Counter counter = new KafkaIo.Counter(bs, out, eo);
                  CliJob job = CliJob.start(args.toArray(String[]::new))) {
                 job.client(180);
@@ -386,6 +366,28 @@ public final class KafkaQuantizeBench extends E2eOptions.Op {
                 ChildBroker.deleteTree(checkpoints);
             }
         }
+    }
+
+    /** The job's YAML for run {@code run} (0: the warm-up job), written to {@code cfg}. */
+    private void writeJobConfig(Path cfg, int run, int dim, int k, String backend, long seed, String cpInterval, String scope, String format,
+                                Path npy) throws java.io.IOException {
+        Files.writeString(cfg, config(dim, k, learn, batch, maxDelay.text(), backend, seed, run, cpInterval, kafkaProperties)
+                + "codebook:\n  scope: " + scope + "\n" + (npy != null ? "  file: " + npy + "\n" : "")
+                + (learn ? "  publish-every: " + publishEvery + "\n" : "")
+                + "input:\n  format: " + format + "\noutput:\n  format: " + format + "\n");
+    }
+
+    /** The quantize command's arguments; exactly-once when {@code checkpoints} is not null. */
+    private static List<String> quantizeArgs(Path cfg, String bs, String input, String out, String deadLetters, int p, Path checkpoints) {
+        List<String> args = new ArrayList<>(List.of("quantize", "--config", cfg.toString(), "--bootstrap-servers", bs,
+                "--input-topic", input, "--output-topic", out, "--dead-letter-topic", deadLetters,
+                "--parallelism", Integer.toString(p)));
+        if (checkpoints != null) {
+            // without a checkpoint directory the checkpoints go to the JobManager's memory, capped at 5 MiB:
+            // 1 000 keys of K=1024, D=128 hold ~1 GB, so every checkpoint (and then the job) would fail
+            args.addAll(List.of("--exactly-once", "--checkpoint-dir", checkpoints.toString()));
+        }
+        return args;
     }
 
     /** {@code kafka.properties} as the lines of the YAML's {@code kafka} section. */
